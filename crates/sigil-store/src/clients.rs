@@ -1,0 +1,159 @@
+//! Registered OAuth clients, stored as given. What the fields mean and
+//! which values are allowed is decided by the OIDC layer; the store keeps
+//! them and hands them back whole.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use crate::db::AnyConnection;
+use crate::error::StoreError;
+use crate::schema::clients;
+use crate::secret::HashedSecret;
+
+/// A client as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Client {
+    /// The `client_id`.
+    pub id: String,
+    /// A name to show users on the consent page.
+    pub name: Option<String>,
+    /// Digest of the client secret; `None` for a public client or one that
+    /// authenticates with a key.
+    pub secret_hash: Option<HashedSecret>,
+    /// Public clients cannot keep a secret (browser and native apps).
+    pub is_public: bool,
+    /// Redirect URIs, matched exactly.
+    pub redirect_uris: Vec<String>,
+    /// Where the client may ask to be sent after logout.
+    pub post_logout_redirect_uris: Vec<String>,
+    /// Grant types the client may use.
+    pub grant_types: Vec<String>,
+    /// Scopes the client may request.
+    pub scopes: Vec<String>,
+    /// Audiences (resource servers) the client may obtain tokens for.
+    pub audiences: Vec<String>,
+    /// How the client authenticates at the token endpoint.
+    pub token_endpoint_auth_method: String,
+    /// Algorithm of the client's ID tokens.
+    pub id_token_signed_response_alg: String,
+    /// Whether the client must use PKCE even if confidential.
+    pub require_pkce: bool,
+    /// Whether users are not asked to consent for this client.
+    pub skip_consent: bool,
+    /// The client's public keys (a JWK Set), for `private_key_jwt`.
+    pub jwks: Option<String>,
+    /// When the client was registered.
+    pub created: NaiveDateTime,
+    /// When it last changed.
+    pub last_modified: NaiveDateTime,
+}
+
+#[derive(Debug, Queryable, Selectable, Insertable)]
+#[diesel(table_name = clients)]
+struct ClientRow {
+    id: String,
+    name: Option<String>,
+    secret_hash: Option<String>,
+    is_public: bool,
+    redirect_uris: String,
+    post_logout_redirect_uris: String,
+    grant_types: String,
+    scopes: String,
+    audiences: String,
+    token_endpoint_auth_method: String,
+    id_token_signed_response_alg: String,
+    require_pkce: bool,
+    skip_consent: bool,
+    jwks: Option<String>,
+    created: NaiveDateTime,
+    last_modified: NaiveDateTime,
+}
+
+fn encode_list(list: &[String]) -> Result<String, StoreError> {
+    serde_json::to_string(list).map_err(|e| StoreError::Other(e.to_string()))
+}
+
+fn decode_list(column: &str, raw: &str) -> Result<Vec<String>, StoreError> {
+    serde_json::from_str(raw)
+        .map_err(|e| StoreError::Other(format!("clients.{column} is not a JSON list: {e}")))
+}
+
+impl ClientRow {
+    fn from_client(client: &Client) -> Result<Self, StoreError> {
+        Ok(Self {
+            id: client.id.clone(),
+            name: client.name.clone(),
+            secret_hash: client.secret_hash.as_ref().map(|h| h.as_str().to_owned()),
+            is_public: client.is_public,
+            redirect_uris: encode_list(&client.redirect_uris)?,
+            post_logout_redirect_uris: encode_list(&client.post_logout_redirect_uris)?,
+            grant_types: encode_list(&client.grant_types)?,
+            scopes: encode_list(&client.scopes)?,
+            audiences: encode_list(&client.audiences)?,
+            token_endpoint_auth_method: client.token_endpoint_auth_method.clone(),
+            id_token_signed_response_alg: client.id_token_signed_response_alg.clone(),
+            require_pkce: client.require_pkce,
+            skip_consent: client.skip_consent,
+            jwks: client.jwks.clone(),
+            created: client.created,
+            last_modified: client.last_modified,
+        })
+    }
+
+    fn into_client(self) -> Result<Client, StoreError> {
+        Ok(Client {
+            redirect_uris: decode_list("redirect_uris", &self.redirect_uris)?,
+            post_logout_redirect_uris: decode_list(
+                "post_logout_redirect_uris",
+                &self.post_logout_redirect_uris,
+            )?,
+            grant_types: decode_list("grant_types", &self.grant_types)?,
+            scopes: decode_list("scopes", &self.scopes)?,
+            audiences: decode_list("audiences", &self.audiences)?,
+            id: self.id,
+            name: self.name,
+            secret_hash: self.secret_hash.map(HashedSecret::from_stored),
+            is_public: self.is_public,
+            token_endpoint_auth_method: self.token_endpoint_auth_method,
+            id_token_signed_response_alg: self.id_token_signed_response_alg,
+            require_pkce: self.require_pkce,
+            skip_consent: self.skip_consent,
+            jwks: self.jwks,
+            created: self.created,
+            last_modified: self.last_modified,
+        })
+    }
+}
+
+/// Stores a new client; [`StoreError::Conflict`] if the id is taken.
+pub fn insert(
+    conn: &mut AnyConnection,
+    mut client: Client,
+    now: NaiveDateTime,
+) -> Result<Client, StoreError> {
+    client.created = now;
+    client.last_modified = now;
+    diesel::insert_into(clients::table).values(ClientRow::from_client(&client)?).execute(conn)?;
+    Ok(client)
+}
+
+/// The client with this id.
+pub fn get(conn: &mut AnyConnection, id: &str) -> Result<Client, StoreError> {
+    clients::table.find(id).select(ClientRow::as_select()).first(conn)?.into_client()
+}
+
+/// Every client, by id.
+pub fn list(conn: &mut AnyConnection) -> Result<Vec<Client>, StoreError> {
+    clients::table
+        .order(clients::id.asc())
+        .select(ClientRow::as_select())
+        .load(conn)?
+        .into_iter()
+        .map(ClientRow::into_client)
+        .collect()
+}
+
+/// Removes a client and every grant made to it; reports whether it existed.
+pub fn delete(conn: &mut AnyConnection, id: &str) -> Result<bool, StoreError> {
+    Ok(diesel::delete(clients::table.find(id)).execute(conn)? > 0)
+}

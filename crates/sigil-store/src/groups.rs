@@ -1,0 +1,268 @@
+//! Groups and their members. A member is a user or another group, so groups
+//! nest; the store refuses a membership that would make a group contain
+//! itself.
+
+use std::collections::{HashSet, VecDeque};
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use crate::db::AnyConnection;
+use crate::error::StoreError;
+use crate::schema::{group_members, groups};
+use crate::text::{check_name, fold};
+use crate::{Meta, new_id};
+
+/// A group as stored (its members are read separately).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Group {
+    /// Server-assigned id (a UUID).
+    pub id: String,
+    /// The group's name; unique regardless of letter case.
+    pub display_name: String,
+    /// The provisioning client's own id for this group.
+    pub external_id: Option<String>,
+    /// Creation time, last change and version; set by the store.
+    pub meta: Meta,
+}
+
+impl Group {
+    /// A new group with a fresh id.
+    pub fn new(display_name: impl Into<String>) -> Self {
+        Self { id: new_id(), display_name: display_name.into(), external_id: None, meta: Meta::default() }
+    }
+}
+
+/// A member of a group.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Member {
+    /// A user, by id.
+    User(String),
+    /// A nested group, by id.
+    Group(String),
+}
+
+impl Member {
+    /// The member's id, whichever kind it is.
+    pub fn id(&self) -> &str {
+        match self {
+            Self::User(id) | Self::Group(id) => id,
+        }
+    }
+}
+
+#[derive(Debug, Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = groups, treat_none_as_null = true)]
+struct GroupRow {
+    id: String,
+    display_name: String,
+    display_name_folded: String,
+    external_id: Option<String>,
+    created: NaiveDateTime,
+    last_modified: NaiveDateTime,
+    version: i64,
+}
+
+impl GroupRow {
+    fn from_group(group: &Group) -> Self {
+        Self {
+            id: group.id.clone(),
+            display_name: group.display_name.clone(),
+            display_name_folded: fold(&group.display_name),
+            external_id: group.external_id.clone(),
+            created: group.meta.created,
+            last_modified: group.meta.last_modified,
+            version: group.meta.version,
+        }
+    }
+
+    fn into_group(self) -> Group {
+        Group {
+            id: self.id,
+            display_name: self.display_name,
+            external_id: self.external_id,
+            meta: Meta { created: self.created, last_modified: self.last_modified, version: self.version },
+        }
+    }
+}
+
+#[derive(Debug, Queryable, Selectable, Insertable)]
+#[diesel(table_name = group_members)]
+struct MemberRow {
+    group_id: String,
+    member_id: String,
+    member_user_id: Option<String>,
+    member_group_id: Option<String>,
+    position: i64,
+}
+
+/// Stores a new group (version 1). Fails with [`StoreError::Conflict`] when
+/// the display name is taken in any letter case.
+pub fn insert(conn: &mut AnyConnection, mut group: Group, now: NaiveDateTime) -> Result<Group, StoreError> {
+    check_name("displayName", &group.display_name).map_err(StoreError::Invalid)?;
+    group.meta = Meta { created: now, last_modified: now, version: 1 };
+    diesel::insert_into(groups::table).values(GroupRow::from_group(&group)).execute(conn)?;
+    Ok(group)
+}
+
+/// The group with this id.
+pub fn get(conn: &mut AnyConnection, id: &str) -> Result<Group, StoreError> {
+    Ok(groups::table.find(id).select(GroupRow::as_select()).first(conn)?.into_group())
+}
+
+/// The group named `display_name` in any letter case.
+pub fn find_by_display_name(
+    conn: &mut AnyConnection,
+    display_name: &str,
+) -> Result<Option<Group>, StoreError> {
+    Ok(groups::table
+        .filter(groups::display_name_folded.eq(fold(display_name)))
+        .select(GroupRow::as_select())
+        .first(conn)
+        .optional()?
+        .map(GroupRow::into_group))
+}
+
+/// The group named `display_name`, created if there is none.
+pub fn find_or_create(
+    conn: &mut AnyConnection,
+    display_name: &str,
+    now: NaiveDateTime,
+) -> Result<Group, StoreError> {
+    match find_by_display_name(conn, display_name)? {
+        Some(group) => Ok(group),
+        None => insert(conn, Group::new(display_name), now),
+    }
+}
+
+/// One page of groups in creation order.
+pub fn list(conn: &mut AnyConnection, offset: i64, limit: i64) -> Result<Vec<Group>, StoreError> {
+    Ok(groups::table
+        .order((groups::created.asc(), groups::id.asc()))
+        .offset(offset)
+        .limit(limit)
+        .select(GroupRow::as_select())
+        .load(conn)?
+        .into_iter()
+        .map(GroupRow::into_group)
+        .collect())
+}
+
+/// Deletes a group and its memberships (as container and as member);
+/// reports whether it existed.
+pub fn delete(conn: &mut AnyConnection, id: &str) -> Result<bool, StoreError> {
+    Ok(diesel::delete(groups::table.find(id)).execute(conn)? > 0)
+}
+
+/// Adds `member` to the group, bumping the group's version. Adding a member
+/// already there changes nothing and returns `false`.
+///
+/// Refuses ([`StoreError::Invalid`]) a nested group that contains, directly
+/// or through other groups, the group it is being added to.
+pub fn add_member(
+    conn: &mut AnyConnection,
+    group_id: &str,
+    member: &Member,
+    now: NaiveDateTime,
+) -> Result<bool, StoreError> {
+    let already = group_members::table.find((group_id, member.id())).count().get_result::<i64>(conn)?;
+    if already > 0 {
+        return Ok(false);
+    }
+    if let Member::Group(child) = member
+        && (child == group_id || descendant_groups(conn, child)?.contains(group_id))
+    {
+        return Err(StoreError::Invalid(format!(
+            "adding group {child} to group {group_id} would make a group contain itself"
+        )));
+    }
+    let position = group_members::table
+        .filter(group_members::group_id.eq(group_id))
+        .select(diesel::dsl::max(group_members::position))
+        .first::<Option<i64>>(conn)?
+        .map_or(0, |last| last + 1);
+    let (member_user_id, member_group_id) = match member {
+        Member::User(id) => (Some(id.clone()), None),
+        Member::Group(id) => (None, Some(id.clone())),
+    };
+    diesel::insert_into(group_members::table)
+        .values(MemberRow {
+            group_id: group_id.to_owned(),
+            member_id: member.id().to_owned(),
+            member_user_id,
+            member_group_id,
+            position,
+        })
+        .execute(conn)?;
+    touch(conn, group_id, now)?;
+    Ok(true)
+}
+
+/// Removes `member_id` from the group; reports whether it was a member.
+pub fn remove_member(
+    conn: &mut AnyConnection,
+    group_id: &str,
+    member_id: &str,
+    now: NaiveDateTime,
+) -> Result<bool, StoreError> {
+    let removed = diesel::delete(group_members::table.find((group_id, member_id))).execute(conn)?;
+    if removed > 0 {
+        touch(conn, group_id, now)?;
+    }
+    Ok(removed > 0)
+}
+
+/// The group's direct members, in the order they were added.
+pub fn members(conn: &mut AnyConnection, group_id: &str) -> Result<Vec<Member>, StoreError> {
+    let rows = group_members::table
+        .filter(group_members::group_id.eq(group_id))
+        .order(group_members::position.asc())
+        .select(MemberRow::as_select())
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(|row| match row.member_user_id {
+            Some(user) => Member::User(user),
+            None => Member::Group(row.member_id),
+        })
+        .collect())
+}
+
+/// The groups that have this user as a direct member.
+pub fn groups_of_user(conn: &mut AnyConnection, user_id: &str) -> Result<Vec<Group>, StoreError> {
+    Ok(groups::table
+        .inner_join(group_members::table)
+        .filter(group_members::member_user_id.eq(user_id))
+        .order(groups::display_name_folded.asc())
+        .select(GroupRow::as_select())
+        .load(conn)?
+        .into_iter()
+        .map(GroupRow::into_group)
+        .collect())
+}
+
+/// Ids of every group nested, at any depth, inside `group_id`.
+fn descendant_groups(conn: &mut AnyConnection, group_id: &str) -> Result<HashSet<String>, StoreError> {
+    let mut seen = HashSet::new();
+    let mut queue = VecDeque::from([group_id.to_owned()]);
+    while let Some(current) = queue.pop_front() {
+        let children: Vec<Option<String>> = group_members::table
+            .filter(group_members::group_id.eq(&current))
+            .filter(group_members::member_group_id.is_not_null())
+            .select(group_members::member_group_id)
+            .load(conn)?;
+        for child in children.into_iter().flatten() {
+            if seen.insert(child.clone()) {
+                queue.push_back(child);
+            }
+        }
+    }
+    Ok(seen)
+}
+
+fn touch(conn: &mut AnyConnection, group_id: &str, now: NaiveDateTime) -> Result<(), StoreError> {
+    diesel::update(groups::table.find(group_id))
+        .set((groups::last_modified.eq(now), groups::version.eq(groups::version + 1)))
+        .execute(conn)?;
+    Ok(())
+}

@@ -1,0 +1,21 @@
+//! Store tests. Every test in the `backend_tests!` lists runs twice, on a
+//! fresh SQLite file and on a fresh PostgreSQL database.
+
+mod clients;
+mod concurrency;
+mod crash;
+mod groups;
+mod keys;
+mod schema;
+mod users;
+
+use sigil_store::{DatabaseUrl, PoolOptions, Store};
+use sigil_testkit::TestDb;
+
+/// Opens and migrates the store in `db`.
+pub(crate) fn open(db: &TestDb) -> Store {
+    let url = DatabaseUrl::parse(db.url()).expect("test URL parses");
+    let store = Store::open(&url, &PoolOptions::default()).expect("store opens");
+    store.migrate().expect("migrations apply");
+    store
+}

@@ -1,0 +1,12 @@
+DROP TABLE revoked_tokens;
+DROP TABLE consents;
+DROP TABLE refresh_tokens;
+DROP TABLE authorization_codes;
+DROP TABLE sessions;
+DROP TABLE signing_keys;
+DROP TABLE clients;
+DROP TABLE group_members;
+DROP TABLE groups;
+DROP TABLE user_addresses;
+DROP TABLE user_values;
+DROP TABLE users;
