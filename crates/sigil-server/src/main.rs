@@ -1,1 +1,55 @@
-fn main() {}
+//! `sigil`: the one binary. It reads the configuration, then either serves
+//! HTTP or runs an administrative command against the store.
+//!
+//! Exit status: 0 on success, 1 when a command fails (a duplicate user, a
+//! malformed value, an unreachable database), 2 for a usage or
+//! configuration error. Failures are reported as one line on stderr.
+
+mod cli;
+mod commands;
+mod config;
+mod http;
+mod serve;
+mod telemetry;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use crate::cli::{Cli, ClientCommand, Command, KeysCommand, UserCommand};
+use crate::config::Config;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let (config, warnings) = match Config::load(cli.config.as_deref(), std::env::vars()) {
+        Ok(loaded) => loaded,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let serving = matches!(cli.command, Command::Serve);
+    telemetry::init(&config, serving);
+    for warning in warnings {
+        tracing::warn!("{warning}");
+    }
+    let result = match cli.command {
+        Command::Serve => serve::run(&config),
+        Command::Migrate => commands::migrate(&config),
+        Command::User(UserCommand::Add(args)) => commands::user_add(&config, *args),
+        Command::User(UserCommand::List) => commands::user_list(&config),
+        Command::Client(ClientCommand::Add(args)) => commands::client_add(&config, *args),
+        Command::Client(ClientCommand::List) => commands::client_list(&config),
+        Command::Keys(KeysCommand::Rotate) => commands::keys_rotate(&config),
+        Command::Keys(KeysCommand::List) => commands::keys_list(&config),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            // One line, whatever the error's sources print.
+            let message = format!("{e:#}").split_whitespace().collect::<Vec<_>>().join(" ");
+            eprintln!("error: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}

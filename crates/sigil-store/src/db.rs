@@ -216,6 +216,30 @@ pub(crate) fn read_transaction<T>(
     conn.transaction(f)
 }
 
+/// Work that must not run on two nodes at once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lock {
+    /// Applying migrations.
+    Migrations,
+    /// Creating or rotating signing keys.
+    KeySet,
+}
+
+/// Holds `lock` until the current write transaction ends. On PostgreSQL a
+/// transaction-scoped advisory lock; on SQLite the write transaction already
+/// holds the database's only write lock, so there is nothing more to take.
+pub fn lock(conn: &mut AnyConnection, lock: Lock) -> Result<(), StoreError> {
+    // Arbitrary fixed keys, distinct per kind of work.
+    let key: i64 = match lock {
+        Lock::Migrations => 0x5349_4749_4c00_0001,
+        Lock::KeySet => 0x5349_4749_4c00_0002,
+    };
+    if let AnyConnection::Postgres(_) = conn {
+        diesel::sql_query(format!("SELECT pg_advisory_xact_lock({key})")).execute(conn)?;
+    }
+    Ok(())
+}
+
 /// Cheap liveness probe used by `/readyz` and by the pool.
 pub(crate) fn ping(conn: &mut AnyConnection) -> Result<(), StoreError> {
     diesel::sql_query("SELECT 1").execute(conn)?;
@@ -270,7 +294,12 @@ pub(crate) fn build_pool(url: &DatabaseUrl, options: &PoolOptions) -> Result<Poo
     establish(url)?;
     r2d2::Pool::builder()
         .max_size(options.max_size)
-        .min_idle(Some(1))
+        // No background top-up of idle connections: a pool thread still
+        // inside libpq's connect when the process exits races the TLS
+        // library's exit handlers and crashes the process (seen with every
+        // short-lived `sigil` command on PostgreSQL). Connections are opened
+        // on demand and kept until idle for the pool's idle timeout.
+        .min_idle(Some(0))
         .connection_timeout(options.connection_timeout)
         .test_on_check_out(false)
         .build(Manager { url: url.clone() })

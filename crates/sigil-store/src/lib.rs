@@ -30,7 +30,7 @@ use std::sync::Arc;
 use chrono::NaiveDateTime;
 
 pub use crate::clock::{Clock, ManualClock, SystemClock};
-pub use crate::db::{AnyConnection, DatabaseUrl, PoolOptions};
+pub use crate::db::{AnyConnection, DatabaseUrl, Lock, PoolOptions, lock};
 pub use crate::error::{StoreError, Unique};
 
 /// When a record was created and last changed, and its version, which grows
@@ -102,11 +102,7 @@ impl Store {
     pub fn migrate(&self) -> Result<Vec<String>, StoreError> {
         let mut conn = self.pool.get()?;
         db::write_transaction(&mut conn, |conn| {
-            if let AnyConnection::Postgres(_) = conn {
-                use diesel::RunQueryDsl;
-                // Released at commit. The key is arbitrary but fixed: "sigil".
-                diesel::sql_query("SELECT pg_advisory_xact_lock(7305604308)").execute(conn)?;
-            }
+            db::lock(conn, Lock::Migrations)?;
             db::run_migrations(conn)
         })
     }

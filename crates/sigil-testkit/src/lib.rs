@@ -9,7 +9,10 @@
 //! it so that a missing server cannot pass as a green run.
 //!
 //! Each [`TestDb`] is a database of its own, dropped when the value is.
-//! Use [`backend_tests!`] to run one test body on both backends.
+//! Use [`backend_tests!`] to run one test body on both backends, and
+//! [`process`] to run the `sigil` binary against a test database.
+
+pub mod process;
 
 use std::path::PathBuf;
 use std::sync::OnceLock;
@@ -133,7 +136,7 @@ fn replace_database(url: &str, name: &str) -> String {
     out
 }
 
-/// Runs each listed test body, a `fn(TestDb)`, once per backend: in a
+/// Runs each listed test body, a `fn(&TestDb)`, once per backend: in a
 /// module `sqlite` and a module `postgres` (skipped when no server is
 /// reachable and none is required). One list, run on both.
 #[macro_export]
@@ -143,7 +146,7 @@ macro_rules! backend_tests {
             $(
                 #[test]
                 fn $name() {
-                    super::$name($crate::TestDb::sqlite());
+                    super::$name(&$crate::TestDb::sqlite());
                 }
             )*
         }
@@ -152,7 +155,7 @@ macro_rules! backend_tests {
                 #[test]
                 fn $name() {
                     if let Some(db) = $crate::TestDb::postgres() {
-                        super::$name(db);
+                        super::$name(&db);
                     }
                 }
             )*

@@ -28,8 +28,8 @@ fn client(id: &str, now: chrono::NaiveDateTime) -> Client {
     }
 }
 
-fn client_round_trips(db: TestDb) {
-    let store = crate::open(&db);
+fn client_round_trips(db: &TestDb) {
+    let store = crate::open(db);
     let now = store.now();
     let written = store.write_blocking(|c| clients::insert(c, client("web", now), now)).unwrap();
     let read = store.read_blocking(|c| clients::get(c, "web")).unwrap();
@@ -38,8 +38,8 @@ fn client_round_trips(db: TestDb) {
     assert_eq!(store.read_blocking(clients::list).unwrap().len(), 1);
 }
 
-fn client_id_is_unique(db: TestDb) {
-    let store = crate::open(&db);
+fn client_id_is_unique(db: &TestDb) {
+    let store = crate::open(db);
     let now = store.now();
     store.write_blocking(|c| clients::insert(c, client("web", now), now)).unwrap();
     let err = store.write_blocking(|c| clients::insert(c, client("web", now), now)).unwrap_err();

@@ -11,8 +11,8 @@ backend_tests!(concurrent_read_then_write_transactions_all_commit);
 /// Four threads each run read-then-write transactions against one group.
 /// On SQLite a plain `BEGIN` loses most of these to "database is locked";
 /// the store's write transactions take the lock up front and queue instead.
-fn concurrent_read_then_write_transactions_all_commit(db: TestDb) {
-    let store = crate::open(&db);
+fn concurrent_read_then_write_transactions_all_commit(db: &TestDb) {
+    let store = crate::open(db);
     let group = store.write_blocking(|c| groups::find_or_create(c, "crowd", store.now())).unwrap();
     let threads: Vec<_> = (0..4)
         .map(|t| {

@@ -46,8 +46,8 @@ fn writer_child() {
     }
 }
 
-fn killed_writer_leaves_only_whole_records(db: TestDb) {
-    let store = crate::open(&db);
+fn killed_writer_leaves_only_whole_records(db: &TestDb) {
+    let store = crate::open(db);
     let mut child = Command::new(std::env::current_exe().unwrap())
         .args(["--exact", "crash::writer_child", "--ignored", "--nocapture", "--test-threads", "1"])
         .env(URL_VAR, db.url())
@@ -68,7 +68,7 @@ fn killed_writer_leaves_only_whole_records(db: TestDb) {
     child.wait().unwrap();
     drop(store);
 
-    let reopened = crate::open(&db);
+    let reopened = crate::open(db);
     reopened
         .read_blocking(|c| {
             if let AnyConnection::Sqlite(_) = c {

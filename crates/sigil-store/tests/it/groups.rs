@@ -14,16 +14,16 @@ backend_tests!(
     deleting_a_group_removes_its_memberships,
 );
 
-fn display_name_is_unique_in_any_letter_case(db: TestDb) {
-    let store = crate::open(&db);
+fn display_name_is_unique_in_any_letter_case(db: &TestDb) {
+    let store = crate::open(db);
     let now = store.now();
     store.write_blocking(|c| groups::insert(c, Group::new("Tour Guides"), now)).unwrap();
     let err = store.write_blocking(|c| groups::insert(c, Group::new("tour guides"), now)).unwrap_err();
     assert!(matches!(err, StoreError::Conflict(Unique::GroupDisplayName)), "{err:?}");
 }
 
-fn find_or_create_reuses_the_existing_group(db: TestDb) {
-    let store = crate::open(&db);
+fn find_or_create_reuses_the_existing_group(db: &TestDb) {
+    let store = crate::open(db);
     let now = store.now();
     let a = store.write_blocking(|c| groups::find_or_create(c, "Admins", now)).unwrap();
     let b = store.write_blocking(|c| groups::find_or_create(c, "ADMINS", now)).unwrap();
@@ -32,8 +32,8 @@ fn find_or_create_reuses_the_existing_group(db: TestDb) {
     assert_eq!(store.read_blocking(|c| groups::list(c, 0, 10)).unwrap().len(), 1);
 }
 
-fn membership_is_idempotent_and_bumps_version(db: TestDb) {
-    let store = crate::open(&db);
+fn membership_is_idempotent_and_bumps_version(db: &TestDb) {
+    let store = crate::open(db);
     let now = store.now();
     let user = store.write_blocking(|c| users::insert(c, User::new("erin"), now)).unwrap();
     let group = store.write_blocking(|c| groups::find_or_create(c, "staff", now)).unwrap();
@@ -49,8 +49,8 @@ fn membership_is_idempotent_and_bumps_version(db: TestDb) {
     assert!(store.read_blocking(|c| groups::members(c, &group.id)).unwrap().is_empty());
 }
 
-fn nested_groups_cannot_form_a_cycle(db: TestDb) {
-    let store = crate::open(&db);
+fn nested_groups_cannot_form_a_cycle(db: &TestDb) {
+    let store = crate::open(db);
     let now = store.now();
     let [a, b, c] = ["a", "b", "c"]
         .map(|name| store.write_blocking(|conn| groups::find_or_create(conn, name, now)).unwrap());
@@ -72,8 +72,8 @@ fn nested_groups_cannot_form_a_cycle(db: TestDb) {
     assert!(store.read_blocking(|conn| groups::members(conn, &c.id)).unwrap().is_empty());
 }
 
-fn membership_of_a_missing_user_is_refused(db: TestDb) {
-    let store = crate::open(&db);
+fn membership_of_a_missing_user_is_refused(db: &TestDb) {
+    let store = crate::open(db);
     let now = store.now();
     let group = store.write_blocking(|c| groups::find_or_create(c, "staff", now)).unwrap();
     let err = store
@@ -83,8 +83,8 @@ fn membership_of_a_missing_user_is_refused(db: TestDb) {
     assert_eq!(store.read_blocking(|c| groups::get(c, &group.id)).unwrap().meta.version, 1);
 }
 
-fn deleting_a_group_removes_its_memberships(db: TestDb) {
-    let store = crate::open(&db);
+fn deleting_a_group_removes_its_memberships(db: &TestDb) {
+    let store = crate::open(db);
     let now = store.now();
     let outer = store.write_blocking(|c| groups::find_or_create(c, "outer", now)).unwrap();
     let inner = store.write_blocking(|c| groups::find_or_create(c, "inner", now)).unwrap();

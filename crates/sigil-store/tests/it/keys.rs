@@ -5,8 +5,8 @@ use sigil_testkit::{TestDb, backend_tests};
 
 backend_tests!(key_transitions_are_conditional);
 
-fn key_transitions_are_conditional(db: TestDb) {
-    let store = crate::open(&db);
+fn key_transitions_are_conditional(db: &TestDb) {
+    let store = crate::open(db);
     let now = store.now();
     let key = SigningKey {
         kid: "k1".into(),

@@ -6,8 +6,8 @@ use sigil_testkit::{TestDb, backend_tests};
 
 backend_tests!(schema_matches_migrations, migrations_are_idempotent);
 
-fn schema_matches_migrations(db: TestDb) {
-    let store = crate::open(&db);
+fn schema_matches_migrations(db: &TestDb) {
+    let store = crate::open(db);
     store
         .read_blocking(|conn| {
             // Naming every declared column fails if one is missing or renamed
@@ -40,9 +40,9 @@ fn schema_matches_migrations(db: TestDb) {
         .unwrap();
 }
 
-fn migrations_are_idempotent(db: TestDb) {
-    let store = crate::open(&db);
+fn migrations_are_idempotent(db: &TestDb) {
+    let store = crate::open(db);
     assert!(store.migrate().unwrap().is_empty(), "a second run applies nothing");
-    let again = crate::open(&db);
+    let again = crate::open(db);
     assert!(again.migrate().unwrap().is_empty());
 }

@@ -81,8 +81,8 @@ pub(crate) fn full_user(user_name: &str) -> User {
     user
 }
 
-fn full_user_round_trips(db: TestDb) {
-    let store = crate::open(&db);
+fn full_user_round_trips(db: &TestDb) {
+    let store = crate::open(db);
     let manager = store.write_blocking(|c| users::insert(c, User::new("manager"), store.now())).unwrap();
     let mut user = full_user("bjensen");
     user.enterprise.manager_id = Some(manager.id.clone());
@@ -99,8 +99,8 @@ fn full_user_round_trips(db: TestDb) {
     assert_eq!(by_name.as_ref().map(|u| u.id.as_str()), Some(user.id.as_str()));
 }
 
-fn user_name_is_unique_in_any_letter_case(db: TestDb) {
-    let store = crate::open(&db);
+fn user_name_is_unique_in_any_letter_case(db: &TestDb) {
+    let store = crate::open(db);
     let now = store.now();
     store.write_blocking(|c| users::insert(c, full_user("BJensen"), now)).unwrap();
     for clash in ["bjensen", "BJENSEN", "bJeNsEn"] {
@@ -112,8 +112,8 @@ fn user_name_is_unique_in_any_letter_case(db: TestDb) {
     assert_eq!(survivor.emails.len(), 2, "the refused writes left the first user whole");
 }
 
-fn unicode_user_names_fold_the_same_on_both_backends(db: TestDb) {
-    let store = crate::open(&db);
+fn unicode_user_names_fold_the_same_on_both_backends(db: &TestDb) {
+    let store = crate::open(db);
     let now = store.now();
     store.write_blocking(|c| users::insert(c, User::new("ÉMILE"), now)).unwrap();
     let err = store.write_blocking(|c| users::insert(c, User::new("émile"), now)).unwrap_err();
@@ -121,8 +121,8 @@ fn unicode_user_names_fold_the_same_on_both_backends(db: TestDb) {
     assert!(store.read_blocking(|c| users::find_by_user_name(c, "Émile")).unwrap().is_some());
 }
 
-fn malformed_email_is_refused_and_nothing_is_written(db: TestDb) {
-    let store = crate::open(&db);
+fn malformed_email_is_refused_and_nothing_is_written(db: &TestDb) {
+    let store = crate::open(db);
     let mut user = full_user("alice");
     user.emails.push(MultiValue::new("not-an-address"));
     let err = store.write_blocking(|c| users::insert(c, user, store.now())).unwrap_err();
@@ -130,8 +130,8 @@ fn malformed_email_is_refused_and_nothing_is_written(db: TestDb) {
     assert_eq!(store.read_blocking(users::count).unwrap(), 0);
 }
 
-fn a_failed_transaction_leaves_no_trace(db: TestDb) {
-    let store = crate::open(&db);
+fn a_failed_transaction_leaves_no_trace(db: &TestDb) {
+    let store = crate::open(db);
     let now = store.now();
     let err = store
         .write_blocking(|c| {
@@ -145,8 +145,8 @@ fn a_failed_transaction_leaves_no_trace(db: TestDb) {
     assert!(store.read_blocking(|c| groups::find_by_display_name(c, "staff")).unwrap().is_none());
 }
 
-fn update_bumps_version_and_honours_expected_version(db: TestDb) {
-    let store = crate::open(&db);
+fn update_bumps_version_and_honours_expected_version(db: &TestDb) {
+    let store = crate::open(db);
     let now = store.now();
     let created = store.write_blocking(|c| users::insert(c, full_user("carol"), now)).unwrap();
     let mut changed = created.clone();
@@ -170,8 +170,8 @@ fn update_bumps_version_and_honours_expected_version(db: TestDb) {
     assert!(matches!(missing, StoreError::NotFound), "{missing:?}");
 }
 
-fn deleting_a_user_removes_what_hangs_off_it(db: TestDb) {
-    let store = crate::open(&db);
+fn deleting_a_user_removes_what_hangs_off_it(db: &TestDb) {
+    let store = crate::open(db);
     let now = store.now();
     let user = store.write_blocking(|c| users::insert(c, full_user("dave"), now)).unwrap();
     let group = store.write_blocking(|c| groups::find_or_create(c, "ops", now)).unwrap();
@@ -194,8 +194,8 @@ fn deleting_a_user_removes_what_hangs_off_it(db: TestDb) {
         .unwrap();
 }
 
-fn users_list_in_creation_order(db: TestDb) {
-    let store = crate::open(&db);
+fn users_list_in_creation_order(db: &TestDb) {
+    let store = crate::open(db);
     let clock = std::sync::Arc::new(sigil_store::ManualClock::new(chrono::Utc::now()));
     let store = store.with_clock(clock.clone());
     for name in ["u1", "u2", "u3", "u4"] {

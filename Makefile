@@ -1,0 +1,31 @@
+# Sigil: the commands a developer types. See README.md.
+
+CARGO ?= cargo
+
+.PHONY: run build test fmt lint test-only
+
+## Build and start the server on the embedded default (./sigil.db, 127.0.0.1:8080).
+run:
+	$(CARGO) run --package sigil-server --bin sigil -- serve
+
+build:
+	$(CARGO) build --workspace
+
+## Formatting and lint checks, then every test: on SQLite always, and on
+## PostgreSQL too when SIGIL_TEST_POSTGRES_URL (default
+## postgres://postgres@127.0.0.1:5432/postgres) answers. Each test makes its
+## own database and drops it afterwards.
+test:
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+	$(CARGO) test --workspace
+
+## The tests alone, without the fmt and clippy gates.
+test-only:
+	$(CARGO) test --workspace
+
+fmt:
+	$(CARGO) fmt --all
+
+lint:
+	$(CARGO) clippy --workspace --all-targets -- -D warnings

@@ -1,0 +1,297 @@
+//! Client registration rules: what a client may be registered with, checked
+//! before anything is stored.
+
+use chrono::NaiveDateTime;
+use sigil_store::clients::{self as stored, Client};
+use sigil_store::secret::PlainSecret;
+use sigil_store::{AnyConnection, StoreError, Unique};
+use url::Url;
+
+use crate::OidcError;
+use crate::keys::SigningAlg;
+
+/// The grant types Sigil's token endpoint knows.
+pub const GRANT_TYPES: &[&str] = &[
+    "authorization_code",
+    "refresh_token",
+    "client_credentials",
+    "urn:ietf:params:oauth:grant-type:token-exchange",
+];
+
+/// Scopes a client may request when registered without `--scope`.
+pub const DEFAULT_SCOPES: &[&str] =
+    &["openid", "profile", "email", "phone", "address", "offline_access", "groups"];
+
+/// How a client will prove who it is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Credentials {
+    /// A confidential client; Sigil generates its 256-bit secret.
+    GeneratedSecret,
+    /// A confidential client with a secret chosen by the operator, which must
+    /// be as strong as a generated one.
+    ChosenSecret(PlainSecret),
+    /// A public client (a browser or native app): no secret, PKCE required.
+    Public,
+}
+
+/// What an operator asks to register.
+#[derive(Debug, Clone)]
+pub struct Registration {
+    /// The `client_id`.
+    pub id: String,
+    /// Display name for the consent page.
+    pub name: Option<String>,
+    /// Secret policy.
+    pub credentials: Credentials,
+    /// Redirect URIs, matched exactly at the authorization endpoint.
+    pub redirect_uris: Vec<String>,
+    /// Where the client may send users after logout.
+    pub post_logout_redirect_uris: Vec<String>,
+    /// Grant types allowed.
+    pub grant_types: Vec<String>,
+    /// Scopes allowed; empty means [`DEFAULT_SCOPES`].
+    pub scopes: Vec<String>,
+    /// Audiences the client may obtain tokens for.
+    pub audiences: Vec<String>,
+    /// Whether users skip the consent page for this client.
+    pub skip_consent: bool,
+    /// Whether PKCE is required even though the client is confidential.
+    pub require_pkce: bool,
+    /// ID token signing algorithm.
+    pub id_token_alg: SigningAlg,
+}
+
+/// Checks `registration` and stores the client. Returns it with the
+/// generated secret, which exists only here: the store keeps its digest.
+pub fn register(
+    conn: &mut AnyConnection,
+    registration: Registration,
+    now: NaiveDateTime,
+) -> Result<(Client, Option<PlainSecret>), OidcError> {
+    let client_id = registration.id.clone();
+    let (client, secret) = validate(registration, now)?;
+    let client = stored::insert(conn, client, now).map_err(|e| match e {
+        StoreError::Conflict(Unique::ClientId) => OidcError::ClientExists(client_id),
+        other => other.into(),
+    })?;
+    Ok((client, secret))
+}
+
+/// Checks `registration` without storing anything.
+pub fn check(registration: &Registration) -> Result<(), OidcError> {
+    validate(registration.clone(), NaiveDateTime::default()).map(|_| ())
+}
+
+fn validate(r: Registration, now: NaiveDateTime) -> Result<(Client, Option<PlainSecret>), OidcError> {
+    check_client_id(&r.id)?;
+    for uri in &r.redirect_uris {
+        check_redirect_uri("redirect URI", uri)?;
+    }
+    for uri in &r.post_logout_redirect_uris {
+        check_redirect_uri("post-logout redirect URI", uri)?;
+    }
+    let grant_types = if r.grant_types.is_empty() {
+        vec!["authorization_code".to_owned(), "refresh_token".to_owned()]
+    } else {
+        r.grant_types
+    };
+    for grant in &grant_types {
+        if !GRANT_TYPES.contains(&grant.as_str()) {
+            return Err(OidcError::Invalid(format!(
+                "unknown grant type `{grant}` (one of: {})",
+                GRANT_TYPES.join(", ")
+            )));
+        }
+    }
+    let is_public = r.credentials == Credentials::Public;
+    if grant_types.iter().any(|g| g == "authorization_code") && r.redirect_uris.is_empty() {
+        return Err(OidcError::Invalid(
+            "the authorization_code grant needs at least one --redirect-uri".into(),
+        ));
+    }
+    if is_public && grant_types.iter().any(|g| g == "client_credentials") {
+        // RFC 6749 §4.4: the client credentials grant is for confidential clients only.
+        return Err(OidcError::Invalid("a public client cannot use the client_credentials grant".into()));
+    }
+    let scopes =
+        if r.scopes.is_empty() { DEFAULT_SCOPES.iter().map(|s| (*s).to_owned()).collect() } else { r.scopes };
+    for scope in &scopes {
+        check_scope_token(scope)?;
+    }
+    let (secret_hash, secret) = match r.credentials {
+        Credentials::Public => (None, None),
+        Credentials::GeneratedSecret => {
+            let secret = PlainSecret::generate()?;
+            (Some(secret.hash()), Some(secret))
+        }
+        Credentials::ChosenSecret(secret) => {
+            check_secret_strength(secret.expose())?;
+            (Some(secret.hash()), None)
+        }
+    };
+    let client = Client {
+        id: r.id,
+        name: r.name,
+        secret_hash,
+        is_public,
+        redirect_uris: r.redirect_uris,
+        post_logout_redirect_uris: r.post_logout_redirect_uris,
+        grant_types,
+        scopes,
+        audiences: r.audiences,
+        token_endpoint_auth_method: if is_public { "none" } else { "client_secret_basic" }.to_owned(),
+        id_token_signed_response_alg: r.id_token_alg.as_str().to_owned(),
+        // RFC 7636 §1 / RFC 9700 §2.1.1: public clients cannot be trusted
+        // with a code without PKCE.
+        require_pkce: is_public || r.require_pkce,
+        skip_consent: r.skip_consent,
+        jwks: None,
+        created: now,
+        last_modified: now,
+    };
+    Ok((client, secret))
+}
+
+/// RFC 6749 Appendix A.1: `client-id = *VSCHAR` (printable ASCII); Sigil also
+/// requires it to be non-empty and bounded.
+fn check_client_id(id: &str) -> Result<(), OidcError> {
+    if id.is_empty() || id.len() > 255 {
+        return Err(OidcError::Invalid("the client id must have 1 to 255 characters".into()));
+    }
+    if !id.bytes().all(|b| (0x21..=0x7e).contains(&b)) {
+        return Err(OidcError::Invalid(format!(
+            "client id `{id}` may only contain printable ASCII without spaces"
+        )));
+    }
+    Ok(())
+}
+
+/// RFC 6749 §3.1.2: a redirection endpoint URI MUST be an absolute URI and
+/// MUST NOT include a fragment component. Schemes that would run code or
+/// read local files in the user agent are refused outright.
+pub fn check_redirect_uri(what: &str, raw: &str) -> Result<(), OidcError> {
+    let bad = |why: &str| OidcError::Invalid(format!("{what} `{raw}` is not valid: {why}"));
+    if raw.contains('*') {
+        return Err(bad("wildcards are not allowed; redirect URIs are matched exactly"));
+    }
+    let url = Url::parse(raw).map_err(|e| bad(&format!("not an absolute URI ({e})")))?;
+    if url.fragment().is_some() || raw.contains('#') {
+        return Err(bad("it must not contain a fragment (RFC 6749 §3.1.2)"));
+    }
+    match url.scheme() {
+        "javascript" | "data" | "file" | "vbscript" | "about" | "blob" => {
+            Err(bad(&format!("the `{}` scheme is not allowed", url.scheme())))
+        }
+        // The WHATWG parser reads `https:///x` as host `x`; the string is what
+        // gets matched and redirected to, so it must name its host itself.
+        "http" | "https"
+            if url.host_str().is_none_or(str::is_empty)
+                || !raw[url.scheme().len()..].starts_with("://")
+                || raw[url.scheme().len() + 3..].starts_with('/') =>
+        {
+            Err(bad("it has no host"))
+        }
+        "http" | "https" => Ok(()),
+        // RFC 8252 §7.1: native apps use private-use schemes in reverse
+        // domain form, such as `com.example.app:/callback`.
+        scheme if scheme.contains('.') => Ok(()),
+        scheme => Err(bad(&format!(
+            "`{scheme}` is neither http(s) nor a private-use scheme in reverse domain form (RFC 8252 §7.1)"
+        ))),
+    }
+}
+
+/// RFC 6749 §3.3: `scope-token = 1*( %x21 / %x23-5B / %x5D-7E )`.
+fn check_scope_token(scope: &str) -> Result<(), OidcError> {
+    let valid = !scope.is_empty()
+        && scope.bytes().all(|b| b == 0x21 || (0x23..=0x5b).contains(&b) || (0x5d..=0x7e).contains(&b));
+    if valid {
+        Ok(())
+    } else {
+        Err(OidcError::Invalid(format!("`{scope}` is not a valid scope token (RFC 6749 §3.3)")))
+    }
+}
+
+/// A chosen secret must be as hard to guess as a generated one (256 bits),
+/// because it is stored as a fast digest, not a slow password hash.
+/// Strength is estimated from its length and the character classes used.
+fn check_secret_strength(secret: &str) -> Result<(), OidcError> {
+    if secret.bytes().any(|b| !(0x21..=0x7e).contains(&b)) {
+        return Err(OidcError::Invalid(
+            "the client secret may only contain printable ASCII without spaces".into(),
+        ));
+    }
+    let mut alphabet = 0u32;
+    if secret.bytes().any(|b| b.is_ascii_lowercase()) {
+        alphabet += 26;
+    }
+    if secret.bytes().any(|b| b.is_ascii_uppercase()) {
+        alphabet += 26;
+    }
+    if secret.bytes().any(|b| b.is_ascii_digit()) {
+        alphabet += 10;
+    }
+    if secret.bytes().any(|b| b.is_ascii_punctuation()) {
+        alphabet += 32;
+    }
+    let distinct = secret.bytes().collect::<std::collections::HashSet<_>>().len();
+    let bits = f64::from(u32::try_from(secret.len()).unwrap_or(u32::MAX)) * f64::from(alphabet.max(1)).log2();
+    if bits < 256.0 || distinct < 16 {
+        return Err(OidcError::Invalid(format!(
+            "the client secret is too weak (about {bits:.0} bits; at least 256 are required, e.g. 43 random base64url characters); omit --secret to have one generated"
+        )));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redirect_uris() {
+        for good in [
+            "https://app.example.com/callback",
+            "https://app.example.com/cb?tenant=1",
+            "http://127.0.0.1:3000/cb",
+            "http://localhost/cb",
+            "com.example.app:/oauth2redirect",
+        ] {
+            assert!(check_redirect_uri("redirect URI", good).is_ok(), "{good}");
+        }
+        for bad in [
+            "",
+            "/relative/path",
+            "app.example.com/cb",
+            "https://app.example.com/cb#frag",
+            "https://*.example.com/cb",
+            "javascript:alert(1)",
+            "data:text/html,hi",
+            "file:///etc/passwd",
+            "myapp:/cb",
+            "https:///nohost",
+            "not a uri",
+        ] {
+            assert!(check_redirect_uri("redirect URI", bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn chosen_secrets_must_be_strong() {
+        assert!(check_secret_strength("s3cret").is_err());
+        assert!(check_secret_strength(&"a".repeat(100)).is_err(), "repetition is not entropy");
+        assert!(check_secret_strength("Zq7xV2mN9pR4tL8wK3sD6fH1jG5bC0yE_aUoIeXr-Tn").is_ok());
+        assert!(
+            check_secret_strength("0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef").is_ok()
+        );
+        assert!(check_secret_strength("has space has space has space has space has space").is_err());
+    }
+
+    #[test]
+    fn scope_tokens() {
+        assert!(check_scope_token("openid").is_ok());
+        assert!(check_scope_token("api:read").is_ok());
+        assert!(check_scope_token("a\"b").is_err());
+        assert!(check_scope_token("").is_err());
+    }
+}

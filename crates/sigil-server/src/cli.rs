@@ -1,0 +1,142 @@
+//! The command line: every subcommand, its flags and their help text.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// Sigil: an OpenID Connect provider and SCIM 2.0 server.
+///
+/// With no configuration it keeps its data in ./sigil.db (SQLite) and
+/// serves on 127.0.0.1:8080. Point SIGIL_DATABASE_URL at a postgres:// URL
+/// to run several nodes on one PostgreSQL database.
+#[derive(Debug, Parser)]
+#[command(name = "sigil", version, propagate_version = true)]
+pub(crate) struct Cli {
+    /// TOML configuration file; SIGIL_* environment variables override it.
+    #[arg(long, short = 'c', global = true, value_name = "FILE", env = "SIGIL_CONFIG")]
+    pub(crate) config: Option<PathBuf>,
+
+    #[command(subcommand)]
+    pub(crate) command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum Command {
+    /// Start the HTTP server (migrates the store and creates signing keys first).
+    Serve,
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Manage users.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Manage OAuth clients.
+    #[command(subcommand)]
+    Client(ClientCommand),
+    /// Manage signing keys.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum UserCommand {
+    /// Create a user.
+    Add(Box<UserAdd>),
+    /// List users.
+    List,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct UserAdd {
+    /// Login name, unique regardless of letter case.
+    #[arg(long, value_name = "U")]
+    pub(crate) username: String,
+    /// Password (stored as an argon2id hash). Prefer --password-stdin: a
+    /// password on the command line is visible to other local users.
+    #[arg(
+        long,
+        value_name = "P",
+        conflicts_with = "password_stdin",
+        required_unless_present = "password_stdin"
+    )]
+    pub(crate) password: Option<String>,
+    /// Read the password from the first line of standard input.
+    #[arg(long)]
+    pub(crate) password_stdin: bool,
+    /// E-mail address (the first one given is primary).
+    #[arg(long = "email", value_name = "E")]
+    pub(crate) emails: Vec<String>,
+    /// Given (first) name.
+    #[arg(long, value_name = "G")]
+    pub(crate) given_name: Option<String>,
+    /// Family (last) name.
+    #[arg(long, value_name = "F")]
+    pub(crate) family_name: Option<String>,
+    /// Display name (defaults to "given family" when both are given).
+    #[arg(long, value_name = "NAME")]
+    pub(crate) display_name: Option<String>,
+    /// Add the user to this group, created when missing. Repeatable.
+    #[arg(long = "group", value_name = "NAME")]
+    pub(crate) groups: Vec<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum ClientCommand {
+    /// Register a client. A confidential client without --secret gets a
+    /// generated secret, printed once.
+    Add(Box<ClientAdd>),
+    /// List clients.
+    List,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ClientAdd {
+    /// The client_id.
+    #[arg(long, value_name = "ID")]
+    pub(crate) id: String,
+    /// A secret of your own (at least 256 bits of randomness, e.g. 43
+    /// base64url characters). Omit it to have one generated.
+    #[arg(long, value_name = "S", conflicts_with = "public")]
+    pub(crate) secret: Option<String>,
+    /// A public client (browser or native app): no secret, PKCE required.
+    #[arg(long)]
+    pub(crate) public: bool,
+    /// Name shown to users on the consent page.
+    #[arg(long, value_name = "NAME")]
+    pub(crate) name: Option<String>,
+    /// Redirect URI, matched exactly. Repeatable.
+    #[arg(long = "redirect-uri", value_name = "URI")]
+    pub(crate) redirect_uris: Vec<String>,
+    /// Where the client may send users after logout. Repeatable.
+    #[arg(long = "post-logout-redirect-uri", value_name = "URI")]
+    pub(crate) post_logout_redirect_uris: Vec<String>,
+    /// Grant type: authorization_code, refresh_token, client_credentials or
+    /// urn:ietf:params:oauth:grant-type:token-exchange. Repeatable; defaults
+    /// to authorization_code and refresh_token.
+    #[arg(long = "grant-type", value_name = "T")]
+    pub(crate) grant_types: Vec<String>,
+    /// Space-separated scopes the client may request (default: openid
+    /// profile email phone address offline_access groups).
+    #[arg(long, value_name = "SCOPES")]
+    pub(crate) scope: Option<String>,
+    /// An audience (API) the client may obtain tokens for. Repeatable.
+    #[arg(long = "audience", value_name = "AUD")]
+    pub(crate) audiences: Vec<String>,
+    /// Do not ask users to consent for this client.
+    #[arg(long)]
+    pub(crate) skip_consent: bool,
+    /// Require PKCE even though the client is confidential.
+    #[arg(long)]
+    pub(crate) require_pkce: bool,
+    /// ID token signing algorithm: RS256, PS256, ES256 or EdDSA.
+    #[arg(long, value_name = "ALG", default_value = "RS256")]
+    pub(crate) id_token_alg: String,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum KeysCommand {
+    /// Start signing with the published next key, retire the current one,
+    /// and publish a new next key. Running servers pick it up without a restart.
+    Rotate,
+    /// List signing keys and their states.
+    List,
+}

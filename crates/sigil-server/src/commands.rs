@@ -1,0 +1,240 @@
+//! Administrative commands: migrate, users, clients, keys. Each opens the
+//! store (migrating it first, so they work on a fresh database), does one
+//! thing in one transaction, and prints the outcome on stdout.
+
+use std::io::BufRead;
+
+use anyhow::{Context, anyhow, bail};
+use sigil_oidc::OidcError;
+use sigil_oidc::clients::{Credentials, Registration, register};
+use sigil_oidc::keys::{DEFAULT_RETIRED_KEY_RETENTION, SigningAlg, rotate};
+use sigil_store::groups::{self, Member};
+use sigil_store::secret::PlainSecret;
+use sigil_store::users::{self, MultiValue, User};
+use sigil_store::{Store, StoreError, Unique, clients, keys, password, text};
+
+use crate::cli::{ClientAdd, UserAdd};
+use crate::config::Config;
+
+/// Opens the store named by the configuration and brings its schema up to date.
+pub(crate) fn open_store(config: &Config) -> anyhow::Result<Store> {
+    let store = Store::open(&config.database_url, &config.pool)?;
+    let applied = store.migrate().context("cannot migrate the store")?;
+    if !applied.is_empty() {
+        tracing::info!(?applied, "applied migrations");
+    }
+    Ok(store)
+}
+
+pub(crate) fn migrate(config: &Config) -> anyhow::Result<()> {
+    let store = Store::open(&config.database_url, &config.pool)?;
+    let applied = store.migrate()?;
+    if applied.is_empty() {
+        println!("{} is up to date", store.url());
+    } else {
+        println!("applied {} migration(s) to {}: {}", applied.len(), store.url(), applied.join(", "));
+    }
+    Ok(())
+}
+
+pub(crate) fn user_add(config: &Config, args: UserAdd) -> anyhow::Result<()> {
+    // Check everything that needs no database before touching it.
+    text::check_name("username", &args.username).map_err(|e| anyhow!(e))?;
+    for email in &args.emails {
+        text::check_email(email).map_err(|e| anyhow!(e))?;
+    }
+    for group in &args.groups {
+        text::check_name("group name", group).map_err(|e| anyhow!(e))?;
+    }
+    let password = match (args.password, args.password_stdin) {
+        (Some(password), _) => password,
+        (None, _) => {
+            let mut line = String::new();
+            std::io::stdin().lock().read_line(&mut line).context("cannot read the password from stdin")?;
+            line.trim_end_matches(['\r', '\n']).to_owned()
+        }
+    };
+    let mut user = User::new(&args.username);
+    user.password_hash = Some(password::hash_password(&password)?);
+    user.name.given_name = args.given_name.clone();
+    user.name.family_name = args.family_name.clone();
+    user.display_name = args.display_name.or_else(|| match (&args.given_name, &args.family_name) {
+        (Some(given), Some(family)) => Some(format!("{given} {family}")),
+        _ => None,
+    });
+    user.emails = args
+        .emails
+        .iter()
+        .enumerate()
+        .map(|(i, email)| MultiValue { primary: i == 0, ..MultiValue::new(email) })
+        .collect();
+
+    let store = open_store(config)?;
+    let now = store.now();
+    let group_names = args.groups;
+    let user = store
+        .write_blocking(move |conn| {
+            let user = users::insert(conn, user, now)?;
+            for name in &group_names {
+                let group = groups::find_or_create(conn, name, now)?;
+                groups::add_member(conn, &group.id, &Member::User(user.id.clone()), now)?;
+            }
+            Ok(user)
+        })
+        .map_err(|e| match e {
+            StoreError::Conflict(Unique::UserName) => {
+                anyhow!(
+                    "a user named `{}` already exists (user names are compared regardless of case)",
+                    args.username
+                )
+            }
+            other => anyhow!(other),
+        })?;
+    println!("created user {} ({})", user.user_name, user.id);
+    Ok(())
+}
+
+pub(crate) fn user_list(config: &Config) -> anyhow::Result<()> {
+    let store = open_store(config)?;
+    let rows = store.read_blocking(|conn| {
+        let all = users::list(conn, 0, i64::MAX)?;
+        all.into_iter()
+            .map(|user| {
+                let groups = groups::groups_of_user(conn, &user.id)?;
+                Ok(vec![
+                    user.id.clone(),
+                    user.user_name.clone(),
+                    user.display_name.clone().unwrap_or_default(),
+                    user.emails.iter().map(|e| e.value.as_str()).collect::<Vec<_>>().join(","),
+                    groups.iter().map(|g| g.display_name.as_str()).collect::<Vec<_>>().join(","),
+                    if user.active { "yes" } else { "no" }.to_owned(),
+                ])
+            })
+            .collect::<Result<Vec<_>, StoreError>>()
+    })?;
+    print_table(&["ID", "USERNAME", "DISPLAY NAME", "EMAILS", "GROUPS", "ACTIVE"], &rows);
+    Ok(())
+}
+
+pub(crate) fn client_add(config: &Config, args: ClientAdd) -> anyhow::Result<()> {
+    let credentials = match (args.public, args.secret) {
+        (true, _) => Credentials::Public,
+        (false, Some(secret)) => Credentials::ChosenSecret(PlainSecret::new(secret)),
+        (false, None) => Credentials::GeneratedSecret,
+    };
+    let registration = Registration {
+        id: args.id,
+        name: args.name,
+        credentials,
+        redirect_uris: args.redirect_uris,
+        post_logout_redirect_uris: args.post_logout_redirect_uris,
+        grant_types: args.grant_types,
+        scopes: args.scope.map(|s| s.split_whitespace().map(str::to_owned).collect()).unwrap_or_default(),
+        audiences: args.audiences,
+        skip_consent: args.skip_consent,
+        require_pkce: args.require_pkce,
+        id_token_alg: args.id_token_alg.parse()?,
+    };
+    // Validate before opening the store, so a bad value never needs a database.
+    sigil_oidc::clients::check(&registration)?;
+    let store = open_store(config)?;
+    let now = store.now();
+    let outcome = store.write_blocking(move |conn| {
+        Ok(register(conn, registration, now).map_err(|e| match e {
+            OidcError::Store(store) => Err(store),
+            other => Ok(other),
+        }))
+    });
+    let (client, secret) = match outcome? {
+        Ok(registered) => registered,
+        Err(Ok(refusal)) => bail!(refusal),
+        Err(Err(store)) => bail!(store),
+    };
+    println!("registered client {}", client.id);
+    if let Some(secret) = secret {
+        println!("client_secret: {}", secret.expose());
+        println!("(shown once: Sigil keeps only its SHA-256 digest)");
+    }
+    Ok(())
+}
+
+pub(crate) fn client_list(config: &Config) -> anyhow::Result<()> {
+    let store = open_store(config)?;
+    let rows: Vec<Vec<String>> = store
+        .read_blocking(clients::list)?
+        .into_iter()
+        .map(|c| {
+            vec![
+                c.id,
+                if c.is_public { "public" } else { "confidential" }.to_owned(),
+                c.grant_types.join(","),
+                c.redirect_uris.join(","),
+                c.scopes.join(" "),
+                if c.skip_consent { "skip" } else { "ask" }.to_owned(),
+            ]
+        })
+        .collect();
+    print_table(&["CLIENT ID", "TYPE", "GRANT TYPES", "REDIRECT URIS", "SCOPES", "CONSENT"], &rows);
+    Ok(())
+}
+
+pub(crate) fn keys_rotate(config: &Config) -> anyhow::Result<()> {
+    let store = open_store(config)?;
+    let now = store.now();
+    let rotation = store.write_blocking(move |conn| {
+        rotate(conn, SigningAlg::Rs256, DEFAULT_RETIRED_KEY_RETENTION, now).map_err(|e| match e {
+            OidcError::Store(store) => store,
+            other => StoreError::Other(other.to_string()),
+        })
+    })?;
+    println!("signing with {}", rotation.activated);
+    if let Some(retired) = rotation.retired {
+        println!("retired {retired} (published until tokens it signed have expired)");
+    }
+    println!("published next key {}", rotation.next);
+    if rotation.removed > 0 {
+        println!("removed {} expired retired key(s)", rotation.removed);
+    }
+    Ok(())
+}
+
+pub(crate) fn keys_list(config: &Config) -> anyhow::Result<()> {
+    let store = open_store(config)?;
+    let time = |t: Option<chrono::NaiveDateTime>| {
+        t.map(|t| t.format("%Y-%m-%dT%H:%M:%SZ").to_string()).unwrap_or_default()
+    };
+    let rows: Vec<Vec<String>> = store
+        .read_blocking(keys::list)?
+        .into_iter()
+        .map(|k| {
+            vec![
+                k.kid,
+                k.alg,
+                k.state.as_str().to_owned(),
+                time(Some(k.created)),
+                time(k.activated_at),
+                time(k.retired_at),
+            ]
+        })
+        .collect();
+    print_table(&["KID", "ALG", "STATE", "CREATED", "ACTIVATED", "RETIRED"], &rows);
+    Ok(())
+}
+
+/// Prints rows under a header in aligned columns.
+fn print_table(header: &[&str], rows: &[Vec<String>]) {
+    let mut widths: Vec<usize> = header.iter().map(|h| h.len()).collect();
+    for row in rows {
+        for (width, cell) in widths.iter_mut().zip(row) {
+            *width = (*width).max(cell.chars().count());
+        }
+    }
+    let line = |cells: Vec<&str>| {
+        let padded: Vec<String> = cells.iter().zip(&widths).map(|(c, w)| format!("{c:<w$}")).collect();
+        println!("{}", padded.join("  ").trim_end());
+    };
+    line(header.to_vec());
+    for row in rows {
+        line(row.iter().map(String::as_str).collect());
+    }
+}

@@ -1,0 +1,373 @@
+//! Configuration: defaults in code, then a TOML file (`--config`), then
+//! `SIGIL_*` environment variables, each later source overriding the
+//! earlier. The raw sources are checked here, once, into a [`Config`] that
+//! the rest of the program receives; a bad value stops start-up with one
+//! line naming the key and where it came from.
+//!
+//! `config/sigil.reference.toml` documents every key.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::time::Duration;
+
+use sigil_store::{DatabaseUrl, PoolOptions};
+use tracing_subscriber::EnvFilter;
+use url::Url;
+
+/// Where a log line goes and how it looks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line, for log collectors.
+    Json,
+}
+
+/// The checked configuration.
+#[derive(Debug, Clone)]
+pub(crate) struct Config {
+    /// The issuer identifier; `None` means `http://<bound address>`.
+    pub(crate) issuer: Option<Url>,
+    pub(crate) bind: SocketAddr,
+    pub(crate) database_url: DatabaseUrl,
+    pub(crate) pool: PoolOptions,
+    pub(crate) log_format: LogFormat,
+    pub(crate) log_level: String,
+    pub(crate) shutdown_timeout: Duration,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            issuer: None,
+            bind: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            database_url: DatabaseUrl::Sqlite("sigil.db".into()),
+            pool: PoolOptions::default(),
+            log_format: LogFormat::Text,
+            log_level: "info".into(),
+            shutdown_timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+/// A value that could not be used, with the key it was given for.
+#[derive(Debug)]
+pub(crate) struct ConfigError {
+    key: String,
+    origin: String,
+    message: String,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.key.is_empty() {
+            write!(f, "configuration error in {}: {}", self.origin, self.message)
+        } else {
+            write!(
+                f,
+                "invalid configuration value for `{}` (from {}): {}",
+                self.key, self.origin, self.message
+            )
+        }
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+/// A value as one source gave it.
+enum Raw<'a> {
+    Toml(&'a toml::Value),
+    Env(&'a str),
+}
+
+impl Raw<'_> {
+    fn string(&self) -> Result<String, String> {
+        match self {
+            Raw::Toml(toml::Value::String(s)) => Ok(s.clone()),
+            Raw::Toml(other) => Err(format!("expected a string, found {}", other.type_str())),
+            Raw::Env(s) => Ok((*s).to_owned()),
+        }
+    }
+
+    fn integer(&self, min: u64, max: u64) -> Result<u64, String> {
+        let value = match self {
+            Raw::Toml(toml::Value::Integer(n)) => {
+                u64::try_from(*n).map_err(|_| format!("{n} is negative"))?
+            }
+            Raw::Toml(other) => return Err(format!("expected an integer, found {}", other.type_str())),
+            Raw::Env(s) => s.trim().parse().map_err(|_| format!("`{s}` is not a whole number"))?,
+        };
+        if (min..=max).contains(&value) {
+            Ok(value)
+        } else {
+            Err(format!("{value} is outside {min}..={max}"))
+        }
+    }
+}
+
+/// One setting: its file key, its environment variable, and how it applies.
+struct Setting {
+    key: &'static str,
+    env: &'static str,
+    apply: fn(&mut Config, &Raw<'_>) -> Result<(), String>,
+}
+
+const SETTINGS: &[Setting] = &[
+    Setting {
+        key: "issuer",
+        env: "SIGIL_ISSUER",
+        apply: |c, raw| {
+            c.issuer = Some(parse_issuer(&raw.string()?)?);
+            Ok(())
+        },
+    },
+    Setting {
+        key: "bind",
+        env: "SIGIL_BIND",
+        apply: |c, raw| {
+            let value = raw.string()?;
+            c.bind = value
+                .trim()
+                .parse()
+                .map_err(|_| format!("`{value}` is not an address like 127.0.0.1:8080"))?;
+            Ok(())
+        },
+    },
+    Setting {
+        key: "database.url",
+        env: "SIGIL_DATABASE_URL",
+        apply: |c, raw| {
+            let value = raw.string()?;
+            c.database_url = DatabaseUrl::parse(&value).map_err(|e| format!("the database URL {e}"))?;
+            Ok(())
+        },
+    },
+    Setting {
+        key: "database.pool_size",
+        env: "SIGIL_DATABASE_POOL_SIZE",
+        apply: |c, raw| {
+            c.pool.max_size = u32::try_from(raw.integer(1, 1024)?).unwrap_or(1024);
+            Ok(())
+        },
+    },
+    Setting {
+        key: "database.connect_timeout_seconds",
+        env: "SIGIL_DATABASE_CONNECT_TIMEOUT_SECONDS",
+        apply: |c, raw| {
+            c.pool.connection_timeout = Duration::from_secs(raw.integer(1, 3600)?);
+            Ok(())
+        },
+    },
+    Setting {
+        key: "log.format",
+        env: "SIGIL_LOG_FORMAT",
+        apply: |c, raw| {
+            c.log_format = match raw.string()?.as_str() {
+                "text" => LogFormat::Text,
+                "json" => LogFormat::Json,
+                other => return Err(format!("`{other}` is neither `text` nor `json`")),
+            };
+            Ok(())
+        },
+    },
+    Setting {
+        key: "log.level",
+        env: "SIGIL_LOG_LEVEL",
+        apply: |c, raw| {
+            let value = raw.string()?;
+            EnvFilter::try_new(&value).map_err(|e| format!("`{value}` is not a log filter ({e})"))?;
+            c.log_level = value;
+            Ok(())
+        },
+    },
+    Setting {
+        key: "shutdown_timeout_seconds",
+        env: "SIGIL_SHUTDOWN_TIMEOUT_SECONDS",
+        apply: |c, raw| {
+            c.shutdown_timeout = Duration::from_secs(raw.integer(0, 3600)?);
+            Ok(())
+        },
+    },
+];
+
+/// OpenID Connect Discovery 1.0 §3: the issuer is a URL using the https
+/// scheme, with no query or fragment. Plain http is accepted so Sigil can
+/// run on a developer's machine; the server warns about it at start-up.
+fn parse_issuer(raw: &str) -> Result<Url, String> {
+    let url = Url::parse(raw.trim()).map_err(|e| format!("`{raw}` is not an absolute URL ({e})"))?;
+    if !matches!(url.scheme(), "https" | "http") {
+        return Err(format!("`{raw}` must use https (or http for local development)"));
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(format!("`{raw}` must not have a query or fragment (OpenID Connect Discovery 1.0 §3)"));
+    }
+    if url.host_str().is_none_or(str::is_empty) {
+        return Err(format!("`{raw}` has no host"));
+    }
+    Ok(url)
+}
+
+impl Config {
+    /// Builds the configuration from the defaults, the file at `path` (if
+    /// given) and the environment `env` (name/value pairs).
+    pub(crate) fn load(
+        path: Option<&Path>,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<(Self, Vec<String>), ConfigError> {
+        let mut config = Self::default();
+        let mut warnings = Vec::new();
+        if let Some(path) = path {
+            let origin = path.display().to_string();
+            let text = std::fs::read_to_string(path).map_err(|e| ConfigError {
+                key: String::new(),
+                origin: origin.clone(),
+                message: format!("cannot read the file: {e}"),
+            })?;
+            let table: toml::Table = text.parse().map_err(|e: toml::de::Error| ConfigError {
+                key: String::new(),
+                origin: origin.clone(),
+                message: match e.span() {
+                    Some(span) => format!(
+                        "not valid TOML at line {}: {}",
+                        text[..span.start.min(text.len())].matches('\n').count() + 1,
+                        e.message().trim()
+                    ),
+                    None => format!("not valid TOML: {}", e.message().trim()),
+                },
+            })?;
+            config.apply_file(&table, "", &origin)?;
+        }
+        for (name, value) in env {
+            if !name.starts_with("SIGIL_") {
+                continue;
+            }
+            match SETTINGS.iter().find(|s| s.env == name) {
+                Some(setting) => (setting.apply)(&mut config, &Raw::Env(&value)).map_err(|message| {
+                    ConfigError { key: setting.key.into(), origin: name.clone(), message }
+                })?,
+                None if name.starts_with("SIGIL_TEST_") => {}
+                None => warnings.push(format!("ignoring unknown environment variable {name}")),
+            }
+        }
+        Ok((config, warnings))
+    }
+
+    fn apply_file(&mut self, table: &toml::Table, prefix: &str, origin: &str) -> Result<(), ConfigError> {
+        for (name, value) in table {
+            let key = if prefix.is_empty() { name.clone() } else { format!("{prefix}.{name}") };
+            if let toml::Value::Table(inner) = value
+                && SETTINGS.iter().any(|s| s.key.starts_with(&format!("{key}.")))
+            {
+                self.apply_file(inner, &key, origin)?;
+                continue;
+            }
+            let Some(setting) = SETTINGS.iter().find(|s| s.key == key) else {
+                return Err(ConfigError {
+                    key: key.clone(),
+                    origin: origin.into(),
+                    message: "unknown key (see config/sigil.reference.toml)".into(),
+                });
+            };
+            (setting.apply)(self, &Raw::Toml(value)).map_err(|message| ConfigError {
+                key,
+                origin: origin.into(),
+                message,
+            })?;
+        }
+        Ok(())
+    }
+
+    /// The issuer for a server bound to `bound`.
+    pub(crate) fn issuer_for(&self, bound: SocketAddr) -> Url {
+        if let Some(issuer) = &self.issuer {
+            return issuer.clone();
+        }
+        let host = if bound.ip().is_unspecified() { "127.0.0.1".to_owned() } else { bound.ip().to_string() };
+        let host = if bound.is_ipv6() && !bound.ip().is_unspecified() { format!("[{host}]") } else { host };
+        Url::parse(&format!("http://{host}:{}", bound.port())).unwrap_or_else(|_| {
+            // Unreachable: the string is built from a socket address.
+            Url::parse("http://127.0.0.1:8080").expect("static URL parses")
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
+    }
+
+    fn from_file(text: &str) -> Result<Config, ConfigError> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("sigil.toml");
+        std::fs::write(&path, text).unwrap();
+        Config::load(Some(&path), []).map(|(c, _)| c)
+    }
+
+    #[test]
+    fn defaults_need_nothing() {
+        let (config, warnings) = Config::load(None, []).unwrap();
+        assert_eq!(config.bind.to_string(), "127.0.0.1:8080");
+        assert_eq!(config.database_url, DatabaseUrl::Sqlite("sigil.db".into()));
+        assert_eq!(config.issuer_for(config.bind).as_str(), "http://127.0.0.1:8080/");
+        assert!(warnings.is_empty());
+    }
+
+    #[test]
+    fn environment_overrides_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("sigil.toml");
+        std::fs::write(&path, "bind = \"127.0.0.1:9000\"\n[database]\nurl = \"a.db\"\npool_size = 4\n")
+            .unwrap();
+        let (config, _) = Config::load(
+            Some(&path),
+            env(&[
+                ("SIGIL_DATABASE_URL", "postgres://sigil@db/sigil"),
+                ("SIGIL_ISSUER", "https://id.example.com"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(config.bind.port(), 9000);
+        assert_eq!(config.pool.max_size, 4);
+        assert_eq!(config.database_url.backend_name(), "postgres");
+        assert_eq!(config.issuer_for(config.bind).as_str(), "https://id.example.com/");
+    }
+
+    #[test]
+    fn bad_values_name_their_key_and_source() {
+        let cases: &[(&[(&str, &str)], &str)] = &[
+            (&[("SIGIL_BIND", "localhost")], "`bind` (from SIGIL_BIND)"),
+            (&[("SIGIL_ISSUER", "https://id.example.com/?x=1")], "`issuer` (from SIGIL_ISSUER)"),
+            (&[("SIGIL_ISSUER", "ftp://id.example.com")], "`issuer` (from SIGIL_ISSUER)"),
+            (&[("SIGIL_DATABASE_URL", "mysql://x")], "`database.url` (from SIGIL_DATABASE_URL)"),
+            (&[("SIGIL_DATABASE_POOL_SIZE", "0")], "`database.pool_size`"),
+            (&[("SIGIL_DATABASE_POOL_SIZE", "many")], "`database.pool_size`"),
+            (&[("SIGIL_LOG_FORMAT", "xml")], "`log.format`"),
+        ];
+        for (vars, expected) in cases {
+            let err = Config::load(None, env(vars)).unwrap_err().to_string();
+            assert!(err.contains(expected), "{vars:?}: {err}");
+            assert!(!err.contains('\n'), "one line: {err}");
+        }
+    }
+
+    #[test]
+    fn bad_file_values_name_their_key() {
+        let err = from_file("[database]\npool_size = \"eight\"\n").unwrap_err().to_string();
+        assert!(err.contains("`database.pool_size`") && err.contains("expected an integer"), "{err}");
+        let err = from_file("bindd = \"127.0.0.1:1\"\n").unwrap_err().to_string();
+        assert!(err.contains("`bindd`") && err.contains("unknown key"), "{err}");
+        let err = from_file("bind = \n").unwrap_err().to_string();
+        assert!(err.contains("not valid TOML"), "{err}");
+        assert!(from_file("[log]\nformat = \"json\"\nlevel = \"debug\"\n").is_ok());
+    }
+
+    #[test]
+    fn unknown_environment_variables_warn() {
+        let (_, warnings) = Config::load(None, env(&[("SIGIL_DATABSE_URL", "x"), ("PATH", "/bin")])).unwrap();
+        assert_eq!(warnings, ["ignoring unknown environment variable SIGIL_DATABSE_URL"]);
+    }
+}

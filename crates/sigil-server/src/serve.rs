@@ -1,0 +1,60 @@
+//! `sigil serve`: migrate, make sure signing keys exist, bind, serve until
+//! SIGTERM or SIGINT, then drain in-flight requests and stop.
+
+use std::net::TcpListener;
+
+use actix_web::middleware::from_fn;
+use actix_web::{App, HttpServer, web};
+use anyhow::Context;
+use sigil_oidc::keys::{SigningAlg, ensure_key_set};
+use sigil_store::Store;
+
+use crate::commands::open_store;
+use crate::config::Config;
+use crate::http::{AppState, routes};
+use crate::telemetry::log_requests;
+
+/// Runs the server until it is told to stop.
+pub(crate) fn run(config: &Config) -> anyhow::Result<()> {
+    let store = open_store(config)?;
+    // Bind before building the app so the issuer can name the real port
+    // (`SIGIL_BIND=127.0.0.1:0` picks a free one).
+    let listener =
+        TcpListener::bind(config.bind).with_context(|| format!("cannot listen on {}", config.bind))?;
+    let bound = listener.local_addr()?;
+    let issuer = config.issuer_for(bound);
+    if issuer.scheme() != "https" && !is_loopback(&issuer) {
+        tracing::warn!(%issuer, "the issuer is not https: tokens and cookies cross the network in the clear");
+    }
+    actix_web::rt::System::new().block_on(serve(store, listener, issuer, config.clone()))
+}
+
+async fn serve(store: Store, listener: TcpListener, issuer: url::Url, config: Config) -> anyhow::Result<()> {
+    let created = ensure_key_set(&store, SigningAlg::Rs256).await.context("cannot prepare signing keys")?;
+    if !created.is_empty() {
+        tracing::info!(keys = ?created, "created signing keys");
+    }
+    let bound = listener.local_addr()?;
+    let state = web::Data::new(AppState { store: store.clone(), issuer: issuer.clone() });
+    let server = HttpServer::new(move || {
+        App::new().app_data(state.clone()).wrap(from_fn(log_requests)).configure(routes)
+    })
+    .shutdown_timeout(config.shutdown_timeout.as_secs())
+    .listen(listener)?
+    .run();
+    tracing::info!(address = %bound, %issuer, store = %store.url(), "sigil listening");
+    // A plain line on stdout, for scripts and tests waiting for the port.
+    println!("sigil listening on http://{bound}");
+    server.await?;
+    tracing::info!("sigil stopped");
+    Ok(())
+}
+
+fn is_loopback(url: &url::Url) -> bool {
+    match url.host() {
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        Some(url::Host::Domain(name)) => name == "localhost",
+        None => false,
+    }
+}
