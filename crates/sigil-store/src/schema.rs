@@ -68,6 +68,14 @@ diesel::table! {
 }
 
 diesel::table! {
+    user_search_terms (user_id, attribute) {
+        user_id -> Text,
+        attribute -> Text,
+        value_folded -> Text,
+    }
+}
+
+diesel::table! {
     groups (id) {
         id -> Text,
         display_name -> Text,
@@ -192,6 +200,7 @@ diesel::table! {
 
 diesel::joinable!(user_values -> users (user_id));
 diesel::joinable!(user_addresses -> users (user_id));
+diesel::joinable!(user_search_terms -> users (user_id));
 diesel::joinable!(group_members -> groups (group_id));
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(consents -> users (user_id));
@@ -201,6 +210,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     users,
     user_values,
     user_addresses,
+    user_search_terms,
     groups,
     group_members,
     clients,

@@ -10,7 +10,7 @@ use diesel::prelude::*;
 
 use crate::db::AnyConnection;
 use crate::error::StoreError;
-use crate::schema::{user_addresses, user_values, users};
+use crate::schema::{user_addresses, user_search_terms, user_values, users};
 use crate::text::{check_email, check_name, fold};
 use crate::{Meta, new_id};
 
@@ -249,6 +249,36 @@ impl User {
         }
     }
 
+    /// The case-insensitive single-valued string attributes that have a
+    /// value, by RFC 7643 attribute path, as kept in `user_search_terms`.
+    pub fn search_terms(&self) -> Vec<(&'static str, &str)> {
+        let Self { name, enterprise: e, .. } = self;
+        [
+            ("displayName", &self.display_name),
+            ("nickName", &self.nick_name),
+            ("title", &self.title),
+            ("userType", &self.user_type),
+            ("preferredLanguage", &self.preferred_language),
+            ("locale", &self.locale),
+            ("timezone", &self.timezone),
+            ("profileUrl", &self.profile_url),
+            ("name.formatted", &name.formatted),
+            ("name.familyName", &name.family_name),
+            ("name.givenName", &name.given_name),
+            ("name.middleName", &name.middle_name),
+            ("name.honorificPrefix", &name.honorific_prefix),
+            ("name.honorificSuffix", &name.honorific_suffix),
+            ("employeeNumber", &e.employee_number),
+            ("costCenter", &e.cost_center),
+            ("organization", &e.organization),
+            ("division", &e.division),
+            ("department", &e.department),
+        ]
+        .into_iter()
+        .filter_map(|(attribute, value)| value.as_deref().map(|v| (attribute, v)))
+        .collect()
+    }
+
     /// Checks what the store itself guarantees about a user.
     pub fn validate(&self) -> Result<(), StoreError> {
         check_name("userName", &self.user_name).map_err(StoreError::Invalid)?;
@@ -446,6 +476,7 @@ pub fn update(
     }
     diesel::delete(user_values::table.filter(user_values::user_id.eq(&user.id))).execute(conn)?;
     diesel::delete(user_addresses::table.filter(user_addresses::user_id.eq(&user.id))).execute(conn)?;
+    diesel::delete(user_search_terms::table.filter(user_search_terms::user_id.eq(&user.id))).execute(conn)?;
     insert_children(conn, &user)?;
     Ok(user)
 }
@@ -467,6 +498,15 @@ fn insert_children(conn: &mut AnyConnection, user: &User) -> Result<(), StoreErr
             };
             diesel::insert_into(user_values::table).values(row).execute(conn)?;
         }
+    }
+    for (attribute, value) in user.search_terms() {
+        diesel::insert_into(user_search_terms::table)
+            .values((
+                user_search_terms::user_id.eq(&user.id),
+                user_search_terms::attribute.eq(attribute),
+                user_search_terms::value_folded.eq(fold(value)),
+            ))
+            .execute(conn)?;
     }
     for (position, address) in (0i64..).zip(&user.addresses) {
         let row = AddressRow {

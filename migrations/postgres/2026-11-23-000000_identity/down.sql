@@ -7,6 +7,7 @@ DROP TABLE signing_keys;
 DROP TABLE clients;
 DROP TABLE group_members;
 DROP TABLE groups;
+DROP TABLE user_search_terms;
 DROP TABLE user_addresses;
 DROP TABLE user_values;
 DROP TABLE users;

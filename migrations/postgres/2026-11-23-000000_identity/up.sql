@@ -1,6 +1,8 @@
 -- Identity store schema, PostgreSQL flavour. Keep in step with ../../sqlite/ (same
 -- tables, columns, constraints and indexes; only the type spelling differs).
 -- Times are UTC `TIMESTAMP`s truncated to microseconds; UUIDs are text.
+-- Indexes on folded text use text_pattern_ops so that prefix searches
+-- (LIKE 'abc%') can use them whatever the database's collation.
 
 CREATE TABLE users (
     id                 TEXT PRIMARY KEY NOT NULL,
@@ -35,7 +37,7 @@ CREATE TABLE users (
     last_modified      TIMESTAMP NOT NULL,
     version            BIGINT NOT NULL
 );
-CREATE UNIQUE INDEX users_user_name_folded_key ON users (user_name_folded);
+CREATE UNIQUE INDEX users_user_name_folded_key ON users (user_name_folded text_pattern_ops);
 CREATE INDEX users_external_id_idx ON users (external_id);
 CREATE INDEX users_display_name_idx ON users (display_name);
 CREATE INDEX users_family_name_idx ON users (family_name);
@@ -63,7 +65,7 @@ CREATE TABLE user_values (
     is_primary   BOOLEAN NOT NULL DEFAULT FALSE,
     PRIMARY KEY (user_id, attribute, position)
 );
-CREATE INDEX user_values_lookup_idx ON user_values (attribute, value_folded);
+CREATE INDEX user_values_lookup_idx ON user_values (attribute, value_folded text_pattern_ops);
 CREATE INDEX user_values_type_idx ON user_values (attribute, type);
 
 CREATE TABLE user_addresses (
@@ -79,6 +81,19 @@ CREATE TABLE user_addresses (
     is_primary     BOOLEAN NOT NULL DEFAULT FALSE,
     PRIMARY KEY (user_id, position)
 );
+-- Folded copies of the case-insensitive single-valued string attributes
+-- (displayName, name parts, title, enterprise attributes, ...), one row per
+-- attribute that has a value: a case-insensitive search on any of them is an
+-- indexed lookup on either backend, where lower() on the column would be
+-- neither indexed nor folded the same way by both.
+CREATE TABLE user_search_terms (
+    user_id      TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    attribute    TEXT NOT NULL,
+    value_folded TEXT NOT NULL,
+    PRIMARY KEY (user_id, attribute)
+);
+CREATE INDEX user_search_terms_lookup_idx ON user_search_terms (attribute, value_folded text_pattern_ops);
+
 CREATE INDEX user_addresses_locality_idx ON user_addresses (locality);
 CREATE INDEX user_addresses_postal_code_idx ON user_addresses (postal_code);
 CREATE INDEX user_addresses_country_idx ON user_addresses (country);
@@ -92,7 +107,7 @@ CREATE TABLE groups (
     last_modified       TIMESTAMP NOT NULL,
     version             BIGINT NOT NULL
 );
-CREATE UNIQUE INDEX groups_display_name_folded_key ON groups (display_name_folded);
+CREATE UNIQUE INDEX groups_display_name_folded_key ON groups (display_name_folded text_pattern_ops);
 CREATE INDEX groups_external_id_idx ON groups (external_id);
 CREATE INDEX groups_created_idx ON groups (created, id);
 CREATE INDEX groups_last_modified_idx ON groups (last_modified, id);
@@ -111,6 +126,7 @@ CREATE TABLE group_members (
 );
 CREATE INDEX group_members_user_idx ON group_members (member_user_id);
 CREATE INDEX group_members_group_idx ON group_members (member_group_id);
+CREATE INDEX group_members_member_idx ON group_members (member_id);
 
 CREATE TABLE clients (
     id                           TEXT PRIMARY KEY NOT NULL,

@@ -1,6 +1,8 @@
 -- Identity store schema, SQLite flavour. Keep in step with ../../postgres/ (same
 -- tables, columns, constraints and indexes; only the type spelling differs).
 -- Times are UTC `TIMESTAMP`s truncated to microseconds; UUIDs are text.
+-- Connections set case_sensitive_like, so LIKE 'abc%' on the folded
+-- (BINARY-collated) columns can use their indexes.
 
 CREATE TABLE users (
     id                 TEXT PRIMARY KEY NOT NULL,
@@ -79,6 +81,19 @@ CREATE TABLE user_addresses (
     is_primary     BOOLEAN NOT NULL DEFAULT 0,
     PRIMARY KEY (user_id, position)
 );
+-- Folded copies of the case-insensitive single-valued string attributes
+-- (displayName, name parts, title, enterprise attributes, ...), one row per
+-- attribute that has a value: a case-insensitive search on any of them is an
+-- indexed lookup on either backend, where lower() on the column would be
+-- neither indexed nor folded the same way by both.
+CREATE TABLE user_search_terms (
+    user_id      TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    attribute    TEXT NOT NULL,
+    value_folded TEXT NOT NULL,
+    PRIMARY KEY (user_id, attribute)
+);
+CREATE INDEX user_search_terms_lookup_idx ON user_search_terms (attribute, value_folded);
+
 CREATE INDEX user_addresses_locality_idx ON user_addresses (locality);
 CREATE INDEX user_addresses_postal_code_idx ON user_addresses (postal_code);
 CREATE INDEX user_addresses_country_idx ON user_addresses (country);
@@ -111,6 +126,7 @@ CREATE TABLE group_members (
 );
 CREATE INDEX group_members_user_idx ON group_members (member_user_id);
 CREATE INDEX group_members_group_idx ON group_members (member_group_id);
+CREATE INDEX group_members_member_idx ON group_members (member_id);
 
 CREATE TABLE clients (
     id                           TEXT PRIMARY KEY NOT NULL,

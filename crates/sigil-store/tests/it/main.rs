@@ -5,6 +5,7 @@ mod clients;
 mod concurrency;
 mod crash;
 mod groups;
+mod indexes;
 mod keys;
 mod schema;
 mod users;

@@ -25,6 +25,7 @@ fn schema_matches_migrations(db: &TestDb) {
                 users,
                 user_values,
                 user_addresses,
+                user_search_terms,
                 groups,
                 group_members,
                 clients,

@@ -95,6 +95,20 @@ fn full_user_round_trips(db: &TestDb) {
     assert_eq!(stored.meta.version, 1);
     let read = store.read_blocking(|c| users::get(c, &user.id)).unwrap();
     assert_eq!(read, stored, "every attribute reads back as written");
+    let terms = store
+        .read_blocking(|c| {
+            use diesel::prelude::*;
+            use sigil_store::schema::user_search_terms as t;
+            Ok(t::table
+                .filter(t::user_id.eq(&user.id))
+                .order(t::attribute.asc())
+                .select((t::attribute, t::value_folded))
+                .load::<(String, String)>(c)?)
+        })
+        .unwrap();
+    assert!(terms.contains(&("displayName".into(), "babs jensen".into())), "{terms:?}");
+    assert!(terms.contains(&("department".into(), "tour operations".into())), "{terms:?}");
+    assert_eq!(terms.len(), 19, "every case-insensitive attribute with a value: {terms:?}");
     let by_name = store.read_blocking(|c| users::find_by_user_name(c, "BJENSEN")).unwrap();
     assert_eq!(by_name.as_ref().map(|u| u.id.as_str()), Some(user.id.as_str()));
 }
