@@ -2,7 +2,7 @@
 
 CARGO ?= cargo
 
-.PHONY: run build test fmt lint test-only
+.PHONY: run build test fmt lint test-only bench
 
 ## Build and start the server on the embedded default (./sigil.db, 127.0.0.1:8080).
 run:
@@ -29,3 +29,9 @@ fmt:
 
 lint:
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+## Benchmarks (criterion, release build). For the SCIM filter parser against
+## the Python scim2-filter-parser in the same run:
+## crates/scim-filter-parser/benches/compare_python.sh
+bench:
+	$(CARGO) bench --workspace
