@@ -1,19 +1,17 @@
-//! HTTP wiring: the shared application state and the routes. Protocol
-//! endpoints live in their own crates; this module mounts them.
+//! HTTP wiring: the server's own routes (health, readiness) and their
+//! state. Protocol endpoints live in their own crates and are mounted in
+//! `serve`.
 
 use std::time::Duration;
 
 use actix_web::{HttpResponse, get, web};
 use serde_json::json;
 use sigil_store::Store;
-use url::Url;
 
 /// What every handler may use. Cheap to clone.
 #[derive(Debug, Clone)]
 pub(crate) struct AppState {
     pub(crate) store: Store,
-    #[allow(dead_code, reason = "read by the protocol endpoints as they are mounted")]
-    pub(crate) issuer: Url,
 }
 
 /// How long `/readyz` waits for the database.

@@ -6,6 +6,7 @@ use std::net::TcpListener;
 use actix_web::middleware::from_fn;
 use actix_web::{App, HttpServer, web};
 use anyhow::Context;
+use sigil_oidc::http::OidcContext;
 use sigil_oidc::keys::{SigningAlg, ensure_key_set};
 use sigil_store::Store;
 
@@ -35,9 +36,16 @@ async fn serve(store: Store, listener: TcpListener, issuer: url::Url, config: Co
         tracing::info!(keys = ?created, "created signing keys");
     }
     let bound = listener.local_addr()?;
-    let state = web::Data::new(AppState { store: store.clone(), issuer: issuer.clone() });
+    let state = web::Data::new(AppState { store: store.clone() });
+    let oidc = web::Data::new(OidcContext::new(store.clone(), issuer.as_str()));
+    let issuer = oidc.issuer().to_owned();
     let server = HttpServer::new(move || {
-        App::new().app_data(state.clone()).wrap(from_fn(log_requests)).configure(routes)
+        App::new()
+            .app_data(state.clone())
+            .app_data(oidc.clone())
+            .wrap(from_fn(log_requests))
+            .configure(routes)
+            .configure(sigil_oidc::http::configure)
     })
     .shutdown_timeout(config.shutdown_timeout.as_secs())
     .listen(listener)?

@@ -3,6 +3,7 @@
 
 mod cli;
 mod config;
+mod oauth;
 mod server;
 
 use std::path::Path;

@@ -65,7 +65,7 @@ fn starts_with_no_configuration_on_sigil_db_in_the_working_directory() {
     assert_eq!(get(&server.url("/healthz")).status(), 200);
     assert!(dir.path().join("sigil.db").exists(), "the embedded database was created");
     assert!(
-        server.logs().contains(&format!("issuer=http://{}/", server.addr)),
+        server.logs().contains(&format!("issuer=http://{} ", server.addr)),
         "the default issuer follows the bound address: {}",
         server.logs()
     );

@@ -1,0 +1,56 @@
+//! Request parameters from an `application/x-www-form-urlencoded` body.
+//!
+//! RFC 6749 §3.1/§3.2: parameters sent without a value are treated as
+//! omitted, and request parameters MUST NOT be included more than once
+//! (except those defined to repeat, such as `audience` and `resource`).
+
+use url::form_urlencoded;
+
+use crate::OidcError;
+
+/// The decoded parameters of one request, in order.
+#[derive(Debug, Default)]
+pub(crate) struct Form(Vec<(String, String)>);
+
+impl Form {
+    pub(crate) fn parse(body: &[u8]) -> Self {
+        Self(form_urlencoded::parse(body).into_owned().filter(|(_, value)| !value.is_empty()).collect())
+    }
+
+    /// The one value of `name`, if present; `invalid_request` if repeated.
+    pub(crate) fn single(&self, name: &str) -> Result<Option<&str>, OidcError> {
+        let mut values = self.0.iter().filter(|(k, _)| k == name).map(|(_, v)| v.as_str());
+        let first = values.next();
+        if values.next().is_some() {
+            return Err(OidcError::InvalidRequest(format!("the `{name}` parameter is repeated")));
+        }
+        Ok(first)
+    }
+
+    /// Every value of a parameter that may repeat.
+    pub(crate) fn all(&self, name: &str) -> Vec<&str> {
+        self.0.iter().filter(|(k, _)| k == name).map(|(_, v)| v.as_str()).collect()
+    }
+
+    /// The value of `name`, which must be present.
+    pub(crate) fn required(&self, name: &str) -> Result<&str, OidcError> {
+        self.single(name)?
+            .ok_or_else(|| OidcError::InvalidRequest(format!("the `{name}` parameter is missing")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn repeated_and_empty_parameters() {
+        let form =
+            Form::parse(b"grant_type=client_credentials&scope=a+b&scope=c&audience=x&audience=y&empty=");
+        assert_eq!(form.required("grant_type").unwrap(), "client_credentials");
+        assert!(matches!(form.single("scope"), Err(OidcError::InvalidRequest(_))));
+        assert_eq!(form.all("audience"), ["x", "y"]);
+        assert_eq!(form.single("empty").unwrap(), None, "an empty value counts as omitted");
+        assert!(form.required("missing").is_err());
+    }
+}

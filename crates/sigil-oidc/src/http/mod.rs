@@ -1,0 +1,54 @@
+//! The provider's HTTP endpoints, mounted by `sigil-server` with
+//! [`configure`]. Handlers are thin: parse, call the domain code, answer;
+//! errors become responses only in `wire`.
+
+mod client_auth;
+mod form;
+mod jwks;
+mod metadata;
+mod token;
+mod wire;
+
+pub(crate) use form::Form;
+
+use actix_web::web;
+use chrono::TimeDelta;
+use sigil_store::Store;
+
+use crate::tokens::SignerCache;
+
+/// What the endpoints need; one per server, shared by its workers.
+#[derive(Debug, Clone)]
+pub struct OidcContext {
+    pub(crate) store: Store,
+    pub(crate) issuer: String,
+    pub(crate) signers: SignerCache,
+    pub(crate) access_token_lifetime: TimeDelta,
+}
+
+impl OidcContext {
+    /// A context for the issuer `issuer` (an absolute URL; a bare trailing
+    /// `/` is dropped so that `iss` matches what clients configure).
+    pub fn new(store: Store, issuer: &str) -> Self {
+        Self {
+            store,
+            issuer: issuer.trim_end_matches('/').to_owned(),
+            signers: SignerCache::default(),
+            access_token_lifetime: TimeDelta::minutes(5),
+        }
+    }
+
+    /// The issuer identifier, as it appears in `iss`.
+    pub fn issuer(&self) -> &str {
+        &self.issuer
+    }
+
+    pub(crate) fn endpoint(&self, path: &str) -> String {
+        format!("{}{path}", self.issuer)
+    }
+}
+
+/// Mounts the provider's endpoints. Expects `web::Data<OidcContext>` in the app.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(metadata::authorization_server).service(jwks::jwks).service(token::token);
+}
