@@ -2,16 +2,19 @@
 
 use serde_json::{Map, Value, json};
 use sigil_store::clients::Client;
-use sigil_store::keys;
+use sigil_store::grants::{self as stored, Redemption};
+use sigil_store::secret::HashedSecret;
+use sigil_store::{keys, users};
+use subtle::ConstantTimeEq;
 
 use crate::OidcError;
 use crate::http::Form;
 use crate::http::OidcContext;
 use crate::keys::SigningAlg;
-use crate::tokens::numeric_date;
+use crate::tokens::{at_hash, numeric_date};
 
 /// Grant types the token endpoint implements.
-pub(crate) const SUPPORTED_GRANT_TYPES: &[&str] = &["client_credentials"];
+pub(crate) const SUPPORTED_GRANT_TYPES: &[&str] = &["authorization_code", "client_credentials"];
 
 /// Scopes about a user, meaningless in a token a client gets for itself.
 const USER_SCOPES: &[&str] = &["openid", "profile", "email", "phone", "address", "offline_access", "groups"];
@@ -33,20 +36,8 @@ pub(crate) async fn client_credentials(
     let audience = granted_audience(client, form)?;
 
     let now = ctx.store.now();
-    let expires = now + ctx.access_token_lifetime;
-    let mut claims = Map::new();
-    // RFC 9068 §2.2: iss, exp, aud, sub, client_id, iat, jti; sub is the
-    // client itself when no resource owner is involved.
-    claims.insert("iss".into(), json!(ctx.issuer));
-    claims.insert("sub".into(), json!(client.id));
-    claims.insert("aud".into(), if audience.len() == 1 { json!(audience[0]) } else { json!(audience) });
-    claims.insert("client_id".into(), json!(client.id));
-    claims.insert("iat".into(), json!(numeric_date(now)));
-    claims.insert("exp".into(), json!(numeric_date(expires)));
-    claims.insert("jti".into(), json!(sigil_store::new_id()));
-    if !scope.is_empty() {
-        claims.insert("scope".into(), json!(scope.join(" ")));
-    }
+    // RFC 9068 §2.2: sub is the client itself when no resource owner is involved.
+    let claims = access_token_claims(ctx, &client.id, client, &audience, &scope.join(" "), now);
     let keys = ctx.store.read(keys::list).await?;
     // RFC 9068 §2.1: typ "at+jwt"; access tokens are signed with RS256.
     let token = ctx.signers.sign(&keys, SigningAlg::Rs256, "at+jwt", claims)?;
@@ -59,6 +50,30 @@ pub(crate) async fn client_credentials(
         response["scope"] = json!(scope.join(" "));
     }
     Ok(response)
+}
+
+/// The claims of an RFC 9068 access token (§2.2: iss, exp, aud, sub,
+/// client_id, iat, jti, and scope when there is one).
+fn access_token_claims(
+    ctx: &OidcContext,
+    sub: &str,
+    client: &Client,
+    audience: &[String],
+    scope: &str,
+    now: chrono::NaiveDateTime,
+) -> Map<String, Value> {
+    let mut claims = Map::new();
+    claims.insert("iss".into(), json!(ctx.issuer));
+    claims.insert("sub".into(), json!(sub));
+    claims.insert("aud".into(), if audience.len() == 1 { json!(audience[0]) } else { json!(audience) });
+    claims.insert("client_id".into(), json!(client.id));
+    claims.insert("iat".into(), json!(numeric_date(now)));
+    claims.insert("exp".into(), json!(numeric_date(now + ctx.access_token_lifetime)));
+    claims.insert("jti".into(), json!(sigil_store::new_id()));
+    if !scope.is_empty() {
+        claims.insert("scope".into(), json!(scope));
+    }
+    claims
 }
 
 /// RFC 6749 §3.3: the requested scope, each token of which the client must
@@ -108,4 +123,124 @@ fn granted_audience(client: &Client, form: &Form) -> Result<Vec<String>, OidcErr
         }
     }
     Ok(granted)
+}
+
+/// RFC 6749 §4.1.3 with PKCE (RFC 7636 §4.6) and OpenID Connect Core
+/// §3.1.3: the code is redeemed once, by the client it was issued to, with
+/// the same redirect URI and the verifier of its challenge.
+pub(crate) async fn authorization_code(
+    ctx: &OidcContext,
+    client: &Client,
+    form: &Form,
+) -> Result<Value, OidcError> {
+    if !client.grant_types.iter().any(|g| g == "authorization_code") {
+        return Err(OidcError::UnauthorizedClient(
+            "this client may not use the authorization code grant".into(),
+        ));
+    }
+    let code = form.required("code")?;
+    let redirect_uri = form.single("redirect_uri")?.map(str::to_owned);
+    let verifier = form.single("code_verifier")?.map(str::to_owned);
+    let hash = HashedSecret::of(code).as_str().to_owned();
+    let now = ctx.store.now();
+    let record = match ctx.store.write(move |c| stored::redeem_code(c, &hash, now)).await? {
+        Redemption::Redeemed(record) => record,
+        Redemption::Replayed(record) => {
+            tracing::warn!(grant_id = %record.grant_id, "authorization code presented twice");
+            return Err(OidcError::InvalidGrant("the authorization code was already used".into()));
+        }
+        Redemption::Unknown => {
+            return Err(OidcError::InvalidGrant("the authorization code is not valid".into()));
+        }
+    };
+    if record.client_id != client.id {
+        return Err(OidcError::InvalidGrant("the authorization code was issued to another client".into()));
+    }
+    if record.expires_at <= now {
+        return Err(OidcError::InvalidGrant("the authorization code has expired".into()));
+    }
+    // RFC 6749 §4.1.3: redirect_uri is required when the authorization
+    // request had one (OpenID requests always do), and must be identical.
+    if redirect_uri.as_deref() != Some(record.redirect_uri.as_str()) {
+        return Err(OidcError::InvalidGrant("redirect_uri does not match the authorization request".into()));
+    }
+    match (&record.code_challenge, verifier) {
+        (Some(challenge), Some(verifier)) => {
+            // RFC 7636 §4.1: 43 to 128 unreserved characters.
+            let well_formed = (43..=128).contains(&verifier.len())
+                && verifier.bytes().all(|b| b.is_ascii_alphanumeric() || b"-._~".contains(&b));
+            let computed = pkce_s256(&verifier);
+            if !well_formed || !bool::from(computed.as_bytes().ct_eq(challenge.as_bytes())) {
+                return Err(OidcError::InvalidGrant(
+                    "code_verifier does not match the code_challenge".into(),
+                ));
+            }
+        }
+        (Some(_), None) => return Err(OidcError::InvalidGrant("code_verifier is missing".into())),
+        // A verifier without a challenge means the request was not what the
+        // client believes it sent (RFC 9700 §2.1.1): refuse.
+        (None, Some(_)) => {
+            return Err(OidcError::InvalidGrant("no code_challenge was sent for this code".into()));
+        }
+        (None, None) => {}
+    }
+    let user_id = record.user_id.clone();
+    let user = ctx.store.read(move |c| users::get(c, &user_id)).await?;
+    if !user.active {
+        return Err(OidcError::InvalidGrant("the user is not active".into()));
+    }
+    let scope: Vec<String> = record.scope.split(' ').filter(|s| !s.is_empty()).map(str::to_owned).collect();
+    let audience =
+        if client.audiences.is_empty() { vec![client.id.clone()] } else { client.audiences.clone() };
+    let mut claims = access_token_claims(ctx, &user.id, client, &audience, &record.scope, now);
+    claims.insert("auth_time".into(), json!(numeric_date(record.auth_time)));
+    let keys = ctx.store.read(keys::list).await?;
+    let access_token = ctx.signers.sign(&keys, SigningAlg::Rs256, "at+jwt", claims)?;
+    let mut response = json!({
+        "access_token": access_token,
+        "token_type": "Bearer",
+        "expires_in": ctx.access_token_lifetime.num_seconds(),
+        "scope": record.scope,
+    });
+    if scope.iter().any(|s| s == "openid") {
+        let alg: SigningAlg = client.id_token_signed_response_alg.parse()?;
+        // OpenID Connect Core §2 and §3.1.3.6.
+        let mut id = Map::new();
+        id.insert("iss".into(), json!(ctx.issuer));
+        id.insert("sub".into(), json!(user.id));
+        id.insert("aud".into(), json!(client.id));
+        id.insert("azp".into(), json!(client.id));
+        id.insert("iat".into(), json!(numeric_date(now)));
+        id.insert("exp".into(), json!(numeric_date(now + ctx.id_token_lifetime)));
+        id.insert("auth_time".into(), json!(numeric_date(record.auth_time)));
+        id.insert("at_hash".into(), json!(at_hash(&access_token, alg)));
+        if let Some(nonce) = &record.nonce {
+            id.insert("nonce".into(), json!(nonce));
+        }
+        if let Some(sid) = &record.session_id_hash {
+            id.insert("sid".into(), json!(sid));
+        }
+        response["id_token"] = json!(ctx.signers.sign(&keys, alg, "JWT", id)?);
+    }
+    Ok(response)
+}
+
+/// RFC 7636 §4.2: BASE64URL(SHA256(ASCII(code_verifier))).
+fn pkce_s256(verifier: &str) -> String {
+    use base64::Engine;
+    use sha2::{Digest, Sha256};
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::pkce_s256;
+
+    #[test]
+    fn pkce_matches_rfc7636_appendix_b() {
+        assert_eq!(
+            pkce_s256("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"),
+            "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
+        );
+    }
 }

@@ -38,6 +38,9 @@ pub enum SigningAlg {
 }
 
 impl SigningAlg {
+    /// Every algorithm Sigil signs with; each has its own key set.
+    pub const ALL: [Self; 4] = [Self::Rs256, Self::Ps256, Self::Es256, Self::EdDsa];
+
     /// The `alg` header value.
     pub fn as_str(self) -> &'static str {
         match self {

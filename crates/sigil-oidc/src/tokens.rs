@@ -71,3 +71,51 @@ pub(crate) fn active_key(keys: &[SigningKey], alg: SigningAlg) -> Option<&Signin
 pub(crate) fn numeric_date(time: NaiveDateTime) -> i64 {
     time.and_utc().timestamp()
 }
+
+/// OpenID Connect Core §3.1.3.6 `at_hash`: the left half of the hash of the
+/// access token, base64url-encoded; the hash is the one of the ID token's
+/// `alg` (SHA-512 for EdDSA over Ed25519).
+pub(crate) fn at_hash(access_token: &str, alg: SigningAlg) -> String {
+    use base64::Engine;
+    use sha2::{Digest, Sha256, Sha512};
+    let digest: Vec<u8> = match alg {
+        SigningAlg::EdDsa => Sha512::digest(access_token.as_bytes()).to_vec(),
+        _ => Sha256::digest(access_token.as_bytes()).to_vec(),
+    };
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&digest[..digest.len() / 2])
+}
+
+/// Checks an access token Sigil issued: a published key's signature, `typ`
+/// `at+jwt`, our issuer, not expired. Returns its claims.
+pub(crate) fn verify_access_token(
+    token: &str,
+    keys: &[SigningKey],
+    issuer: &str,
+    now: NaiveDateTime,
+) -> Result<Map<String, Value>, String> {
+    use josekit::jwk::Jwk;
+    let header = jwt::decode_header(token).map_err(|_| "malformed token".to_owned())?;
+    if header.claim("typ").and_then(Value::as_str) != Some("at+jwt") {
+        return Err("not an access token".into());
+    }
+    let kid = header.claim("kid").and_then(Value::as_str).ok_or("no kid")?;
+    let key = keys.iter().find(|k| k.kid == kid).ok_or("unknown signing key")?;
+    let jwk = Jwk::from_bytes(key.public_jwk.as_bytes()).map_err(|_| "unreadable key".to_owned())?;
+    let alg = key.alg.parse::<SigningAlg>().map_err(|e| e.to_string())?;
+    let result = match alg {
+        SigningAlg::Rs256 => RS256.verifier_from_jwk(&jwk).and_then(|v| jwt::decode_with_verifier(token, &v)),
+        SigningAlg::Ps256 => PS256.verifier_from_jwk(&jwk).and_then(|v| jwt::decode_with_verifier(token, &v)),
+        SigningAlg::Es256 => ES256.verifier_from_jwk(&jwk).and_then(|v| jwt::decode_with_verifier(token, &v)),
+        SigningAlg::EdDsa => EdDSA.verifier_from_jwk(&jwk).and_then(|v| jwt::decode_with_verifier(token, &v)),
+    };
+    let (payload, _) = result.map_err(|_| "bad signature".to_owned())?;
+    let claims = payload.claims_set().clone();
+    if claims.get("iss").and_then(Value::as_str) != Some(issuer) {
+        return Err("issued by someone else".into());
+    }
+    let exp = claims.get("exp").and_then(Value::as_i64).ok_or("no expiry")?;
+    if exp <= numeric_date(now) {
+        return Err("expired".into());
+    }
+    Ok(claims)
+}

@@ -181,19 +181,21 @@ pub(crate) fn client_list(config: &Config) -> anyhow::Result<()> {
 pub(crate) fn keys_rotate(config: &Config) -> anyhow::Result<()> {
     let store = open_store(config)?;
     let now = store.now();
-    let rotation = store.write_blocking(move |conn| {
-        rotate(conn, SigningAlg::Rs256, DEFAULT_RETIRED_KEY_RETENTION, now).map_err(|e| match e {
-            OidcError::Store(store) => store,
-            other => StoreError::Other(other.to_string()),
-        })
-    })?;
-    println!("signing with {}", rotation.activated);
-    if let Some(retired) = rotation.retired {
-        println!("retired {retired} (published until tokens it signed have expired)");
-    }
-    println!("published next key {}", rotation.next);
-    if rotation.removed > 0 {
-        println!("removed {} expired retired key(s)", rotation.removed);
+    for alg in SigningAlg::ALL {
+        let rotation = store.write_blocking(move |conn| {
+            rotate(conn, alg, DEFAULT_RETIRED_KEY_RETENTION, now).map_err(|e| match e {
+                OidcError::Store(store) => store,
+                other => StoreError::Other(other.to_string()),
+            })
+        })?;
+        println!("{alg}: signing with {}", rotation.activated);
+        if let Some(retired) = rotation.retired {
+            println!("{alg}: retired {retired} (published until tokens it signed have expired)");
+        }
+        println!("{alg}: published next key {}", rotation.next);
+        if rotation.removed > 0 {
+            println!("{alg}: removed {} expired retired key(s)", rotation.removed);
+        }
     }
     Ok(())
 }

@@ -31,7 +31,10 @@ pub(crate) fn run(config: &Config) -> anyhow::Result<()> {
 }
 
 async fn serve(store: Store, listener: TcpListener, issuer: url::Url, config: Config) -> anyhow::Result<()> {
-    let created = ensure_key_set(&store, SigningAlg::Rs256).await.context("cannot prepare signing keys")?;
+    let mut created = Vec::new();
+    for alg in SigningAlg::ALL {
+        created.extend(ensure_key_set(&store, alg).await.context("cannot prepare signing keys")?);
+    }
     if !created.is_empty() {
         tracing::info!(keys = ?created, "created signing keys");
     }

@@ -16,6 +16,7 @@ pub mod clients;
 pub mod clock;
 mod db;
 mod error;
+pub mod grants;
 pub mod groups;
 pub mod keys;
 pub mod password;

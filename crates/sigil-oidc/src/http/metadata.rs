@@ -1,10 +1,11 @@
-//! Authorization server metadata (RFC 8414 §2), listing only what is
-//! implemented.
+//! Provider metadata: OpenID Connect Discovery 1.0 and RFC 8414, listing
+//! only what is implemented.
 
 use actix_web::{HttpResponse, get, web};
 use serde_json::json;
 
 use super::OidcContext;
+use super::authorize::OIDC_SCOPES;
 use crate::grants::SUPPORTED_GRANT_TYPES;
 
 /// `GET /.well-known/oauth-authorization-server` (RFC 8414 §3).
@@ -16,8 +17,43 @@ pub(crate) async fn authorization_server(ctx: web::Data<OidcContext>) -> HttpRes
         "token_endpoint": ctx.endpoint("/token"),
         "jwks_uri": ctx.endpoint("/jwks"),
         "grant_types_supported": SUPPORTED_GRANT_TYPES,
-        // No response type is offered until the authorization endpoint is.
-        "response_types_supported": [],
-        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
+        "authorization_endpoint": ctx.endpoint("/authorize"),
+        "response_types_supported": ["code"],
+        "response_modes_supported": ["query"],
+        "code_challenge_methods_supported": ["S256"],
+        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
+        "scopes_supported": OIDC_SCOPES,
+        "authorization_response_iss_parameter_supported": true,
+    }))
+}
+
+/// `GET /.well-known/openid-configuration` (OpenID Connect Discovery 1.0 §3, §4).
+#[get("/.well-known/openid-configuration")]
+pub(crate) async fn openid_configuration(ctx: web::Data<OidcContext>) -> HttpResponse {
+    HttpResponse::Ok().insert_header(("Cache-Control", "public, max-age=300")).json(json!({
+        // Discovery §4.3: MUST be identical to the issuer the client used.
+        "issuer": ctx.issuer,
+        "authorization_endpoint": ctx.endpoint("/authorize"),
+        "token_endpoint": ctx.endpoint("/token"),
+        "userinfo_endpoint": ctx.endpoint("/userinfo"),
+        "jwks_uri": ctx.endpoint("/jwks"),
+        "scopes_supported": OIDC_SCOPES,
+        "response_types_supported": ["code"],
+        "response_modes_supported": ["query"],
+        "grant_types_supported": SUPPORTED_GRANT_TYPES,
+        "subject_types_supported": ["public"],
+        "id_token_signing_alg_values_supported": ["RS256", "PS256", "ES256", "EdDSA"],
+        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
+        "code_challenge_methods_supported": ["S256"],
+        "claims_supported": [
+            "sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "at_hash", "azp", "sid",
+            "name", "given_name", "family_name", "middle_name", "nickname", "preferred_username",
+            "profile", "picture", "zoneinfo", "locale", "updated_at", "email", "email_verified",
+            "phone_number", "phone_number_verified", "address"
+        ],
+        "claims_parameter_supported": false,
+        "request_parameter_supported": false,
+        "request_uri_parameter_supported": false,
+        "authorization_response_iss_parameter_supported": true,
     }))
 }

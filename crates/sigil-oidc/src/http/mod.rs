@@ -2,11 +2,15 @@
 //! [`configure`]. Handlers are thin: parse, call the domain code, answer;
 //! errors become responses only in `wire`.
 
+mod authorize;
 mod client_auth;
 mod form;
 mod jwks;
+mod login;
 mod metadata;
+mod pages;
 mod token;
+mod userinfo;
 mod wire;
 
 pub(crate) use form::Form;
@@ -24,6 +28,7 @@ pub struct OidcContext {
     pub(crate) issuer: String,
     pub(crate) signers: SignerCache,
     pub(crate) access_token_lifetime: TimeDelta,
+    pub(crate) id_token_lifetime: TimeDelta,
 }
 
 impl OidcContext {
@@ -35,12 +40,18 @@ impl OidcContext {
             issuer: issuer.trim_end_matches('/').to_owned(),
             signers: SignerCache::default(),
             access_token_lifetime: TimeDelta::minutes(5),
+            id_token_lifetime: TimeDelta::minutes(5),
         }
     }
 
     /// The issuer identifier, as it appears in `iss`.
     pub fn issuer(&self) -> &str {
         &self.issuer
+    }
+
+    /// Cookies are `Secure` when the issuer is served over https.
+    pub(crate) fn secure_cookies(&self) -> bool {
+        self.issuer.starts_with("https://")
     }
 
     pub(crate) fn endpoint(&self, path: &str) -> String {
@@ -50,5 +61,14 @@ impl OidcContext {
 
 /// Mounts the provider's endpoints. Expects `web::Data<OidcContext>` in the app.
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(metadata::authorization_server).service(jwks::jwks).service(token::token);
+    cfg.service(metadata::authorization_server)
+        .service(metadata::openid_configuration)
+        .service(jwks::jwks)
+        .service(authorize::authorize_get)
+        .service(authorize::authorize_post)
+        .service(login::login)
+        .service(login::consent)
+        .service(token::token)
+        .service(userinfo::userinfo_get)
+        .service(userinfo::userinfo_post);
 }

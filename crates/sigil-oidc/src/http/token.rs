@@ -42,6 +42,7 @@ async fn issue(ctx: &OidcContext, req: &HttpRequest, body: &[u8]) -> Result<serd
     let grant_type = form.required("grant_type")?;
     tracing::Span::current().record("grant_type", grant_type);
     match grant_type {
+        "authorization_code" => grants::authorization_code(ctx, &client, &form).await,
         "client_credentials" => grants::client_credentials(ctx, &client, &form).await,
         other => Err(OidcError::UnsupportedGrantType(format!("the grant type `{other}` is not supported"))),
     }

@@ -4,6 +4,7 @@
 mod cli;
 mod config;
 mod oauth;
+mod oidc;
 mod server;
 
 use std::path::Path;
@@ -11,4 +12,13 @@ use std::path::Path;
 /// The binary under test.
 pub(crate) fn bin() -> &'static Path {
     Path::new(env!("CARGO_BIN_EXE_sigil"))
+}
+
+/// Runs `sigil args...` against `db`; it must succeed. Returns its stdout.
+pub(crate) fn cli(db: &sigil_testkit::TestDb, args: &[&str]) -> String {
+    let mut command = sigil_testkit::process::sigil(bin(), db);
+    command.args(args);
+    let ran = sigil_testkit::process::run(command);
+    assert!(ran.status.success(), "sigil {args:?}: {}", ran.stderr);
+    ran.stdout
 }

@@ -1,0 +1,181 @@
+//! The sign-in and consent form handlers. Both are CSRF-protected by a
+//! double-submit token (a `SameSite=Strict` cookie that must equal the
+//! form's hidden field) and send the browser back to the authorization
+//! endpoint with the original request.
+
+use std::sync::OnceLock;
+
+use actix_web::cookie::{Cookie, SameSite};
+use actix_web::http::StatusCode;
+use actix_web::http::header::LOCATION;
+use actix_web::web::Bytes;
+use actix_web::{HttpRequest, HttpResponse, post, web};
+use chrono::TimeDelta;
+use sigil_store::grants::{self, Session};
+use sigil_store::password::{hash_password, verify_password};
+use sigil_store::secret::PlainSecret;
+use sigil_store::users;
+use subtle::ConstantTimeEq;
+use url::form_urlencoded;
+
+use super::OidcContext;
+use super::authorize::{
+    AuthRequest, Refusal, SESSION_COOKIE, check, current_session, redirect_to_client, refusal_response,
+};
+use super::form::Form;
+use super::pages::{self, CSRF_COOKIE};
+
+/// How long a browser stays signed in.
+const SESSION_LIFETIME: TimeDelta = TimeDelta::hours(8);
+
+/// The one message for every failed sign-in, so it reveals nothing about
+/// which accounts exist.
+const SIGN_IN_FAILED: &str = "The username or password is incorrect.";
+
+fn csrf_ok(req: &HttpRequest, form: &Form) -> bool {
+    match (req.cookie(CSRF_COOKIE), form.single("csrf").ok().flatten()) {
+        (Some(cookie), Some(field)) => bool::from(cookie.value().as_bytes().ct_eq(field.as_bytes())),
+        _ => false,
+    }
+}
+
+/// The request with some `prompt` values removed, once they are satisfied.
+fn without_prompt(request: &str, satisfied: &str) -> String {
+    let mut out = form_urlencoded::Serializer::new(String::new());
+    for (k, v) in form_urlencoded::parse(request.as_bytes()) {
+        if k == "prompt" {
+            let rest: Vec<&str> = v.split(' ').filter(|p| !p.is_empty() && *p != satisfied).collect();
+            if !rest.is_empty() {
+                out.append_pair(&k, &rest.join(" "));
+            }
+        } else {
+            out.append_pair(&k, &v);
+        }
+    }
+    out.finish()
+}
+
+fn back_to_authorize(request: &str) -> HttpResponse {
+    HttpResponse::SeeOther().insert_header((LOCATION, format!("/authorize?{request}"))).finish()
+}
+
+/// Reads a posted form: its CSRF token must match the cookie, and the
+/// authorization request it carries must still pass every check.
+async fn read_form(
+    ctx: &OidcContext,
+    req: &HttpRequest,
+    body: &[u8],
+) -> Result<(Form, String, AuthRequest), HttpResponse> {
+    let form = Form::parse(body);
+    if !csrf_ok(req, &form) {
+        return Err(pages::error(
+            StatusCode::FORBIDDEN,
+            "The form expired or was not sent by this site. Go back and try again.",
+        ));
+    }
+    let request = form.single("request").ok().flatten().unwrap_or_default().to_owned();
+    match check(ctx, &Form::parse(request.as_bytes())).await {
+        Ok(checked) => Ok((form, request, checked)),
+        Err((refusal, target)) => Err(refusal_response(ctx, refusal, target)),
+    }
+}
+
+/// A fixed hash to verify against when the user does not exist, so that a
+/// missing account costs the same time as a wrong password.
+fn decoy_hash() -> &'static str {
+    static DECOY: OnceLock<String> = OnceLock::new();
+    DECOY.get_or_init(|| hash_password("decoy password").unwrap_or_default())
+}
+
+/// `POST /login`.
+#[post("/login")]
+pub(crate) async fn login(ctx: web::Data<OidcContext>, req: HttpRequest, body: Bytes) -> HttpResponse {
+    let (form, request, checked) = match read_form(&ctx, &req, &body).await {
+        Ok(read) => read,
+        Err(response) => return response,
+    };
+    let username = form.single("username").ok().flatten().unwrap_or_default().to_owned();
+    let password = form.single("password").ok().flatten().unwrap_or_default().to_owned();
+    let lookup = username.clone();
+    let user = match ctx.store.read(move |c| users::find_by_user_name(c, &lookup)).await {
+        Ok(user) => user,
+        Err(e) => return refusal_response(&ctx, e.into(), None),
+    };
+    let hash = user.as_ref().and_then(|u| u.password_hash.clone()).unwrap_or_else(|| decoy_hash().to_owned());
+    let verified = web::block(move || verify_password(&password, &hash)).await.unwrap_or(false);
+    let user = user.filter(|u| verified && u.active && u.password_hash.is_some());
+    let Some(user) = user else {
+        tracing::info!("sign-in failed");
+        let name = checked.client.name.clone().unwrap_or_else(|| checked.client.id.clone());
+        let csrf = form.single("csrf").ok().flatten().unwrap_or_default().to_owned();
+        return pages::login(&name, &request, &csrf, Some(SIGN_IN_FAILED), &username, ctx.secure_cookies());
+    };
+    let Ok(secret) = PlainSecret::generate() else {
+        return refusal_response(&ctx, Refusal::Page("No randomness available.".into()), None);
+    };
+    let now = ctx.store.now();
+    let session = Session {
+        id_hash: secret.hash().as_str().to_owned(),
+        user_id: user.id.clone(),
+        auth_time: now,
+        amr: "pwd".into(),
+        created: now,
+        expires_at: now + SESSION_LIFETIME,
+        ended_at: None,
+    };
+    if let Err(e) = ctx.store.write(move |c| grants::insert_session(c, &session)).await {
+        return refusal_response(&ctx, e.into(), None);
+    }
+    tracing::info!(user_id = %user.id, "signed in");
+    let mut response = back_to_authorize(&without_prompt(&request, "login"));
+    let cookie = Cookie::build(SESSION_COOKIE, secret.expose().to_owned())
+        .path("/")
+        .http_only(true)
+        .same_site(SameSite::Lax)
+        .secure(ctx.secure_cookies())
+        .finish();
+    let _ = response.add_cookie(&cookie);
+    response
+}
+
+/// `POST /consent`.
+#[post("/consent")]
+pub(crate) async fn consent(ctx: web::Data<OidcContext>, req: HttpRequest, body: Bytes) -> HttpResponse {
+    let (form, request, checked) = match read_form(&ctx, &req, &body).await {
+        Ok(read) => read,
+        Err(response) => return response,
+    };
+    let session = match current_session(&ctx, &req).await {
+        Ok(Some(session)) => session,
+        Ok(None) => return back_to_authorize(&request),
+        Err(e) => return refusal_response(&ctx, e.into(), None),
+    };
+    if form.single("decision").ok().flatten() != Some("allow") {
+        // RFC 6749 §4.1.2.1: the resource owner denied the request.
+        return redirect_to_client(
+            &ctx,
+            &checked.redirect_uri,
+            &[("error", "access_denied"), ("error_description", "the user denied the request")],
+            checked.state.as_deref(),
+        );
+    }
+    let now = ctx.store.now();
+    let (user_id, client_id, scope) = (session.user_id, checked.client.id.clone(), checked.scope.join(" "));
+    if let Err(e) =
+        ctx.store.write(move |c| grants::record_consent(c, &user_id, &client_id, &scope, now)).await
+    {
+        return refusal_response(&ctx, e.into(), None);
+    }
+    back_to_authorize(&without_prompt(&request, "consent"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::without_prompt;
+
+    #[test]
+    fn satisfied_prompts_are_removed() {
+        assert_eq!(without_prompt("a=1&prompt=login+consent&b=2", "login"), "a=1&prompt=consent&b=2");
+        assert_eq!(without_prompt("prompt=login&b=2", "login"), "b=2");
+    }
+}

@@ -1,0 +1,130 @@
+//! Server-rendered pages: login, consent and error. Plain HTML forms that
+//! work without JavaScript, with labels, focus and error text for assistive
+//! technology, and the headers that keep them out of frames and scripts.
+
+use actix_web::HttpResponse;
+use actix_web::cookie::{Cookie, SameSite};
+use actix_web::http::StatusCode;
+
+/// The cookie that carries the double-submit CSRF token of a form.
+pub(crate) const CSRF_COOKIE: &str = "sigil_csrf";
+
+/// Escapes text for HTML element content and attribute values.
+pub(crate) fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+const STYLE: &str = "body{font-family:system-ui,sans-serif;max-width:28rem;margin:3rem auto;padding:0 1rem;line-height:1.5}\
+label{display:block;margin-top:1rem;font-weight:600}input[type=text],input[type=password]{width:100%;padding:.5rem;font-size:1rem;box-sizing:border-box}\
+button{margin-top:1.5rem;padding:.6rem 1.2rem;font-size:1rem}.error{color:#a00;border:1px solid #a00;padding:.5rem}";
+
+fn page(status: StatusCode, title: &str, body: &str, csrf: Option<&str>, secure: bool) -> HttpResponse {
+    let html = format!(
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+         <title>{}</title><style>{STYLE}</style></head><body><main>{body}</main></body></html>",
+        escape(title)
+    );
+    let mut response = HttpResponse::build(status);
+    response
+        .content_type("text/html; charset=utf-8")
+        // No scripts at all; styles only inline from this page.
+        .insert_header((
+            "Content-Security-Policy",
+            "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'",
+        ))
+        .insert_header(("X-Frame-Options", "DENY"))
+        .insert_header(("Referrer-Policy", "no-referrer"))
+        .insert_header(("X-Content-Type-Options", "nosniff"))
+        .insert_header(("Cache-Control", "no-store"));
+    if let Some(csrf) = csrf {
+        response.cookie(
+            Cookie::build(CSRF_COOKIE, csrf.to_owned())
+                .path("/")
+                .http_only(true)
+                .same_site(SameSite::Strict)
+                .secure(secure)
+                .finish(),
+        );
+    }
+    response.body(html)
+}
+
+/// The sign-in form. `request` is the authorization request's query string,
+/// carried through the form and checked again after sign-in.
+pub(crate) fn login(
+    client_name: &str,
+    request: &str,
+    csrf: &str,
+    error: Option<&str>,
+    username: &str,
+    secure: bool,
+) -> HttpResponse {
+    let error_html = error.map_or_else(String::new, |e| {
+        format!("<p class=\"error\" id=\"login-error\" role=\"alert\">{}</p>", escape(e))
+    });
+    let described =
+        if error.is_some() { " aria-describedby=\"login-error\" aria-invalid=\"true\"" } else { "" };
+    let focus_user = if username.is_empty() || error.is_none() { " autofocus" } else { "" };
+    let focus_password = if focus_user.is_empty() { " autofocus" } else { "" };
+    let body = format!(
+        "<h1>Sign in</h1><p>to continue to <strong>{client}</strong></p>{error_html}\
+         <form method=\"post\" action=\"/login\">\
+         <input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\
+         <input type=\"hidden\" name=\"request\" value=\"{request}\">\
+         <label for=\"username\">Username</label>\
+         <input type=\"text\" id=\"username\" name=\"username\" value=\"{username}\" autocomplete=\"username\" required{focus_user}{described}>\
+         <label for=\"password\">Password</label>\
+         <input type=\"password\" id=\"password\" name=\"password\" autocomplete=\"current-password\" required{focus_password}{described}>\
+         <button type=\"submit\">Sign in</button></form>",
+        client = escape(client_name),
+        csrf = escape(csrf),
+        request = escape(request),
+        username = escape(username),
+    );
+    page(StatusCode::OK, "Sign in", &body, Some(csrf), secure)
+}
+
+/// The consent form.
+pub(crate) fn consent(
+    client_name: &str,
+    scopes: &[String],
+    request: &str,
+    csrf: &str,
+    secure: bool,
+) -> HttpResponse {
+    let items: String = scopes.iter().map(|s| format!("<li>{}</li>", escape(s))).collect();
+    let body = format!(
+        "<h1>Allow access?</h1><p><strong>{client}</strong> asks for:</p><ul>{items}</ul>\
+         <form method=\"post\" action=\"/consent\">\
+         <input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\
+         <input type=\"hidden\" name=\"request\" value=\"{request}\">\
+         <button type=\"submit\" name=\"decision\" value=\"allow\" autofocus>Allow</button> \
+         <button type=\"submit\" name=\"decision\" value=\"deny\">Deny</button></form>",
+        client = escape(client_name),
+        csrf = escape(csrf),
+        request = escape(request),
+    );
+    page(StatusCode::OK, "Allow access?", &body, Some(csrf), secure)
+}
+
+/// An error shown to the user instead of redirecting, for requests whose
+/// client or redirect URI cannot be trusted (RFC 6749 §4.1.2.1).
+pub(crate) fn error(status: StatusCode, message: &str) -> HttpResponse {
+    let body = format!(
+        "<h1>This request cannot be completed</h1><p class=\"error\" role=\"alert\">{}</p>",
+        escape(message)
+    );
+    page(status, "Request error", &body, None, false)
+}

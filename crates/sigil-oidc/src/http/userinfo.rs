@@ -1,0 +1,167 @@
+//! The UserInfo endpoint (OpenID Connect Core §5.3), GET and POST, with the
+//! bearer token in the header or the form body (RFC 6750 §2.1, §2.2).
+
+use actix_web::http::StatusCode;
+use actix_web::http::header::{AUTHORIZATION, CONTENT_TYPE, WWW_AUTHENTICATE};
+use actix_web::web::Bytes;
+use actix_web::{HttpRequest, HttpResponse, get, post, web};
+use serde_json::{Map, Value, json};
+use sigil_store::users::{self, User};
+use sigil_store::{StoreError, keys};
+
+use super::OidcContext;
+use super::form::Form;
+use crate::tokens::{numeric_date, verify_access_token};
+
+/// RFC 6750 §3: a challenge, with an error code only when a token was sent.
+fn challenge(status: StatusCode, error: Option<(&str, &str)>) -> HttpResponse {
+    let value = match error {
+        Some((code, description)) => {
+            format!("Bearer realm=\"sigil\", error=\"{code}\", error_description=\"{description}\"")
+        }
+        None => "Bearer realm=\"sigil\"".to_owned(),
+    };
+    HttpResponse::build(status)
+        .insert_header((WWW_AUTHENTICATE, value))
+        .insert_header(("Cache-Control", "no-store"))
+        .finish()
+}
+
+/// `GET /userinfo`.
+#[get("/userinfo")]
+pub(crate) async fn userinfo_get(ctx: web::Data<OidcContext>, req: HttpRequest) -> HttpResponse {
+    userinfo(&ctx, &req, None).await
+}
+
+/// `POST /userinfo`.
+#[post("/userinfo")]
+pub(crate) async fn userinfo_post(
+    ctx: web::Data<OidcContext>,
+    req: HttpRequest,
+    body: Bytes,
+) -> HttpResponse {
+    let form_encoded = req
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
+    let form = form_encoded.then(|| Form::parse(&body));
+    userinfo(&ctx, &req, form.as_ref()).await
+}
+
+async fn userinfo(ctx: &OidcContext, req: &HttpRequest, form: Option<&Form>) -> HttpResponse {
+    let header = req.headers().get(AUTHORIZATION).and_then(|v| v.to_str().ok());
+    let from_header = header.and_then(|h| h.strip_prefix("Bearer ").or_else(|| h.strip_prefix("bearer ")));
+    let from_body = form.and_then(|f| f.single("access_token").ok().flatten());
+    let token = match (from_header, from_body) {
+        (Some(t), None) | (None, Some(t)) => t.trim().to_owned(),
+        // RFC 6750 §2: a client MUST NOT use more than one method.
+        (Some(_), Some(_)) => {
+            return challenge(StatusCode::BAD_REQUEST, Some(("invalid_request", "the token was sent twice")));
+        }
+        (None, None) => return challenge(StatusCode::UNAUTHORIZED, None),
+    };
+    let keys = match ctx.store.read(keys::list).await {
+        Ok(keys) => keys,
+        Err(error) => return internal(&error),
+    };
+    let claims = match verify_access_token(&token, &keys, &ctx.issuer, ctx.store.now()) {
+        Ok(claims) => claims,
+        Err(why) => {
+            tracing::info!(why, "userinfo: token refused");
+            return challenge(
+                StatusCode::UNAUTHORIZED,
+                Some(("invalid_token", "the access token is not valid")),
+            );
+        }
+    };
+    let scope: Vec<&str> =
+        claims.get("scope").and_then(Value::as_str).unwrap_or_default().split(' ').collect();
+    if !scope.contains(&"openid") {
+        return challenge(
+            StatusCode::FORBIDDEN,
+            Some(("insufficient_scope", "the token was not issued for openid")),
+        );
+    }
+    let Some(sub) = claims.get("sub").and_then(Value::as_str).map(str::to_owned) else {
+        return challenge(StatusCode::UNAUTHORIZED, Some(("invalid_token", "the access token is not valid")));
+    };
+    let user = match ctx.store.read(move |c| users::get(c, &sub)).await {
+        Ok(user) if user.active => user,
+        Ok(_) | Err(StoreError::NotFound) => {
+            return challenge(
+                StatusCode::UNAUTHORIZED,
+                Some(("invalid_token", "the access token is not valid")),
+            );
+        }
+        Err(error) => return internal(&error),
+    };
+    HttpResponse::Ok()
+        .insert_header(("Cache-Control", "no-store"))
+        .json(Value::Object(user_claims(&user, &scope)))
+}
+
+fn internal(error: &StoreError) -> HttpResponse {
+    tracing::error!(%error, "userinfo failed");
+    HttpResponse::InternalServerError().insert_header(("Cache-Control", "no-store")).finish()
+}
+
+/// The standard claims of OpenID Connect Core §5.1 that the granted scopes
+/// release (§5.4); `sub` always.
+pub(crate) fn user_claims(user: &User, scope: &[&str]) -> Map<String, Value> {
+    let mut claims = Map::new();
+    claims.insert("sub".into(), json!(user.id));
+    let mut put = |name: &str, value: Option<&String>| {
+        if let Some(value) = value {
+            claims.insert(name.into(), json!(value));
+        }
+    };
+    if scope.contains(&"profile") {
+        put("name", user.display_name.as_ref().or(user.name.formatted.as_ref()));
+        put("given_name", user.name.given_name.as_ref());
+        put("family_name", user.name.family_name.as_ref());
+        put("middle_name", user.name.middle_name.as_ref());
+        put("nickname", user.nick_name.as_ref());
+        put("preferred_username", Some(&user.user_name));
+        put("profile", user.profile_url.as_ref());
+        put("picture", user.photos.first().map(|p| &p.value));
+        put("zoneinfo", user.timezone.as_ref());
+        put("locale", user.locale.as_ref().or(user.preferred_language.as_ref()));
+        claims.insert("updated_at".into(), json!(numeric_date(user.meta.last_modified)));
+    }
+    if scope.contains(&"email") {
+        let email = user.emails.iter().find(|e| e.primary).or(user.emails.first());
+        if let Some(email) = email {
+            claims.insert("email".into(), json!(email.value));
+            // Sigil does not verify addresses itself.
+            claims.insert("email_verified".into(), json!(false));
+        }
+    }
+    if scope.contains(&"phone") {
+        let phone = user.phone_numbers.iter().find(|p| p.primary).or(user.phone_numbers.first());
+        if let Some(phone) = phone {
+            claims.insert("phone_number".into(), json!(phone.value));
+            claims.insert("phone_number_verified".into(), json!(false));
+        }
+    }
+    if scope.contains(&"address") {
+        let address = user.addresses.iter().find(|a| a.primary).or(user.addresses.first());
+        if let Some(a) = address {
+            let mut out = Map::new();
+            for (name, value) in [
+                ("formatted", &a.formatted),
+                ("street_address", &a.street_address),
+                ("locality", &a.locality),
+                ("region", &a.region),
+                ("postal_code", &a.postal_code),
+                ("country", &a.country),
+            ] {
+                if let Some(value) = value {
+                    out.insert(name.into(), json!(value));
+                }
+            }
+            claims.insert("address".into(), Value::Object(out));
+        }
+    }
+    claims
+}

@@ -1,0 +1,314 @@
+//! Sign-in with OpenID Connect, driven by the `openidconnect` crate as the
+//! relying party and a cookie-keeping HTTP client as the browser that fills
+//! in the sign-in form.
+
+use std::time::Duration;
+
+use openidconnect::core::{CoreAuthenticationFlow, CoreClient, CoreProviderMetadata, CoreUserInfoClaims};
+use openidconnect::reqwest::blocking::{Client as Http, Response};
+use openidconnect::reqwest::redirect::Policy;
+use openidconnect::{
+    AuthorizationCode, ClientId, ClientSecret, CsrfToken, IssuerUrl, Nonce, OAuth2TokenResponse,
+    PkceCodeChallenge, RedirectUrl, Scope, TokenResponse,
+};
+use serde_json::Value;
+use sigil_testkit::process::Server;
+use sigil_testkit::{TestDb, backend_tests};
+
+use crate::cli;
+use url::Url;
+
+backend_tests!(code_flow_with_pkce_signs_in_through_the_form, authorization_errors_follow_the_specs);
+
+const RP: &str = "https://rp.example.com/cb";
+const PASSWORD: &str = "correct horse battery staple";
+
+fn setup(db: &TestDb) -> String {
+    cli(
+        db,
+        &[
+            "user",
+            "add",
+            "--username",
+            "alice",
+            "--password",
+            PASSWORD,
+            "--email",
+            "alice@example.com",
+            "--given-name",
+            "Alice",
+            "--family-name",
+            "Liddell",
+        ],
+    );
+    let out = cli(
+        db,
+        &["client", "add", "--id", "web", "--name", "Web App", "--redirect-uri", RP, "--skip-consent"],
+    );
+    cli(
+        db,
+        &[
+            "client",
+            "add",
+            "--id",
+            "other",
+            "--secret",
+            "Zq7xV2mN9pR4tL8wK3sD6fH1jG5bC0yE_aUoIeXr-Tn",
+            "--redirect-uri",
+            RP,
+        ],
+    );
+    out.lines().find_map(|l| l.strip_prefix("client_secret: ")).unwrap().to_owned()
+}
+
+fn browser() -> Http {
+    Http::builder()
+        .cookie_store(true)
+        .redirect(Policy::none())
+        .timeout(Duration::from_secs(15))
+        .build()
+        .unwrap()
+}
+
+fn rp_http() -> Http {
+    Http::builder().redirect(Policy::none()).timeout(Duration::from_secs(15)).build().unwrap()
+}
+
+/// The value of a hidden form field, unescaped.
+fn field(html: &str, name: &str) -> String {
+    let marker = format!("name=\"{name}\" value=\"");
+    let start = html.find(&marker).unwrap_or_else(|| panic!("no field {name} in {html}")) + marker.len();
+    let end = start + html[start..].find('"').unwrap();
+    html[start..end]
+        .replace("&quot;", "\"")
+        .replace("&#39;", "'")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&")
+}
+
+fn location(response: &Response) -> String {
+    response
+        .headers()
+        .get("location")
+        .unwrap_or_else(|| panic!("no redirect: {}", response.status()))
+        .to_str()
+        .unwrap()
+        .to_owned()
+}
+
+/// Signs in through the form shown for `auth_url`; returns where the
+/// browser is finally sent.
+fn sign_in(server: &Server, browser: &Http, auth_url: &str, password: &str) -> Response {
+    let page = browser.get(auth_url).send().unwrap();
+    assert_eq!(page.status(), 200);
+    for (header, value) in [("x-frame-options", "DENY"), ("referrer-policy", "no-referrer")] {
+        assert_eq!(page.headers()[header], value);
+    }
+    assert!(page.headers()["content-security-policy"].to_str().unwrap().contains("frame-ancestors 'none'"));
+    let html = page.text().unwrap();
+    assert!(
+        html.contains("<label for=\"username\">") && html.contains("<label for=\"password\">"),
+        "labelled fields"
+    );
+    let form = [
+        ("csrf", field(&html, "csrf")),
+        ("request", field(&html, "request")),
+        ("username", "alice".to_owned()),
+        ("password", password.to_owned()),
+    ];
+    let posted = browser.post(server.url("/login")).form(&form).send().unwrap();
+    if posted.status() != 303 {
+        return posted;
+    }
+    browser.get(server.url(&location(&posted))).send().unwrap()
+}
+
+fn code_flow_with_pkce_signs_in_through_the_form(db: &TestDb) {
+    let secret = setup(db);
+    let server = Server::start(crate::bin(), db, &[]);
+    let issuer = format!("http://{}", server.addr);
+    let http = rp_http();
+    let metadata =
+        CoreProviderMetadata::discover(&IssuerUrl::new(issuer.clone()).unwrap(), &http).expect("discovery");
+    let client = CoreClient::from_provider_metadata(
+        metadata,
+        ClientId::new("web".into()),
+        Some(ClientSecret::new(secret)),
+    )
+    .set_redirect_uri(RedirectUrl::new(RP.into()).unwrap());
+    let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
+    let (auth_url, state, nonce) = client
+        .authorize_url(CoreAuthenticationFlow::AuthorizationCode, CsrfToken::new_random, Nonce::new_random)
+        .add_scope(Scope::new("email".into()))
+        .add_scope(Scope::new("profile".into()))
+        .set_pkce_challenge(challenge)
+        .url();
+    let browser = browser();
+
+    // A wrong password gets the one generic message and no session.
+    let refused = sign_in(&server, &browser, auth_url.as_str(), "wrong");
+    assert_eq!(refused.status(), 200);
+    let html = refused.text().unwrap();
+    assert!(
+        html.contains("The username or password is incorrect.") && html.contains("role=\"alert\""),
+        "{html}"
+    );
+
+    let landed = sign_in(&server, &browser, auth_url.as_str(), PASSWORD);
+    assert_eq!(landed.status(), 302);
+    let back = Url::parse(&location(&landed)).unwrap();
+    assert!(back.as_str().starts_with(RP), "{back}");
+    let param = |name: &str| back.query_pairs().find(|(k, _)| k == name).map(|(_, v)| v.into_owned());
+    assert_eq!(param("state").as_deref(), Some(state.secret().as_str()));
+    assert_eq!(param("iss").as_deref(), Some(issuer.as_str()), "RFC 9207");
+    let code = param("code").expect("a code");
+
+    let tokens = client
+        .exchange_code(AuthorizationCode::new(code.clone()))
+        .unwrap()
+        .set_pkce_verifier(verifier)
+        .request(&http)
+        .expect("the code is exchanged");
+    let id_token = tokens.id_token().expect("an ID token");
+    // Signature, iss, aud, exp and nonce, checked by the relying party.
+    let claims = id_token.claims(&client.id_token_verifier(), &nonce).expect("the ID token verifies");
+    assert_eq!(claims.issuer().as_str(), issuer);
+    assert!(claims.auth_time().is_some());
+    let expected_hash = openidconnect::AccessTokenHash::from_token(
+        tokens.access_token(),
+        id_token.signing_alg().unwrap(),
+        id_token.signing_key(&client.id_token_verifier()).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(claims.access_token_hash(), Some(&expected_hash), "at_hash");
+    let sub = claims.subject().clone();
+
+    let info: CoreUserInfoClaims = client
+        .user_info(tokens.access_token().clone(), None)
+        .unwrap()
+        .request(&http)
+        .expect("userinfo answers");
+    assert_eq!(info.subject(), &sub, "the same sub in userinfo and the ID token");
+    assert_eq!(info.email().map(|e| e.as_str()), Some("alice@example.com"));
+    assert_eq!(info.given_name().and_then(|n| n.get(None)).map(|n| n.as_str()), Some("Alice"));
+    assert_eq!(info.preferred_username().map(|u| u.as_str()), Some("alice"));
+
+    // RFC 6749 §4.1.2: a code works once.
+    let replay = client.exchange_code(AuthorizationCode::new(code)).unwrap().request(&http);
+    assert!(format!("{replay:?}").contains("invalid_grant"), "{replay:?}");
+
+    // With the session, prompt=none returns a code without a page.
+    let (silent_url, _, _) = client
+        .authorize_url(CoreAuthenticationFlow::AuthorizationCode, CsrfToken::new_random, Nonce::new_random)
+        .add_extra_param("prompt", "none")
+        .url();
+    let silent = browser.get(silent_url.as_str()).send().unwrap();
+    assert_eq!(silent.status(), 302);
+    assert!(location(&silent).contains("code="), "{}", location(&silent));
+    assert!(!server.logs().contains(PASSWORD), "a password reached the log");
+}
+
+fn authorization_errors_follow_the_specs(db: &TestDb) {
+    let secret = setup(db);
+    let server = Server::start(crate::bin(), db, &[]);
+    let authorize = |params: &[(&str, &str)]| {
+        let url = Url::parse_with_params(&server.url("/authorize"), params).unwrap();
+        browser().get(url).send().unwrap()
+    };
+    let base = [
+        ("client_id", "web"),
+        ("redirect_uri", RP),
+        ("response_type", "code"),
+        ("scope", "openid"),
+        ("state", "s1"),
+    ];
+    let with = |extra: &[(&'static str, &'static str)]| -> Vec<(&str, &str)> {
+        let mut params: Vec<(&str, &str)> =
+            base.iter().filter(|(k, _)| !extra.iter().any(|(e, _)| e == k)).copied().collect();
+        params.extend(extra.iter().filter(|(_, v)| !v.is_empty()));
+        params
+    };
+
+    // Untrusted client or redirect URI: an error page, never a redirect.
+    for params in [
+        with(&[("redirect_uri", "https://evil.example.com/cb")]),
+        with(&[("redirect_uri", "https://rp.example.com/cb/")]),
+        with(&[("client_id", "nobody")]),
+        with(&[("redirect_uri", "")]),
+    ] {
+        let response = authorize(&params);
+        assert_eq!(response.status(), 400, "{params:?}");
+        assert!(response.headers().get("location").is_none(), "{params:?}");
+    }
+    // Everything else goes back to the client, with state and iss.
+    let cases: &[(&[(&str, &str)], &str)] = &[
+        (&[("response_type", "token")], "unsupported_response_type"),
+        (&[("response_type", "")], "invalid_request"),
+        (&[("prompt", "none")], "login_required"),
+        (&[("prompt", "none login")], "invalid_request"),
+        (&[("scope", "openid admin")], "invalid_scope"),
+        (
+            &[
+                ("code_challenge", "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"),
+                ("code_challenge_method", "plain"),
+            ],
+            "invalid_request",
+        ),
+        (&[("max_age", "soon")], "invalid_request"),
+        (&[("request", "eyJhbGciOiJub25lIn0.e30.")], "request_not_supported"),
+    ];
+    for (extra, error) in cases {
+        let response = authorize(&with(extra));
+        assert_eq!(response.status(), 302, "{extra:?}");
+        let target = Url::parse(&location(&response)).unwrap();
+        let params: std::collections::HashMap<_, _> = target.query_pairs().into_owned().collect();
+        assert_eq!(params.get("error").map(String::as_str), Some(*error), "{extra:?}: {target}");
+        assert_eq!(params.get("state").map(String::as_str), Some("s1"));
+        assert_eq!(params.get("iss").map(String::as_str), Some(format!("http://{}", server.addr).as_str()));
+    }
+
+    // A code stolen by another client, or redeemed with another redirect URI,
+    // is refused.
+    let browser = browser();
+    let url = Url::parse_with_params(&server.url("/authorize"), &base).unwrap();
+    let landed = sign_in(&server, &browser, url.as_str(), PASSWORD);
+    let code = Url::parse(&location(&landed))
+        .unwrap()
+        .query_pairs()
+        .find(|(k, _)| k == "code")
+        .unwrap()
+        .1
+        .into_owned();
+    let exchange = |id: &str, secret: &str, redirect: &str, code: &str| -> Value {
+        rp_http()
+            .post(server.url("/token"))
+            .basic_auth(id, Some(secret))
+            .form(&[("grant_type", "authorization_code"), ("code", code), ("redirect_uri", redirect)])
+            .send()
+            .unwrap()
+            .json()
+            .unwrap()
+    };
+    let stolen = exchange("other", "Zq7xV2mN9pR4tL8wK3sD6fH1jG5bC0yE_aUoIeXr-Tn", RP, &code);
+    assert_eq!(stolen["error"], "invalid_grant", "{stolen}");
+    // The stolen attempt used the code up: the rightful client is refused too.
+    assert_eq!(exchange("web", &secret, RP, &code)["error"], "invalid_grant");
+    let landed = browser.get(url.as_str()).send().unwrap();
+    let code = Url::parse(&location(&landed))
+        .unwrap()
+        .query_pairs()
+        .find(|(k, _)| k == "code")
+        .unwrap()
+        .1
+        .into_owned();
+    assert_eq!(exchange("web", &secret, "https://rp.example.com/other", &code)["error"], "invalid_grant");
+
+    // The sign-in form refuses a post without its CSRF cookie.
+    let forged = rp_http()
+        .post(server.url("/login"))
+        .form(&[("csrf", "x"), ("request", "client_id=web"), ("username", "alice"), ("password", PASSWORD)])
+        .send()
+        .unwrap();
+    assert_eq!(forged.status(), 403);
+}
