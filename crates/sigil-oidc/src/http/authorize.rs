@@ -350,6 +350,8 @@ pub(crate) async fn authorize(ctx: &OidcContext, req: &HttpRequest, query: &str)
             &[("code", code.expose())],
             request.state.as_deref(),
         ),
+        // A deactivated account cannot authorize anything (RFC 6749 §4.1.2.1).
+        Err(OidcError::InvalidGrant(why)) => refusal_response(ctx, to_client("access_denied", why), back),
         Err(e) => refusal_response(ctx, Refusal::Internal(e), back),
     }
 }

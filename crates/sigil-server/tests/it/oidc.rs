@@ -18,7 +18,11 @@ use sigil_testkit::{TestDb, backend_tests};
 use crate::cli;
 use url::Url;
 
-backend_tests!(code_flow_with_pkce_signs_in_through_the_form, authorization_errors_follow_the_specs);
+backend_tests!(
+    code_flow_with_pkce_signs_in_through_the_form,
+    authorization_errors_follow_the_specs,
+    public_client_asks_consent_once_and_uses_pkce_without_a_secret,
+);
 
 const RP: &str = "https://rp.example.com/cb";
 const PASSWORD: &str = "correct horse battery staple";
@@ -311,4 +315,88 @@ fn authorization_errors_follow_the_specs(db: &TestDb) {
         .send()
         .unwrap();
     assert_eq!(forged.status(), 403);
+}
+
+fn public_client_asks_consent_once_and_uses_pkce_without_a_secret(db: &TestDb) {
+    setup(db);
+    let spa = "http://127.0.0.1:3000/cb";
+    cli(db, &["client", "add", "--id", "spa", "--public", "--name", "Single Page", "--redirect-uri", spa]);
+    let server = Server::start(crate::bin(), db, &[]);
+    let verifier = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+    let challenge = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"; // RFC 7636 Appendix B
+    let params = [
+        ("client_id", "spa"),
+        ("redirect_uri", spa),
+        ("response_type", "code"),
+        ("scope", "openid profile"),
+        ("code_challenge", challenge),
+        ("code_challenge_method", "S256"),
+    ];
+    let url = Url::parse_with_params(&server.url("/authorize"), &params).unwrap();
+
+    // Without PKCE a public client is refused.
+    let no_pkce = Url::parse_with_params(&server.url("/authorize"), &params[..4]).unwrap();
+    let refused = browser().get(no_pkce).send().unwrap();
+    assert!(location(&refused).contains("error=invalid_request"), "{}", location(&refused));
+
+    // First time: sign in, then the consent page; denying sends access_denied.
+    let browser = browser();
+    let consent_page = sign_in(&server, &browser, url.as_str(), PASSWORD);
+    assert_eq!(consent_page.status(), 200);
+    let html = consent_page.text().unwrap();
+    assert!(html.contains("Single Page") && html.contains("<li>profile</li>"), "{html}");
+    let answer = |decision: &str, html: &str| {
+        let form = [
+            ("csrf", field(html, "csrf")),
+            ("request", field(html, "request")),
+            ("decision", decision.to_owned()),
+        ];
+        browser.post(server.url("/consent")).form(&form).send().unwrap()
+    };
+    let denied = answer("deny", &html);
+    assert!(location(&denied).starts_with(spa) && location(&denied).contains("error=access_denied"));
+    let html = browser.get(url.as_str()).send().unwrap().text().unwrap();
+    let allowed = answer("allow", &html);
+    assert_eq!(allowed.status(), 303);
+    let landed = browser.get(server.url(&location(&allowed))).send().unwrap();
+    let code = Url::parse(&location(&landed))
+        .unwrap()
+        .query_pairs()
+        .find(|(k, _)| k == "code")
+        .unwrap()
+        .1
+        .into_owned();
+
+    // The public client redeems with its id and the verifier, no secret.
+    let redeem = |code: &str, verifier: &str| -> (u16, Value) {
+        let response = rp_http()
+            .post(server.url("/token"))
+            .form(&[
+                ("grant_type", "authorization_code"),
+                ("client_id", "spa"),
+                ("code", code),
+                ("redirect_uri", spa),
+                ("code_verifier", verifier),
+            ])
+            .send()
+            .unwrap();
+        (response.status().as_u16(), response.json().unwrap())
+    };
+    let (status, tokens) = redeem(&code, verifier);
+    assert_eq!(status, 200, "{tokens}");
+    assert!(tokens["id_token"].is_string() && tokens["access_token"].is_string());
+
+    // Consent is remembered: the next request yields a code at once, which a
+    // wrong verifier cannot redeem.
+    let again = browser.get(url.as_str()).send().unwrap();
+    assert_eq!(again.status(), 302, "no second consent page");
+    let code = Url::parse(&location(&again))
+        .unwrap()
+        .query_pairs()
+        .find(|(k, _)| k == "code")
+        .unwrap()
+        .1
+        .into_owned();
+    let (status, body) = redeem(&code, "wrong-verifier-wrong-verifier-wrong-verifier-123");
+    assert_eq!((status, body["error"].as_str()), (400, Some("invalid_grant")), "{body}");
 }
