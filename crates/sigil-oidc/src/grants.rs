@@ -3,7 +3,8 @@
 use serde_json::{Map, Value, json};
 use sigil_store::clients::Client;
 use sigil_store::grants::{self as stored, Redemption};
-use sigil_store::secret::HashedSecret;
+use sigil_store::secret::{HashedSecret, PlainSecret};
+use sigil_store::tokens::{self as refresh, RefreshToken, RefreshUse};
 use sigil_store::{keys, users};
 use subtle::ConstantTimeEq;
 
@@ -14,7 +15,8 @@ use crate::keys::SigningAlg;
 use crate::tokens::{at_hash, numeric_date};
 
 /// Grant types the token endpoint implements.
-pub(crate) const SUPPORTED_GRANT_TYPES: &[&str] = &["authorization_code", "client_credentials"];
+pub(crate) const SUPPORTED_GRANT_TYPES: &[&str] =
+    &["authorization_code", "refresh_token", "client_credentials"];
 
 /// Scopes about a user, meaningless in a token a client gets for itself.
 const USER_SCOPES: &[&str] = &["openid", "profile", "email", "phone", "address", "offline_access", "groups"];
@@ -146,7 +148,15 @@ pub(crate) async fn authorization_code(
     let record = match ctx.store.write(move |c| stored::redeem_code(c, &hash, now)).await? {
         Redemption::Redeemed(record) => record,
         Redemption::Replayed(record) => {
-            tracing::warn!(grant_id = %record.grant_id, "authorization code presented twice");
+            // RFC 6749 §4.1.2: a code used twice SHOULD revoke the tokens
+            // issued from it; the grant id ties them together.
+            tracing::warn!(grant_id = %record.grant_id, "authorization code presented twice; revoking its grant");
+            let until = now + ctx.refresh_token_lifetime;
+            ctx.store
+                .write(move |c| {
+                    sigil_store::tokens::revoke_grant(c, &record.grant_id, "code replay", now, until)
+                })
+                .await?;
             return Err(OidcError::InvalidGrant("the authorization code was already used".into()));
         }
         Redemption::Unknown => {
@@ -194,6 +204,7 @@ pub(crate) async fn authorization_code(
         if client.audiences.is_empty() { vec![client.id.clone()] } else { client.audiences.clone() };
     let mut claims = access_token_claims(ctx, &user.id, client, &audience, &record.scope, now);
     claims.insert("auth_time".into(), json!(numeric_date(record.auth_time)));
+    claims.insert("grant_id".into(), json!(record.grant_id));
     let keys = ctx.store.read(keys::list).await?;
     let access_token = ctx.signers.sign(&keys, SigningAlg::Rs256, "at+jwt", claims)?;
     let mut response = json!({
@@ -202,6 +213,27 @@ pub(crate) async fn authorization_code(
         "expires_in": ctx.access_token_lifetime.num_seconds(),
         "scope": record.scope,
     });
+    if scope.iter().any(|s| s == "offline_access") && client.grant_types.iter().any(|g| g == "refresh_token")
+    {
+        let refresh = issue_refresh(
+            ctx,
+            RefreshToken {
+                token_hash: String::new(),
+                family_id: record.grant_id.clone(),
+                client_id: client.id.clone(),
+                user_id: Some(user.id.clone()),
+                scope: record.scope.clone(),
+                session_id_hash: record.session_id_hash.clone(),
+                auth_time: Some(record.auth_time),
+                created: now,
+                expires_at: now + ctx.refresh_token_lifetime,
+                used_at: None,
+                revoked_at: None,
+            },
+        )
+        .await?;
+        response["refresh_token"] = json!(refresh);
+    }
     if scope.iter().any(|s| s == "openid") {
         let alg: SigningAlg = client.id_token_signed_response_alg.parse()?;
         // OpenID Connect Core §2 and §3.1.3.6.
@@ -230,6 +262,104 @@ fn pkce_s256(verifier: &str) -> String {
     use base64::Engine;
     use sha2::{Digest, Sha256};
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()))
+}
+
+/// Stores a new refresh token like `template` and returns it in the clear.
+async fn issue_refresh(ctx: &OidcContext, mut template: RefreshToken) -> Result<String, OidcError> {
+    let secret = PlainSecret::generate()?;
+    template.token_hash = secret.hash().as_str().to_owned();
+    ctx.store.write(move |c| refresh::insert_refresh(c, &template)).await?;
+    Ok(secret.expose().to_owned())
+}
+
+/// RFC 6749 §6 with rotation: the presented token is spent and a new one of
+/// the same family returned. Presenting a spent or revoked token again is
+/// reuse: the whole family, and the access tokens of its grant, are revoked
+/// (RFC 9700 §4.14.2). The scope may only narrow.
+pub(crate) async fn refresh_token(
+    ctx: &OidcContext,
+    client: &Client,
+    form: &Form,
+) -> Result<Value, OidcError> {
+    if !client.grant_types.iter().any(|g| g == "refresh_token") {
+        return Err(OidcError::UnauthorizedClient("this client may not use refresh tokens".into()));
+    }
+    let presented = form.required("refresh_token")?;
+    let requested = form.single("scope")?.map(str::to_owned);
+    let hash = HashedSecret::of(presented).as_str().to_owned();
+    let now = ctx.store.now();
+    // Everything that can be wrong with the request is checked before the
+    // token is spent, so a bad request does not cost the client its token.
+    let lookup = hash.clone();
+    let Some(record) = ctx.store.read(move |c| refresh::find_refresh(c, &lookup)).await? else {
+        return Err(OidcError::InvalidGrant("the refresh token is not valid".into()));
+    };
+    if record.client_id != client.id {
+        return Err(OidcError::InvalidGrant("the refresh token was issued to another client".into()));
+    }
+    if record.expires_at <= now {
+        return Err(OidcError::InvalidGrant("the refresh token has expired".into()));
+    }
+    let granted: Vec<&str> = record.scope.split(' ').filter(|s| !s.is_empty()).collect();
+    let scope = match &requested {
+        None => record.scope.clone(),
+        Some(requested) => {
+            for wanted in requested.split(' ').filter(|s| !s.is_empty()) {
+                // RFC 6749 §6: no scope not originally granted.
+                if !granted.contains(&wanted) {
+                    return Err(OidcError::InvalidScope(format!("`{wanted}` was not granted originally")));
+                }
+            }
+            requested.split(' ').filter(|s| !s.is_empty()).collect::<Vec<_>>().join(" ")
+        }
+    };
+    let until = now + ctx.refresh_token_lifetime;
+    // Spending, and revoking on reuse, happen in one transaction whose
+    // outcome is committed even when the answer is an error.
+    let outcome = ctx
+        .store
+        .write(move |c| {
+            let used = refresh::use_refresh(c, &hash, now)?;
+            if let RefreshUse::Reused(token) = &used {
+                refresh::revoke_grant(c, &token.family_id, "refresh token reuse", now, until)?;
+            }
+            Ok(used)
+        })
+        .await?;
+    let token = match outcome {
+        RefreshUse::Fresh(token) => token,
+        RefreshUse::Reused(token) => {
+            tracing::warn!(family = %token.family_id, "refresh token reused; its family is revoked");
+            return Err(OidcError::InvalidGrant("the refresh token was already used or revoked".into()));
+        }
+        RefreshUse::Unknown => return Err(OidcError::InvalidGrant("the refresh token is not valid".into())),
+    };
+    let Some(user_id) = token.user_id.clone() else {
+        return Err(OidcError::InvalidGrant("the refresh token has no user".into()));
+    };
+    let user = ctx.store.read(move |c| users::get(c, &user_id)).await?;
+    if !user.active {
+        return Err(OidcError::InvalidGrant("the user is not active".into()));
+    }
+    let audience =
+        if client.audiences.is_empty() { vec![client.id.clone()] } else { client.audiences.clone() };
+    let mut claims = access_token_claims(ctx, &user.id, client, &audience, &scope, now);
+    claims.insert("grant_id".into(), json!(token.family_id));
+    if let Some(auth_time) = token.auth_time {
+        claims.insert("auth_time".into(), json!(numeric_date(auth_time)));
+    }
+    let keys = ctx.store.read(keys::list).await?;
+    let access_token = ctx.signers.sign(&keys, SigningAlg::Rs256, "at+jwt", claims)?;
+    let next =
+        issue_refresh(ctx, RefreshToken { used_at: None, created: now, scope: scope.clone(), ..token })
+            .await?;
+    Ok(json!({
+        "access_token": access_token,
+        "token_type": "Bearer",
+        "expires_in": ctx.access_token_lifetime.num_seconds(),
+        "scope": scope,
+        "refresh_token": next,
+    }))
 }
 
 #[cfg(test)]

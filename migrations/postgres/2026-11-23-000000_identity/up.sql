@@ -223,7 +223,8 @@ CREATE TABLE consents (
     PRIMARY KEY (user_id, client_id)
 );
 
--- Token ids that must no longer be honoured (revoked access tokens, and
+-- Token ids that must no longer be honoured (revoked access tokens, whole
+-- grants under the id `grant:<grant_id>`, and
 -- consumed client-assertion jti values), kept until the token would expire.
 CREATE TABLE revoked_tokens (
     jti        TEXT PRIMARY KEY NOT NULL,

@@ -9,6 +9,7 @@ mod jwks;
 mod login;
 mod metadata;
 mod pages;
+mod revocation;
 mod token;
 mod userinfo;
 mod wire;
@@ -29,6 +30,7 @@ pub struct OidcContext {
     pub(crate) signers: SignerCache,
     pub(crate) access_token_lifetime: TimeDelta,
     pub(crate) id_token_lifetime: TimeDelta,
+    pub(crate) refresh_token_lifetime: TimeDelta,
 }
 
 impl OidcContext {
@@ -41,6 +43,7 @@ impl OidcContext {
             signers: SignerCache::default(),
             access_token_lifetime: TimeDelta::minutes(5),
             id_token_lifetime: TimeDelta::minutes(5),
+            refresh_token_lifetime: TimeDelta::days(30),
         }
     }
 
@@ -69,6 +72,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(login::login)
         .service(login::consent)
         .service(token::token)
+        .service(revocation::introspect)
+        .service(revocation::revoke)
         .service(userinfo::userinfo_get)
         .service(userinfo::userinfo_post);
 }

@@ -11,6 +11,7 @@ use sigil_store::{StoreError, keys};
 
 use super::OidcContext;
 use super::form::Form;
+use super::revocation::access_revoked;
 use crate::tokens::{numeric_date, verify_access_token};
 
 /// RFC 6750 §3: a challenge, with an error code only when a token was sent.
@@ -75,6 +76,17 @@ async fn userinfo(ctx: &OidcContext, req: &HttpRequest, form: Option<&Form>) -> 
             );
         }
     };
+    let probe = claims.clone();
+    match ctx.store.read(move |c| access_revoked(c, &probe)).await {
+        Ok(false) => {}
+        Ok(true) => {
+            return challenge(
+                StatusCode::UNAUTHORIZED,
+                Some(("invalid_token", "the access token is not valid")),
+            );
+        }
+        Err(error) => return internal(&error),
+    }
     let scope: Vec<&str> =
         claims.get("scope").and_then(Value::as_str).unwrap_or_default().split(' ').collect();
     if !scope.contains(&"openid") {

@@ -3,6 +3,7 @@
 
 mod cli;
 mod config;
+mod lifecycle;
 mod oauth;
 mod oidc;
 mod server;

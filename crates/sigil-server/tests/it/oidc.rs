@@ -24,10 +24,10 @@ backend_tests!(
     public_client_asks_consent_once_and_uses_pkce_without_a_secret,
 );
 
-const RP: &str = "https://rp.example.com/cb";
-const PASSWORD: &str = "correct horse battery staple";
+pub(crate) const RP: &str = "https://rp.example.com/cb";
+pub(crate) const PASSWORD: &str = "correct horse battery staple";
 
-fn setup(db: &TestDb) -> String {
+pub(crate) fn setup(db: &TestDb) -> String {
     cli(
         db,
         &[
@@ -65,7 +65,7 @@ fn setup(db: &TestDb) -> String {
     out.lines().find_map(|l| l.strip_prefix("client_secret: ")).unwrap().to_owned()
 }
 
-fn browser() -> Http {
+pub(crate) fn browser() -> Http {
     Http::builder()
         .cookie_store(true)
         .redirect(Policy::none())
@@ -74,12 +74,12 @@ fn browser() -> Http {
         .unwrap()
 }
 
-fn rp_http() -> Http {
+pub(crate) fn rp_http() -> Http {
     Http::builder().redirect(Policy::none()).timeout(Duration::from_secs(15)).build().unwrap()
 }
 
 /// The value of a hidden form field, unescaped.
-fn field(html: &str, name: &str) -> String {
+pub(crate) fn field(html: &str, name: &str) -> String {
     let marker = format!("name=\"{name}\" value=\"");
     let start = html.find(&marker).unwrap_or_else(|| panic!("no field {name} in {html}")) + marker.len();
     let end = start + html[start..].find('"').unwrap();
@@ -91,7 +91,7 @@ fn field(html: &str, name: &str) -> String {
         .replace("&amp;", "&")
 }
 
-fn location(response: &Response) -> String {
+pub(crate) fn location(response: &Response) -> String {
     response
         .headers()
         .get("location")
@@ -103,7 +103,7 @@ fn location(response: &Response) -> String {
 
 /// Signs in through the form shown for `auth_url`; returns where the
 /// browser is finally sent.
-fn sign_in(server: &Server, browser: &Http, auth_url: &str, password: &str) -> Response {
+pub(crate) fn sign_in(server: &Server, browser: &Http, auth_url: &str, password: &str) -> Response {
     let page = browser.get(auth_url).send().unwrap();
     assert_eq!(page.status(), 200);
     for (header, value) in [("x-frame-options", "DENY"), ("referrer-policy", "no-referrer")] {

@@ -1,0 +1,158 @@
+//! Token introspection (RFC 7662) and revocation (RFC 7009), both for
+//! client-authenticated callers.
+
+use actix_web::http::header::{AUTHORIZATION, CACHE_CONTROL};
+use actix_web::web::Bytes;
+use actix_web::{HttpRequest, HttpResponse, post, web};
+use serde_json::{Map, Value, json};
+use sigil_store::clients::Client;
+use sigil_store::secret::HashedSecret;
+use sigil_store::tokens::{self as stored, RefreshToken};
+use sigil_store::{AnyConnection, StoreError, keys};
+
+use super::OidcContext;
+use super::client_auth::{authenticate, presented};
+use super::form::Form;
+use super::wire::token_error;
+use crate::OidcError;
+use crate::tokens::{numeric_date, verify_access_token};
+
+/// A token as presented to introspection or revocation.
+enum Presented {
+    /// A valid, unrevoked access token Sigil issued, with its claims.
+    Access(Map<String, Value>),
+    /// A refresh token Sigil issued (live or not).
+    Refresh(RefreshToken),
+    /// Anything else.
+    Unknown,
+}
+
+/// Whether an access token's `jti` or grant was revoked.
+pub(crate) fn access_revoked(
+    conn: &mut AnyConnection,
+    claims: &Map<String, Value>,
+) -> Result<bool, StoreError> {
+    let jti = claims.get("jti").and_then(Value::as_str).unwrap_or_default();
+    let grant = claims.get("grant_id").and_then(Value::as_str);
+    stored::is_revoked(conn, jti, grant)
+}
+
+async fn classify(ctx: &OidcContext, token: &str) -> Result<Presented, OidcError> {
+    // Access tokens are JWTs (three dot-separated parts); refresh tokens are
+    // opaque, so the shape decides where to look.
+    if token.split('.').count() == 3 {
+        let keys = ctx.store.read(keys::list).await?;
+        let Ok(claims) = verify_access_token(token, &keys, &ctx.issuer, ctx.store.now()) else {
+            return Ok(Presented::Unknown);
+        };
+        let probe = claims.clone();
+        let revoked = ctx.store.read(move |c| access_revoked(c, &probe)).await?;
+        return Ok(if revoked { Presented::Unknown } else { Presented::Access(claims) });
+    }
+    let hash = HashedSecret::of(token).as_str().to_owned();
+    Ok(match ctx.store.read(move |c| stored::find_refresh(c, &hash)).await? {
+        Some(record) => Presented::Refresh(record),
+        None => Presented::Unknown,
+    })
+}
+
+async fn client_and_token(
+    ctx: &OidcContext,
+    req: &HttpRequest,
+    body: &[u8],
+) -> Result<(Client, String), OidcError> {
+    let form = Form::parse(body);
+    let authorization = req.headers().get(AUTHORIZATION).and_then(|v| v.to_str().ok());
+    let client = authenticate(&ctx.store, presented(authorization, &form)?).await?;
+    let token = form.required("token")?.to_owned();
+    Ok((client, token))
+}
+
+fn no_store(body: Value) -> HttpResponse {
+    HttpResponse::Ok().insert_header((CACHE_CONTROL, "no-store")).json(body)
+}
+
+/// `POST /introspect` (RFC 7662 §2). Any authenticated client may ask
+/// about an access token (resource servers are clients); only the client a
+/// refresh token belongs to may ask about it.
+#[post("/introspect")]
+pub(crate) async fn introspect(ctx: web::Data<OidcContext>, req: HttpRequest, body: Bytes) -> HttpResponse {
+    let (client, token) = match client_and_token(&ctx, &req, &body).await {
+        Ok(pair) => pair,
+        Err(error) => return token_error(&error),
+    };
+    let inactive = json!({ "active": false });
+    match classify(&ctx, &token).await {
+        Ok(Presented::Access(claims)) => {
+            let mut out = Map::new();
+            out.insert("active".into(), json!(true));
+            out.insert("token_type".into(), json!("Bearer"));
+            for name in ["scope", "client_id", "sub", "aud", "iss", "exp", "iat", "jti", "auth_time"] {
+                if let Some(value) = claims.get(name) {
+                    out.insert(name.into(), value.clone());
+                }
+            }
+            no_store(Value::Object(out))
+        }
+        Ok(Presented::Refresh(record)) => {
+            let now = ctx.store.now();
+            let live = record.used_at.is_none() && record.revoked_at.is_none() && record.expires_at > now;
+            if !live || record.client_id != client.id {
+                return no_store(inactive);
+            }
+            no_store(json!({
+                "active": true,
+                "token_type": "refresh_token",
+                "scope": record.scope,
+                "client_id": record.client_id,
+                "sub": record.user_id,
+                "iss": ctx.issuer,
+                "exp": numeric_date(record.expires_at),
+                "iat": numeric_date(record.created),
+            }))
+        }
+        Ok(Presented::Unknown) => no_store(inactive),
+        Err(error) => token_error(&error),
+    }
+}
+
+/// `POST /revoke` (RFC 7009 §2). Revoking a refresh token revokes its
+/// grant, the access tokens included (§2.1); revoking an access token
+/// revokes that token. Unknown tokens are answered 200 (§2.2).
+#[post("/revoke")]
+pub(crate) async fn revoke(ctx: web::Data<OidcContext>, req: HttpRequest, body: Bytes) -> HttpResponse {
+    let (client, token) = match client_and_token(&ctx, &req, &body).await {
+        Ok(pair) => pair,
+        Err(error) => return token_error(&error),
+    };
+    let now = ctx.store.now();
+    let until = now + ctx.refresh_token_lifetime;
+    let outcome = match classify(&ctx, &token).await {
+        Ok(Presented::Refresh(record)) if record.client_id == client.id => ctx
+            .store
+            .write(move |c| stored::revoke_grant(c, &record.family_id, "revoked by client", now, until))
+            .await
+            .map_err(OidcError::from),
+        Ok(Presented::Access(claims))
+            if claims.get("client_id").and_then(Value::as_str) == Some(client.id.as_str()) =>
+        {
+            let jti = claims.get("jti").and_then(Value::as_str).unwrap_or_default().to_owned();
+            let exp = claims.get("exp").and_then(Value::as_i64).unwrap_or_default();
+            let expires = chrono::DateTime::from_timestamp(exp, 0).map_or(until, |t| t.naive_utc());
+            ctx.store
+                .write(move |c| stored::revoke_jti(c, &jti, None, "revoked by client", now, expires))
+                .await
+                .map_err(OidcError::from)
+        }
+        // §2.1: a token of another client is not revoked.
+        Ok(Presented::Refresh(_) | Presented::Access(_)) => {
+            Err(OidcError::UnauthorizedClient("the token was not issued to this client".into()))
+        }
+        Ok(Presented::Unknown) => Ok(()),
+        Err(error) => Err(error),
+    };
+    match outcome {
+        Ok(()) => HttpResponse::Ok().insert_header((CACHE_CONTROL, "no-store")).finish(),
+        Err(error) => token_error(&error),
+    }
+}

@@ -1,0 +1,147 @@
+//! Refresh tokens and revocation.
+//!
+//! Refresh tokens are stored as digests, grouped in families: every token
+//! rotated out of one authorization shares its `family_id` (the grant id).
+//! Using a token is one conditional UPDATE; presenting a used or revoked one
+//! again is reuse, and revokes the family (RFC 9700 §4.14.2).
+//!
+//! Revocation of access tokens, which are self-contained JWTs, is a list of
+//! revoked `jti`s and revoked grants, kept until the tokens would expire.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use crate::db::AnyConnection;
+use crate::error::StoreError;
+use crate::schema::{refresh_tokens, revoked_tokens};
+
+/// A refresh token as stored.
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Insertable)]
+#[diesel(table_name = refresh_tokens)]
+pub struct RefreshToken {
+    /// Digest of the token.
+    pub token_hash: String,
+    /// The grant it descends from; shared by its rotations.
+    pub family_id: String,
+    /// The client it was issued to.
+    pub client_id: String,
+    /// The user it acts for.
+    pub user_id: Option<String>,
+    /// Granted scope, space-separated.
+    pub scope: String,
+    /// The browser session it came from.
+    pub session_id_hash: Option<String>,
+    /// When the user authenticated.
+    pub auth_time: Option<NaiveDateTime>,
+    /// When it was issued.
+    pub created: NaiveDateTime,
+    /// When it lapses.
+    pub expires_at: NaiveDateTime,
+    /// When it was exchanged for a new one.
+    pub used_at: Option<NaiveDateTime>,
+    /// When it (or its family) was revoked.
+    pub revoked_at: Option<NaiveDateTime>,
+}
+
+/// Stores a new refresh token.
+pub fn insert_refresh(conn: &mut AnyConnection, token: &RefreshToken) -> Result<(), StoreError> {
+    diesel::insert_into(refresh_tokens::table).values(token).execute(conn)?;
+    Ok(())
+}
+
+/// What happened when a refresh token was presented.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RefreshUse {
+    /// First use: the token is now spent; here is its record.
+    Fresh(RefreshToken),
+    /// Already used or revoked: presenting it again is reuse.
+    Reused(RefreshToken),
+    /// No such token.
+    Unknown,
+}
+
+/// Spends a refresh token, once: one conditional UPDATE decides.
+pub fn use_refresh(
+    conn: &mut AnyConnection,
+    token_hash: &str,
+    now: NaiveDateTime,
+) -> Result<RefreshUse, StoreError> {
+    let won = diesel::update(
+        refresh_tokens::table
+            .find(token_hash)
+            .filter(refresh_tokens::used_at.is_null())
+            .filter(refresh_tokens::revoked_at.is_null()),
+    )
+    .set(refresh_tokens::used_at.eq(now))
+    .execute(conn)?
+        > 0;
+    let record = find_refresh(conn, token_hash)?;
+    Ok(match (record, won) {
+        (Some(token), true) => RefreshUse::Fresh(token),
+        (Some(token), false) => RefreshUse::Reused(token),
+        (None, _) => RefreshUse::Unknown,
+    })
+}
+
+/// The refresh token with this digest.
+pub fn find_refresh(conn: &mut AnyConnection, token_hash: &str) -> Result<Option<RefreshToken>, StoreError> {
+    Ok(refresh_tokens::table.find(token_hash).select(RefreshToken::as_select()).first(conn).optional()?)
+}
+
+/// Revokes a whole grant: every refresh token of the family, and every
+/// access token that names the grant (until `expires_at`, the latest any of
+/// them can expire). Idempotent.
+pub fn revoke_grant(
+    conn: &mut AnyConnection,
+    grant_id: &str,
+    reason: &str,
+    now: NaiveDateTime,
+    expires_at: NaiveDateTime,
+) -> Result<(), StoreError> {
+    diesel::update(
+        refresh_tokens::table
+            .filter(refresh_tokens::family_id.eq(grant_id))
+            .filter(refresh_tokens::revoked_at.is_null()),
+    )
+    .set(refresh_tokens::revoked_at.eq(now))
+    .execute(conn)?;
+    revoke_jti(conn, &format!("grant:{grant_id}"), Some(grant_id), reason, now, expires_at)
+}
+
+/// Records a revoked token id. Idempotent.
+pub fn revoke_jti(
+    conn: &mut AnyConnection,
+    jti: &str,
+    grant_id: Option<&str>,
+    reason: &str,
+    now: NaiveDateTime,
+    expires_at: NaiveDateTime,
+) -> Result<(), StoreError> {
+    let already: i64 = revoked_tokens::table.find(jti).count().get_result(conn)?;
+    if already == 0 {
+        diesel::insert_into(revoked_tokens::table)
+            .values((
+                revoked_tokens::jti.eq(jti),
+                revoked_tokens::reason.eq(reason),
+                revoked_tokens::grant_id.eq(grant_id),
+                revoked_tokens::revoked_at.eq(now),
+                revoked_tokens::expires_at.eq(expires_at),
+            ))
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+/// Whether a token with this `jti`, issued under `grant_id`, was revoked:
+/// itself, or its whole grant. Two primary-key lookups.
+pub fn is_revoked(conn: &mut AnyConnection, jti: &str, grant_id: Option<&str>) -> Result<bool, StoreError> {
+    let mut ids = vec![jti.to_owned()];
+    ids.extend(grant_id.map(|g| format!("grant:{g}")));
+    for id in ids {
+        let found: i64 = revoked_tokens::table.find(&id).count().get_result(conn)?;
+        if found > 0 {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
