@@ -85,19 +85,15 @@ pub(crate) fn at_hash(access_token: &str, alg: SigningAlg) -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&digest[..digest.len() / 2])
 }
 
-/// Checks an access token Sigil issued: a published key's signature, `typ`
-/// `at+jwt`, our issuer, not expired. Returns its claims.
-pub(crate) fn verify_access_token(
+/// Checks that `token` is a JWT signed by one of Sigil's published keys and
+/// returns its header `typ` and its claims; nothing else is checked.
+pub(crate) fn verify_signature(
     token: &str,
     keys: &[SigningKey],
-    issuer: &str,
-    now: NaiveDateTime,
-) -> Result<Map<String, Value>, String> {
+) -> Result<(Option<String>, Map<String, Value>), String> {
     use josekit::jwk::Jwk;
     let header = jwt::decode_header(token).map_err(|_| "malformed token".to_owned())?;
-    if header.claim("typ").and_then(Value::as_str) != Some("at+jwt") {
-        return Err("not an access token".into());
-    }
+    let typ = header.claim("typ").and_then(Value::as_str).map(str::to_owned);
     let kid = header.claim("kid").and_then(Value::as_str).ok_or("no kid")?;
     let key = keys.iter().find(|k| k.kid == kid).ok_or("unknown signing key")?;
     let jwk = Jwk::from_bytes(key.public_jwk.as_bytes()).map_err(|_| "unreadable key".to_owned())?;
@@ -109,7 +105,22 @@ pub(crate) fn verify_access_token(
         SigningAlg::EdDsa => EdDSA.verifier_from_jwk(&jwk).and_then(|v| jwt::decode_with_verifier(token, &v)),
     };
     let (payload, _) = result.map_err(|_| "bad signature".to_owned())?;
-    let claims = payload.claims_set().clone();
+    Ok((typ, payload.claims_set().clone()))
+}
+
+/// Checks an access token Sigil issued: a published key's signature, `typ`
+/// `at+jwt`, our issuer, not expired. Returns its claims.
+pub(crate) fn verify_access_token(
+    token: &str,
+    keys: &[SigningKey],
+    issuer: &str,
+    now: NaiveDateTime,
+) -> Result<Map<String, Value>, String> {
+    let (typ, claims) = verify_signature(token, keys)?;
+    // RFC 9068 §4: the typ keeps an ID token from passing as an access token.
+    if typ.as_deref() != Some("at+jwt") {
+        return Err("not an access token".into());
+    }
     if claims.get("iss").and_then(Value::as_str) != Some(issuer) {
         return Err("issued by someone else".into());
     }

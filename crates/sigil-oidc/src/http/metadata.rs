@@ -38,6 +38,7 @@ pub(crate) async fn openid_configuration(ctx: web::Data<OidcContext>) -> HttpRes
         "authorization_endpoint": ctx.endpoint("/authorize"),
         "token_endpoint": ctx.endpoint("/token"),
         "userinfo_endpoint": ctx.endpoint("/userinfo"),
+        "end_session_endpoint": ctx.endpoint("/logout"),
         "introspection_endpoint": ctx.endpoint("/introspect"),
         "revocation_endpoint": ctx.endpoint("/revoke"),
         "jwks_uri": ctx.endpoint("/jwks"),

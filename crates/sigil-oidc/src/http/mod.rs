@@ -7,6 +7,7 @@ mod client_auth;
 mod form;
 mod jwks;
 mod login;
+mod logout;
 mod metadata;
 mod pages;
 mod revocation;
@@ -71,6 +72,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(authorize::authorize_post)
         .service(login::login)
         .service(login::consent)
+        .service(logout::logout_get)
+        .service(logout::logout_post)
         .service(token::token)
         .service(revocation::introspect)
         .service(revocation::revoke)

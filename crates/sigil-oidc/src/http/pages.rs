@@ -128,3 +128,14 @@ pub(crate) fn error(status: StatusCode, message: &str) -> HttpResponse {
     );
     page(status, "Request error", &body, None, false)
 }
+
+/// Shown after logout when the client asked for no redirect.
+pub(crate) fn signed_out() -> HttpResponse {
+    page(
+        StatusCode::OK,
+        "Signed out",
+        "<h1>You are signed out</h1><p>You can close this window.</p>",
+        None,
+        false,
+    )
+}

@@ -22,6 +22,7 @@ backend_tests!(
     code_flow_with_pkce_signs_in_through_the_form,
     authorization_errors_follow_the_specs,
     public_client_asks_consent_once_and_uses_pkce_without_a_secret,
+    logout_ends_the_session_and_returns_to_the_client,
 );
 
 pub(crate) const RP: &str = "https://rp.example.com/cb";
@@ -399,4 +400,67 @@ fn public_client_asks_consent_once_and_uses_pkce_without_a_secret(db: &TestDb) {
         .into_owned();
     let (status, body) = redeem(&code, "wrong-verifier-wrong-verifier-wrong-verifier-123");
     assert_eq!((status, body["error"].as_str()), (400, Some("invalid_grant")), "{body}");
+}
+
+fn logout_ends_the_session_and_returns_to_the_client(db: &TestDb) {
+    setup(db);
+    let bye = "https://rp.example.com/bye";
+    let out = cli(
+        db,
+        &[
+            "client",
+            "add",
+            "--id",
+            "app",
+            "--redirect-uri",
+            RP,
+            "--post-logout-redirect-uri",
+            bye,
+            "--skip-consent",
+        ],
+    );
+    let secret = out.lines().find_map(|l| l.strip_prefix("client_secret: ")).unwrap().to_owned();
+    let server = Server::start(crate::bin(), db, &[]);
+    let params = [("client_id", "app"), ("redirect_uri", RP), ("response_type", "code"), ("scope", "openid")];
+    let url = Url::parse_with_params(&server.url("/authorize"), &params).unwrap();
+    let browser = browser();
+    let landed = sign_in(&server, &browser, url.as_str(), PASSWORD);
+    let code = Url::parse(&location(&landed))
+        .unwrap()
+        .query_pairs()
+        .find(|(k, _)| k == "code")
+        .unwrap()
+        .1
+        .into_owned();
+    let tokens: Value = rp_http()
+        .post(server.url("/token"))
+        .basic_auth("app", Some(&secret))
+        .form(&[("grant_type", "authorization_code"), ("code", code.as_str()), ("redirect_uri", RP)])
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    let id_token = tokens["id_token"].as_str().unwrap();
+    let silent = Url::parse_with_params(
+        &server.url("/authorize"),
+        &[("prompt", "none"), params[0], params[1], params[2], params[3]],
+    )
+    .unwrap();
+    assert!(location(&browser.get(silent.as_str()).send().unwrap()).contains("code="), "signed in");
+
+    let logout = |extra: &[(&str, &str)]| {
+        let url = Url::parse_with_params(&server.url("/logout"), extra).unwrap();
+        browser.get(url).send().unwrap()
+    };
+    // An unregistered destination is refused, and the session survives it.
+    let refused =
+        logout(&[("id_token_hint", id_token), ("post_logout_redirect_uri", "https://evil.example.com/")]);
+    assert_eq!(refused.status(), 400);
+    assert!(location(&browser.get(silent.as_str()).send().unwrap()).contains("code="));
+
+    let done = logout(&[("id_token_hint", id_token), ("post_logout_redirect_uri", bye), ("state", "st")]);
+    assert_eq!(done.status(), 302);
+    assert_eq!(location(&done), format!("{bye}?state=st"));
+    let after = location(&browser.get(silent.as_str()).send().unwrap());
+    assert!(after.contains("error=login_required"), "the session ended: {after}");
 }

@@ -1,0 +1,108 @@
+//! RP-Initiated Logout 1.0: the end-session endpoint.
+
+use actix_web::cookie::Cookie;
+use actix_web::http::StatusCode;
+use actix_web::http::header::LOCATION;
+use actix_web::web::Bytes;
+use actix_web::{HttpRequest, HttpResponse, get, post, web};
+use serde_json::Value;
+use sigil_store::clients::{self, Client};
+use sigil_store::secret::HashedSecret;
+use sigil_store::{StoreError, grants, keys};
+use url::Url;
+
+use super::OidcContext;
+use super::authorize::SESSION_COOKIE;
+use super::form::Form;
+use super::pages;
+use crate::tokens::verify_signature;
+
+/// `GET /logout`.
+#[get("/logout")]
+pub(crate) async fn logout_get(ctx: web::Data<OidcContext>, req: HttpRequest) -> HttpResponse {
+    let form = Form::parse(req.query_string().as_bytes());
+    end_session(&ctx, &req, &form).await
+}
+
+/// `POST /logout` (RP-Initiated Logout §2: form-encoded body).
+#[post("/logout")]
+pub(crate) async fn logout_post(ctx: web::Data<OidcContext>, req: HttpRequest, body: Bytes) -> HttpResponse {
+    end_session(&ctx, &req, &Form::parse(&body)).await
+}
+
+fn refuse(message: &str) -> HttpResponse {
+    pages::error(StatusCode::BAD_REQUEST, message)
+}
+
+async fn end_session(ctx: &OidcContext, req: &HttpRequest, form: &Form) -> HttpResponse {
+    let param = |name: &str| form.single(name).ok().flatten().map(str::to_owned);
+    // §2: an expired ID token is still a good hint; only Sigil's signature
+    // and issuer matter.
+    let mut hinted_client = None;
+    if let Some(hint) = param("id_token_hint") {
+        let keys = match ctx.store.read(keys::list).await {
+            Ok(keys) => keys,
+            Err(e) => return internal(&e),
+        };
+        let Ok((_, claims)) = verify_signature(&hint, &keys) else {
+            return refuse("The id_token_hint is not an ID token issued here.");
+        };
+        if claims.get("iss").and_then(Value::as_str) != Some(ctx.issuer.as_str()) {
+            return refuse("The id_token_hint is not an ID token issued here.");
+        }
+        hinted_client = claims.get("aud").and_then(|aud| match aud {
+            Value::String(s) => Some(s.clone()),
+            Value::Array(list) => list.first().and_then(Value::as_str).map(str::to_owned),
+            _ => None,
+        });
+    }
+    let client_id = match (param("client_id"), hinted_client) {
+        (Some(given), Some(hinted)) if given != hinted => {
+            return refuse("client_id does not match the ID token's audience.");
+        }
+        (Some(id), _) | (None, Some(id)) => Some(id),
+        (None, None) => None,
+    };
+    let client: Option<Client> = match client_id {
+        Some(id) => match ctx.store.read(move |c| clients::get(c, &id)).await {
+            Ok(client) => Some(client),
+            Err(StoreError::NotFound) => return refuse("The request names a client that is not registered."),
+            Err(e) => return internal(&e),
+        },
+        None => None,
+    };
+    // §3: redirect only to a URI registered for the client, compared exactly.
+    let redirect = match (param("post_logout_redirect_uri"), &client) {
+        (None, _) => None,
+        (Some(uri), Some(client)) if client.post_logout_redirect_uris.contains(&uri) => Some(uri),
+        (Some(_), Some(_)) => {
+            return refuse("The post-logout redirect URI is not registered for this client.");
+        }
+        (Some(_), None) => return refuse("A post-logout redirect URI needs id_token_hint or client_id."),
+    };
+    if let Some(cookie) = req.cookie(SESSION_COOKIE) {
+        let hash = HashedSecret::of(cookie.value()).as_str().to_owned();
+        let now = ctx.store.now();
+        if let Err(e) = ctx.store.write(move |c| grants::end_session(c, &hash, now)).await {
+            return internal(&e);
+        }
+    }
+    let mut expired = Cookie::build(SESSION_COOKIE, "").path("/").http_only(true).finish();
+    expired.make_removal();
+    let mut response = match redirect.and_then(|uri| Url::parse(&uri).ok()) {
+        Some(mut url) => {
+            if let Some(state) = param("state") {
+                url.query_pairs_mut().append_pair("state", &state);
+            }
+            HttpResponse::Found().insert_header((LOCATION, url.as_str())).finish()
+        }
+        None => pages::signed_out(),
+    };
+    let _ = response.add_removal_cookie(&expired);
+    response
+}
+
+fn internal(error: &StoreError) -> HttpResponse {
+    tracing::error!(%error, "logout failed");
+    pages::error(StatusCode::INTERNAL_SERVER_ERROR, "Something went wrong on our side. Please try again.")
+}
