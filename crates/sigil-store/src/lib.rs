@@ -23,6 +23,7 @@ pub mod password;
 pub mod schema;
 pub mod secret;
 pub mod text;
+pub mod throttle;
 pub mod tokens;
 pub mod users;
 

@@ -198,6 +198,15 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    throttle (throttle_key) {
+        throttle_key -> Text,
+        failures -> BigInt,
+        window_start -> Timestamp,
+        locked_until -> Nullable<Timestamp>,
+    }
+}
+
 diesel::joinable!(user_values -> users (user_id));
 diesel::joinable!(user_addresses -> users (user_id));
 diesel::joinable!(user_search_terms -> users (user_id));
@@ -220,4 +229,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     refresh_tokens,
     consents,
     revoked_tokens,
+    throttle,
 );

@@ -1,3 +1,4 @@
+DROP TABLE throttle;
 DROP TABLE revoked_tokens;
 DROP TABLE consents;
 DROP TABLE refresh_tokens;

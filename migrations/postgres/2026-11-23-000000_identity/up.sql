@@ -234,3 +234,12 @@ CREATE TABLE revoked_tokens (
     expires_at TIMESTAMP NOT NULL
 );
 CREATE INDEX revoked_tokens_expires_idx ON revoked_tokens (expires_at);
+
+-- Failed attempts per key (an account, a client address), to slow down
+-- guessing. Generic: the caller decides what a key names and when to lock.
+CREATE TABLE throttle (
+    throttle_key TEXT PRIMARY KEY NOT NULL,
+    failures     BIGINT NOT NULL,
+    window_start TIMESTAMP NOT NULL,
+    locked_until TIMESTAMP
+);

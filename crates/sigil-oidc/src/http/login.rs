@@ -14,7 +14,7 @@ use chrono::TimeDelta;
 use sigil_store::grants::{self, Session};
 use sigil_store::password::{hash_password, verify_password};
 use sigil_store::secret::PlainSecret;
-use sigil_store::users;
+use sigil_store::{throttle, users};
 use subtle::ConstantTimeEq;
 use url::form_urlencoded;
 
@@ -59,6 +59,46 @@ fn back_to_authorize(request: &str) -> HttpResponse {
     HttpResponse::SeeOther().insert_header((LOCATION, format!("/authorize?{request}"))).finish()
 }
 
+/// Shown while an account or address is locked after repeated failures.
+const TOO_MANY: &str = "Too many failed sign-ins. Wait a little, then try again.";
+
+/// Failures counted within this window.
+const THROTTLE_WINDOW: TimeDelta = TimeDelta::minutes(15);
+
+/// Failures allowed per account, and per client address (higher: many
+/// people can share one address), before a lock.
+const ACCOUNT_FAILURES: i64 = 5;
+const ADDRESS_FAILURES: i64 = 20;
+
+/// The first lock; each further failure doubles it, up to the window.
+const FIRST_LOCK: TimeDelta = TimeDelta::seconds(30);
+
+/// The throttle keys of an attempt: the account (whether or not it exists,
+/// so locks reveal nothing) and the address the connection came from. The
+/// peer address is used, not a forwarded header a client could forge.
+fn throttle_keys(username: &str, req: &HttpRequest) -> Vec<String> {
+    let address = req.peer_addr().map_or_else(|| "unknown".to_owned(), |a| a.ip().to_string());
+    vec![format!("account:{}", sigil_store::text::fold(username)), format!("address:{address}")]
+}
+
+/// Counts a failure on each key and locks those over their limit, for
+/// longer each time.
+fn count_failure(
+    conn: &mut sigil_store::AnyConnection,
+    keys: &[String],
+    now: chrono::NaiveDateTime,
+) -> Result<(), sigil_store::StoreError> {
+    for (key, allowed) in keys.iter().zip([ACCOUNT_FAILURES, ADDRESS_FAILURES]) {
+        let failures = throttle::record_failure(conn, key, now, THROTTLE_WINDOW)?;
+        if failures >= allowed {
+            let doublings = u32::try_from((failures - allowed).min(10)).unwrap_or(10);
+            let lock = (FIRST_LOCK * 2_i32.pow(doublings)).min(THROTTLE_WINDOW);
+            throttle::lock(conn, key, now + lock)?;
+        }
+    }
+    Ok(())
+}
+
 /// Reads a posted form: its CSRF token must match the cookie, and the
 /// authorization request it carries must still pass every check.
 async fn read_form(
@@ -96,6 +136,23 @@ pub(crate) async fn login(ctx: web::Data<OidcContext>, req: HttpRequest, body: B
     };
     let username = form.single("username").ok().flatten().unwrap_or_default().to_owned();
     let password = form.single("password").ok().flatten().unwrap_or_default().to_owned();
+    let client_name = checked.client.name.clone().unwrap_or_else(|| checked.client.id.clone());
+    let csrf = form.single("csrf").ok().flatten().unwrap_or_default().to_owned();
+    let keys = throttle_keys(&username, &req);
+    let now = ctx.store.now();
+    let probe = keys.clone();
+    match ctx.store.read(move |c| throttle::locked_until(c, &probe, now)).await {
+        Ok(None) => {}
+        Ok(Some(_)) => {
+            // Checked before the password, so a locked account gives a
+            // guesser nothing, not even a slow "no".
+            let mut page =
+                pages::login(&client_name, &request, &csrf, Some(TOO_MANY), &username, ctx.secure_cookies());
+            *page.status_mut() = StatusCode::TOO_MANY_REQUESTS;
+            return page;
+        }
+        Err(e) => return refusal_response(&ctx, e.into(), None),
+    }
     let lookup = username.clone();
     let user = match ctx.store.read(move |c| users::find_by_user_name(c, &lookup)).await {
         Ok(user) => user,
@@ -106,10 +163,22 @@ pub(crate) async fn login(ctx: web::Data<OidcContext>, req: HttpRequest, body: B
     let user = user.filter(|u| verified && u.active && u.password_hash.is_some());
     let Some(user) = user else {
         tracing::info!("sign-in failed");
-        let name = checked.client.name.clone().unwrap_or_else(|| checked.client.id.clone());
-        let csrf = form.single("csrf").ok().flatten().unwrap_or_default().to_owned();
-        return pages::login(&name, &request, &csrf, Some(SIGN_IN_FAILED), &username, ctx.secure_cookies());
+        if let Err(e) = ctx.store.write(move |c| count_failure(c, &keys, now)).await {
+            return refusal_response(&ctx, e.into(), None);
+        }
+        return pages::login(
+            &client_name,
+            &request,
+            &csrf,
+            Some(SIGN_IN_FAILED),
+            &username,
+            ctx.secure_cookies(),
+        );
     };
+    let account_key = keys[0].clone();
+    if let Err(e) = ctx.store.write(move |c| throttle::clear(c, &account_key)).await {
+        return refusal_response(&ctx, e.into(), None);
+    }
     let Ok(secret) = PlainSecret::generate() else {
         return refusal_response(&ctx, Refusal::Page("No randomness available.".into()), None);
     };

@@ -23,6 +23,7 @@ backend_tests!(
     authorization_errors_follow_the_specs,
     public_client_asks_consent_once_and_uses_pkce_without_a_secret,
     logout_ends_the_session_and_returns_to_the_client,
+    repeated_failures_lock_the_account_not_the_address,
 );
 
 pub(crate) const RP: &str = "https://rp.example.com/cb";
@@ -463,4 +464,32 @@ fn logout_ends_the_session_and_returns_to_the_client(db: &TestDb) {
     assert_eq!(location(&done), format!("{bye}?state=st"));
     let after = location(&browser.get(silent.as_str()).send().unwrap());
     assert!(after.contains("error=login_required"), "the session ended: {after}");
+}
+
+fn repeated_failures_lock_the_account_not_the_address(db: &TestDb) {
+    setup(db);
+    cli(db, &["user", "add", "--username", "bob", "--password", PASSWORD]);
+    let server = Server::start(crate::bin(), db, &[]);
+    let params = [("client_id", "web"), ("redirect_uri", RP), ("response_type", "code"), ("scope", "openid")];
+    let url = Url::parse_with_params(&server.url("/authorize"), &params).unwrap();
+    for attempt in 1..=5 {
+        let refused = sign_in(&server, &browser(), url.as_str(), "guess");
+        assert_eq!(refused.status(), 200, "attempt {attempt}");
+        assert!(refused.text().unwrap().contains("The username or password is incorrect."));
+    }
+    // Locked: even the right password is not checked now.
+    let locked = sign_in(&server, &browser(), url.as_str(), PASSWORD);
+    assert_eq!(locked.status(), 429);
+    assert!(locked.text().unwrap().contains("Too many failed sign-ins"));
+    // Another account from the same address is not locked out.
+    let page = browser();
+    let html = page.get(url.as_str()).send().unwrap().text().unwrap();
+    let form = [
+        ("csrf", field(&html, "csrf")),
+        ("request", field(&html, "request")),
+        ("username", "bob".into()),
+        ("password", PASSWORD.into()),
+    ];
+    let posted = page.post(server.url("/login")).form(&form).send().unwrap();
+    assert_eq!(posted.status(), 303, "bob signs in");
 }

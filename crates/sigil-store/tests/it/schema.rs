@@ -34,7 +34,8 @@ fn schema_matches_migrations(db: &TestDb) {
                 authorization_codes,
                 refresh_tokens,
                 consents,
-                revoked_tokens
+                revoked_tokens,
+                throttle
             );
             Ok(())
         })
