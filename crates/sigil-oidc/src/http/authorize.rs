@@ -38,6 +38,7 @@ pub(crate) const OIDC_SCOPES: &[&str] =
 /// A checked authorization request.
 #[derive(Debug)]
 pub(crate) struct AuthRequest {
+    pub(crate) form_post: bool,
     pub(crate) client: Client,
     pub(crate) redirect_uri: String,
     pub(crate) state: Option<String>,
@@ -70,10 +71,7 @@ fn to_client(error: &'static str, description: impl Into<String>) -> Refusal {
 }
 
 /// Checks the parameters of an authorization request.
-pub(crate) async fn check(
-    ctx: &OidcContext,
-    form: &Form,
-) -> Result<AuthRequest, (Refusal, Option<(String, Option<String>)>)> {
+pub(crate) async fn check(ctx: &OidcContext, form: &Form) -> Result<AuthRequest, (Refusal, Option<Reply>)> {
     let page = |m: &str| (Refusal::Page(m.to_owned()), None);
     let client_id = form.single("client_id").map_err(|_| page("The client_id parameter is repeated."))?;
     let Some(client_id) = client_id else {
@@ -95,7 +93,11 @@ pub(crate) async fn check(
         Err(_) => return Err(page("The redirect_uri parameter is repeated.")),
     };
     let state = form.single("state").ok().flatten().map(str::to_owned);
-    let back = |refusal: Refusal| (refusal, Some((redirect_uri.clone(), state.clone())));
+    // Known before anything else can fail, so errors travel the way the
+    // client asked for responses to travel.
+    let form_post = form.single("response_mode").ok().flatten() == Some("form_post");
+    let reply = Reply { uri: redirect_uri.clone(), state: state.clone(), form_post };
+    let back = |refusal: Refusal| (refusal, Some(reply.clone()));
     let single =
         |name: &str| form.single(name).map_err(|e| back(to_client("invalid_request", e.to_string())));
 
@@ -116,7 +118,7 @@ pub(crate) async fn check(
         )));
     }
     match single("response_mode")? {
-        None | Some("query") => {}
+        None | Some("query" | "form_post") => {}
         Some(other) => {
             return Err(back(to_client(
                 "invalid_request",
@@ -195,6 +197,7 @@ pub(crate) async fn check(
         },
     };
     Ok(AuthRequest {
+        form_post,
         nonce: single("nonce")?.map(str::to_owned),
         login_hint: single("login_hint")?.map(str::to_owned),
         prompt_none: prompts.contains(&"none"),
@@ -209,26 +212,41 @@ pub(crate) async fn check(
     })
 }
 
+/// Where and how the authorization response goes.
+#[derive(Debug, Clone)]
+pub(crate) struct Reply {
+    pub(crate) uri: String,
+    pub(crate) state: Option<String>,
+    /// OAuth 2.0 Form Post Response Mode instead of the query string.
+    pub(crate) form_post: bool,
+}
+
+impl AuthRequest {
+    pub(crate) fn reply(&self) -> Reply {
+        Reply { uri: self.redirect_uri.clone(), state: self.state.clone(), form_post: self.form_post }
+    }
+}
+
 /// Sends the authorization response to the client (RFC 6749 §4.1.2 and
-/// §4.1.2.1), always with `iss` (RFC 9207 §2).
-pub(crate) fn redirect_to_client(
-    ctx: &OidcContext,
-    redirect_uri: &str,
-    params: &[(&str, &str)],
-    state: Option<&str>,
-) -> HttpResponse {
-    let Ok(mut url) = Url::parse(redirect_uri) else {
+/// §4.1.2.1), always with `iss` (RFC 9207 §2): in the redirect's query, or
+/// as a self-submitting form (Form Post Response Mode §2).
+pub(crate) fn redirect_to_client(ctx: &OidcContext, reply: &Reply, params: &[(&str, &str)]) -> HttpResponse {
+    let mut all: Vec<(&str, &str)> = params.to_vec();
+    if let Some(state) = &reply.state {
+        all.push(("state", state));
+    }
+    all.push(("iss", &ctx.issuer));
+    if reply.form_post {
+        return pages::form_post(&reply.uri, &all);
+    }
+    let Ok(mut url) = Url::parse(&reply.uri) else {
         return pages::error(StatusCode::BAD_REQUEST, "The redirect URI is not a valid URL.");
     };
     {
         let mut query = url.query_pairs_mut();
-        for (k, v) in params {
+        for (k, v) in &all {
             query.append_pair(k, v);
         }
-        if let Some(state) = state {
-            query.append_pair("state", state);
-        }
-        query.append_pair("iss", &ctx.issuer);
     }
     HttpResponse::Found()
         .insert_header((LOCATION, url.as_str()))
@@ -236,18 +254,11 @@ pub(crate) fn redirect_to_client(
         .finish()
 }
 
-pub(crate) fn refusal_response(
-    ctx: &OidcContext,
-    refusal: Refusal,
-    target: Option<(String, Option<String>)>,
-) -> HttpResponse {
+pub(crate) fn refusal_response(ctx: &OidcContext, refusal: Refusal, target: Option<Reply>) -> HttpResponse {
     match (refusal, target) {
-        (Refusal::Redirect { error, description }, Some((uri, state))) => redirect_to_client(
-            ctx,
-            &uri,
-            &[("error", error), ("error_description", &description)],
-            state.as_deref(),
-        ),
+        (Refusal::Redirect { error, description }, Some(reply)) => {
+            redirect_to_client(ctx, &reply, &[("error", error), ("error_description", &description)])
+        }
         (Refusal::Page(message), _) | (Refusal::Redirect { description: message, .. }, None) => {
             pages::error(StatusCode::BAD_REQUEST, &message)
         }
@@ -297,7 +308,7 @@ pub(crate) async fn authorize(ctx: &OidcContext, req: &HttpRequest, query: &str)
         Ok(request) => request,
         Err((refusal, target)) => return refusal_response(ctx, refusal, target),
     };
-    let back = Some((request.redirect_uri.clone(), request.state.clone()));
+    let back = Some(request.reply());
     let session = match current_session(ctx, req).await {
         Ok(session) => session,
         Err(e) => return refusal_response(ctx, e.into(), back),
@@ -344,12 +355,7 @@ pub(crate) async fn authorize(ctx: &OidcContext, req: &HttpRequest, query: &str)
         }
     }
     match issue_code(ctx, &request, &session).await {
-        Ok(code) => redirect_to_client(
-            ctx,
-            &request.redirect_uri,
-            &[("code", code.expose())],
-            request.state.as_deref(),
-        ),
+        Ok(code) => redirect_to_client(ctx, &request.reply(), &[("code", code.expose())]),
         // A deactivated account cannot authorize anything (RFC 6749 §4.1.2.1).
         Err(OidcError::InvalidGrant(why)) => refusal_response(ctx, to_client("access_denied", why), back),
         Err(e) => refusal_response(ctx, Refusal::Internal(e), back),

@@ -223,9 +223,8 @@ pub(crate) async fn consent(ctx: web::Data<OidcContext>, req: HttpRequest, body:
         // RFC 6749 §4.1.2.1: the resource owner denied the request.
         return redirect_to_client(
             &ctx,
-            &checked.redirect_uri,
+            &checked.reply(),
             &[("error", "access_denied"), ("error_description", "the user denied the request")],
-            checked.state.as_deref(),
         );
     }
     let now = ctx.store.now();

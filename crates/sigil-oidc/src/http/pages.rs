@@ -139,3 +139,32 @@ pub(crate) fn signed_out() -> HttpResponse {
         false,
     )
 }
+
+/// OAuth 2.0 Form Post Response Mode §2: a form that posts the response
+/// parameters to the client. A nonce-allowed script submits it; without
+/// scripts the user presses the button.
+pub(crate) fn form_post(action: &str, params: &[(&str, &str)]) -> HttpResponse {
+    let nonce = sigil_store::new_id().replace('-', "");
+    let fields: String = params
+        .iter()
+        .map(|(k, v)| format!("<input type=\"hidden\" name=\"{}\" value=\"{}\">", escape(k), escape(v)))
+        .collect();
+    let html = format!(
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Continue</title></head><body>\
+         <form method=\"post\" action=\"{action}\">{fields}<noscript><button type=\"submit\">Continue</button></noscript></form>\
+         <script nonce=\"{nonce}\">document.forms[0].submit();</script></body></html>",
+        action = escape(action),
+    );
+    HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        .insert_header((
+            "Content-Security-Policy",
+            format!(
+                "default-src 'none'; script-src 'nonce-{nonce}'; frame-ancestors 'none'; base-uri 'none'"
+            ),
+        ))
+        .insert_header(("X-Frame-Options", "DENY"))
+        .insert_header(("Referrer-Policy", "no-referrer"))
+        .insert_header(("Cache-Control", "no-store"))
+        .body(html)
+}

@@ -24,6 +24,7 @@ backend_tests!(
     public_client_asks_consent_once_and_uses_pkce_without_a_secret,
     logout_ends_the_session_and_returns_to_the_client,
     repeated_failures_lock_the_account_not_the_address,
+    form_post_response_mode_posts_the_response,
 );
 
 pub(crate) const RP: &str = "https://rp.example.com/cb";
@@ -492,4 +493,37 @@ fn repeated_failures_lock_the_account_not_the_address(db: &TestDb) {
     ];
     let posted = page.post(server.url("/login")).form(&form).send().unwrap();
     assert_eq!(posted.status(), 303, "bob signs in");
+}
+
+fn form_post_response_mode_posts_the_response(db: &TestDb) {
+    setup(db);
+    let server = Server::start(crate::bin(), db, &[]);
+    let params = [
+        ("client_id", "web"),
+        ("redirect_uri", RP),
+        ("response_type", "code"),
+        ("scope", "openid"),
+        ("state", "fp"),
+        ("response_mode", "form_post"),
+    ];
+    let url = Url::parse_with_params(&server.url("/authorize"), &params).unwrap();
+    let mut silent = params.to_vec();
+    silent.push(("prompt", "none"));
+    let silent = Url::parse_with_params(&server.url("/authorize"), &silent).unwrap();
+    let error = browser().get(silent.as_str()).send().unwrap();
+    assert_eq!(error.status(), 200);
+    let html = error.text().unwrap();
+    assert!(html.contains(&format!("action=\"{RP}\"")) && html.contains("method=\"post\""), "{html}");
+    assert_eq!(field(&html, "error"), "login_required");
+    assert_eq!(field(&html, "state"), "fp");
+
+    let posted = sign_in(&server, &browser(), url.as_str(), PASSWORD);
+    assert_eq!(posted.status(), 200);
+    let csp = posted.headers()["content-security-policy"].to_str().unwrap().to_owned();
+    let html = posted.text().unwrap();
+    assert!(!field(&html, "code").is_empty(), "{html}");
+    assert_eq!(field(&html, "state"), "fp");
+    assert_eq!(field(&html, "iss"), format!("http://{}", server.addr));
+    let nonce = csp.split("'nonce-").nth(1).and_then(|r| r.split('\'').next()).expect("script nonce in CSP");
+    assert!(html.contains(&format!("<script nonce=\"{nonce}\">")), "only the nonce'd script may run");
 }
