@@ -74,6 +74,33 @@ pub(crate) struct UserAdd {
     /// Display name (defaults to "given family" when both are given).
     #[arg(long, value_name = "NAME")]
     pub(crate) display_name: Option<String>,
+    /// Casual name (OpenID `nickname`).
+    #[arg(long, value_name = "NAME")]
+    pub(crate) nickname: Option<String>,
+    /// Phone number, e.g. tel:+41-22-767-6111 (OpenID `phone_number`).
+    #[arg(long, value_name = "PHONE")]
+    pub(crate) phone_number: Option<String>,
+    /// Street address of the user's (work) address.
+    #[arg(long, value_name = "STREET")]
+    pub(crate) street_address: Option<String>,
+    /// City or locality of the address.
+    #[arg(long, value_name = "CITY")]
+    pub(crate) locality: Option<String>,
+    /// State or region of the address.
+    #[arg(long, value_name = "REGION")]
+    pub(crate) region: Option<String>,
+    /// Postal code of the address.
+    #[arg(long, value_name = "CODE")]
+    pub(crate) postal_code: Option<String>,
+    /// Country of the address (ISO 3166-1 alpha-2, e.g. CH).
+    #[arg(long, value_name = "CC")]
+    pub(crate) country: Option<String>,
+    /// Locale, e.g. en-GB (OpenID `locale`).
+    #[arg(long, value_name = "LOCALE")]
+    pub(crate) locale: Option<String>,
+    /// IANA time zone, e.g. Europe/Zurich (OpenID `zoneinfo`).
+    #[arg(long, value_name = "TZ")]
+    pub(crate) zoneinfo: Option<String>,
     /// Add the user to this group, created when missing. Repeatable.
     #[arg(long = "group", value_name = "NAME")]
     pub(crate) groups: Vec<String>,

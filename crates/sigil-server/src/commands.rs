@@ -10,7 +10,7 @@ use sigil_oidc::clients::{Credentials, Registration, register};
 use sigil_oidc::keys::{DEFAULT_RETIRED_KEY_RETENTION, SigningAlg, rotate};
 use sigil_store::groups::{self, Member};
 use sigil_store::secret::PlainSecret;
-use sigil_store::users::{self, MultiValue, User};
+use sigil_store::users::{self, Address, MultiValue, User};
 use sigil_store::{Store, StoreError, Unique, clients, keys, password, text};
 
 use crate::cli::{ClientAdd, UserAdd};
@@ -62,6 +62,27 @@ pub(crate) fn user_add(config: &Config, args: UserAdd) -> anyhow::Result<()> {
         (Some(given), Some(family)) => Some(format!("{given} {family}")),
         _ => None,
     });
+    user.nick_name = args.nickname.clone();
+    user.locale = args.locale.clone();
+    user.timezone = args.zoneinfo.clone();
+    user.phone_numbers = args
+        .phone_number
+        .iter()
+        .map(|phone| MultiValue { primary: true, kind: Some("work".into()), ..MultiValue::new(phone) })
+        .collect();
+    let address = Address {
+        street_address: args.street_address.clone(),
+        locality: args.locality.clone(),
+        region: args.region.clone(),
+        postal_code: args.postal_code.clone(),
+        country: args.country.clone(),
+        kind: Some("work".into()),
+        primary: true,
+        formatted: None,
+    };
+    if address != (Address { kind: Some("work".into()), primary: true, ..Address::default() }) {
+        user.addresses = vec![address];
+    }
     user.emails = args
         .emails
         .iter()

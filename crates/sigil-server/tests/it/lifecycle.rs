@@ -126,9 +126,17 @@ fn revocation_and_introspection_agree_everywhere(db: &TestDb) {
     let rp = Rp { server: &server, http: rp_http(), id: "web", secret };
     let api = Rp { server: &server, http: rp_http(), id: "api", secret: api_secret };
     let browser = browser();
-    let (_, tokens) = rp.tokens(&browser, "openid offline_access");
+    let (_, tokens) = rp.tokens(&browser, "openid offline_access phone address");
     let access = tokens["access_token"].as_str().unwrap().to_owned();
     let refresh = tokens["refresh_token"].as_str().unwrap().to_owned();
+
+    // The phone and address scopes release those claims (OIDC Core §5.4).
+    let claims: Value =
+        rp.http.get(server.url("/userinfo")).bearer_auth(&access).send().unwrap().json().unwrap();
+    assert_eq!(claims["phone_number"], "tel:+41-22-767-6111", "{claims}");
+    assert_eq!(claims["address"]["locality"], "Geneva");
+    assert_eq!(claims["address"]["country"], "CH");
+    assert!(claims.get("email").is_none(), "no email scope, no email: {claims}");
 
     // A resource server (any authenticated client) introspects access tokens.
     let (status, info) = api.post("/introspect", &[("token", &access)]);

@@ -46,6 +46,14 @@ pub(crate) fn setup(db: &TestDb) -> String {
             "Alice",
             "--family-name",
             "Liddell",
+            "--phone-number",
+            "tel:+41-22-767-6111",
+            "--locality",
+            "Geneva",
+            "--country",
+            "CH",
+            "--zoneinfo",
+            "Europe/Zurich",
         ],
     );
     let out = cli(
@@ -200,6 +208,9 @@ fn code_flow_with_pkce_signs_in_through_the_form(db: &TestDb) {
     assert_eq!(info.email().map(|e| e.as_str()), Some("alice@example.com"));
     assert_eq!(info.given_name().and_then(|n| n.get(None)).map(|n| n.as_str()), Some("Alice"));
     assert_eq!(info.preferred_username().map(|u| u.as_str()), Some("alice"));
+    // Only what the scopes release: profile and email, not phone or address.
+    assert_eq!(info.zoneinfo().map(|z| z.as_str()), Some("Europe/Zurich"));
+    assert!(info.phone_number().is_none() && info.address().is_none());
 
     // RFC 6749 §4.1.2: a code works once.
     let replay = client.exchange_code(AuthorizationCode::new(code)).unwrap().request(&http);
