@@ -32,6 +32,9 @@ pub enum Credentials {
     ChosenSecret(PlainSecret),
     /// A public client (a browser or native app): no secret, PKCE required.
     Public,
+    /// A confidential client that signs JWT assertions with its own keys
+    /// (`private_key_jwt`); the value is its public JWK Set.
+    PrivateKeyJwt(String),
 }
 
 /// What an operator asks to register.
@@ -59,6 +62,9 @@ pub struct Registration {
     pub require_pkce: bool,
     /// ID token signing algorithm.
     pub id_token_alg: SigningAlg,
+    /// For secret clients, `client_secret_post` instead of the default
+    /// `client_secret_basic`.
+    pub secret_in_body: bool,
 }
 
 /// Checks `registration` and stores the client. Returns it with the
@@ -118,8 +124,18 @@ fn validate(r: Registration, now: NaiveDateTime) -> Result<(Client, Option<Plain
     for scope in &scopes {
         check_scope_token(scope)?;
     }
+    let auth_method = match &r.credentials {
+        Credentials::Public => "none",
+        Credentials::PrivateKeyJwt(_) => "private_key_jwt",
+        _ if r.secret_in_body => "client_secret_post",
+        _ => "client_secret_basic",
+    };
+    let jwks = match &r.credentials {
+        Credentials::PrivateKeyJwt(set) => Some(check_public_jwks(set)?),
+        _ => None,
+    };
     let (secret_hash, secret) = match r.credentials {
-        Credentials::Public => (None, None),
+        Credentials::Public | Credentials::PrivateKeyJwt(_) => (None, None),
         Credentials::GeneratedSecret => {
             let secret = PlainSecret::generate()?;
             (Some(secret.hash()), Some(secret))
@@ -139,17 +155,39 @@ fn validate(r: Registration, now: NaiveDateTime) -> Result<(Client, Option<Plain
         grant_types,
         scopes,
         audiences: r.audiences,
-        token_endpoint_auth_method: if is_public { "none" } else { "client_secret_basic" }.to_owned(),
+        token_endpoint_auth_method: auth_method.to_owned(),
         id_token_signed_response_alg: r.id_token_alg.as_str().to_owned(),
         // RFC 7636 §1 / RFC 9700 §2.1.1: public clients cannot be trusted
         // with a code without PKCE.
         require_pkce: is_public || r.require_pkce,
         skip_consent: r.skip_consent,
-        jwks: None,
+        jwks,
         created: now,
         last_modified: now,
     };
     Ok((client, secret))
+}
+
+/// A client's key set must be a JWK Set (RFC 7517 §5) of public keys that
+/// can verify one of the accepted algorithms; returned in compact form.
+fn check_public_jwks(raw: &str) -> Result<String, OidcError> {
+    let bad = |why: &str| OidcError::Invalid(format!("the client's JWK Set is not usable: {why}"));
+    let set: serde_json::Value = serde_json::from_str(raw).map_err(|e| bad(&format!("not JSON ({e})")))?;
+    let keys = set.get("keys").and_then(serde_json::Value::as_array).ok_or_else(|| bad("no `keys` array"))?;
+    if keys.is_empty() {
+        return Err(bad("it holds no keys"));
+    }
+    for key in keys {
+        // RFC 7518 §6: these members carry private or symmetric key material.
+        if ["d", "p", "q", "dp", "dq", "qi", "k"].iter().any(|m| key.get(m).is_some()) {
+            return Err(bad("it contains private or symmetric key material; register public keys only"));
+        }
+        if !matches!(key.get("kty").and_then(serde_json::Value::as_str), Some("RSA" | "EC" | "OKP")) {
+            return Err(bad("every key needs kty RSA, EC or OKP"));
+        }
+    }
+    josekit::jwk::JwkSet::from_bytes(raw.as_bytes()).map_err(|e| bad(&e.to_string()))?;
+    Ok(set.to_string())
 }
 
 /// RFC 6749 Appendix A.1: `client-id = *VSCHAR` (printable ASCII); Sigil also

@@ -72,6 +72,18 @@ pub(crate) fn numeric_date(time: NaiveDateTime) -> i64 {
     time.and_utc().timestamp()
 }
 
+/// Reads a JWT `NumericDate`, which RFC 7519 §2 allows to be fractional;
+/// the fraction is dropped.
+pub(crate) fn read_numeric_date(value: Option<&Value>) -> Option<i64> {
+    let value = value?;
+    value.as_i64().or_else(|| {
+        let seconds = value.as_f64()?.floor();
+        // Seconds since 1970 fit an i64 for the next 292 billion years.
+        #[allow(clippy::cast_possible_truncation, reason = "range checked just above")]
+        (seconds.is_finite() && seconds.abs() < 9.0e15).then_some(seconds as i64)
+    })
+}
+
 /// OpenID Connect Core §3.1.3.6 `at_hash`: the left half of the hash of the
 /// access token, base64url-encoded; the hash is the one of the ID token's
 /// `alg` (SHA-512 for EdDSA over Ed25519).
@@ -98,14 +110,24 @@ pub(crate) fn verify_signature(
     let key = keys.iter().find(|k| k.kid == kid).ok_or("unknown signing key")?;
     let jwk = Jwk::from_bytes(key.public_jwk.as_bytes()).map_err(|_| "unreadable key".to_owned())?;
     let alg = key.alg.parse::<SigningAlg>().map_err(|e| e.to_string())?;
+    let claims = verify_with_jwk(token, alg, &jwk)?;
+    Ok((typ, claims))
+}
+
+/// Verifies `token`'s signature with `jwk` under `alg`; returns its claims.
+pub(crate) fn verify_with_jwk(
+    token: &str,
+    alg: SigningAlg,
+    jwk: &josekit::jwk::Jwk,
+) -> Result<Map<String, Value>, String> {
     let result = match alg {
-        SigningAlg::Rs256 => RS256.verifier_from_jwk(&jwk).and_then(|v| jwt::decode_with_verifier(token, &v)),
-        SigningAlg::Ps256 => PS256.verifier_from_jwk(&jwk).and_then(|v| jwt::decode_with_verifier(token, &v)),
-        SigningAlg::Es256 => ES256.verifier_from_jwk(&jwk).and_then(|v| jwt::decode_with_verifier(token, &v)),
-        SigningAlg::EdDsa => EdDSA.verifier_from_jwk(&jwk).and_then(|v| jwt::decode_with_verifier(token, &v)),
+        SigningAlg::Rs256 => RS256.verifier_from_jwk(jwk).and_then(|v| jwt::decode_with_verifier(token, &v)),
+        SigningAlg::Ps256 => PS256.verifier_from_jwk(jwk).and_then(|v| jwt::decode_with_verifier(token, &v)),
+        SigningAlg::Es256 => ES256.verifier_from_jwk(jwk).and_then(|v| jwt::decode_with_verifier(token, &v)),
+        SigningAlg::EdDsa => EdDSA.verifier_from_jwk(jwk).and_then(|v| jwt::decode_with_verifier(token, &v)),
     };
     let (payload, _) = result.map_err(|_| "bad signature".to_owned())?;
-    Ok((typ, payload.claims_set().clone()))
+    Ok(payload.claims_set().clone())
 }
 
 /// Checks an access token Sigil issued: a published key's signature, `typ`
@@ -124,7 +146,7 @@ pub(crate) fn verify_access_token(
     if claims.get("iss").and_then(Value::as_str) != Some(issuer) {
         return Err("issued by someone else".into());
     }
-    let exp = claims.get("exp").and_then(Value::as_i64).ok_or("no expiry")?;
+    let exp = read_numeric_date(claims.get("exp")).ok_or("no expiry")?;
     if exp <= numeric_date(now) {
         return Err("expired".into());
     }

@@ -154,6 +154,14 @@ pub(crate) struct ClientAdd {
     /// Require PKCE even though the client is confidential.
     #[arg(long)]
     pub(crate) require_pkce: bool,
+    /// How the client authenticates at the token endpoint:
+    /// client_secret_basic (default), client_secret_post, private_key_jwt
+    /// (with --jwks-file) or none (same as --public).
+    #[arg(long, value_name = "METHOD")]
+    pub(crate) token_endpoint_auth_method: Option<String>,
+    /// The client's public keys (a JWK Set file), for private_key_jwt.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) jwks_file: Option<PathBuf>,
     /// ID token signing algorithm: RS256, PS256, ES256 or EdDSA.
     #[arg(long, value_name = "ALG", default_value = "RS256")]
     pub(crate) id_token_alg: String,

@@ -138,10 +138,30 @@ pub(crate) fn user_list(config: &Config) -> anyhow::Result<()> {
 }
 
 pub(crate) fn client_add(config: &Config, args: ClientAdd) -> anyhow::Result<()> {
-    let credentials = match (args.public, args.secret) {
-        (true, _) => Credentials::Public,
-        (false, Some(secret)) => Credentials::ChosenSecret(PlainSecret::new(secret)),
-        (false, None) => Credentials::GeneratedSecret,
+    let method = args.token_endpoint_auth_method.as_deref();
+    let credentials = match (method, args.public, args.secret, &args.jwks_file) {
+        (Some("none") | None, true, None, None) | (Some("none"), false, None, None) => Credentials::Public,
+        (Some("private_key_jwt"), false, None, Some(path)) => Credentials::PrivateKeyJwt(
+            std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?,
+        ),
+        (Some("private_key_jwt"), _, _, None) => {
+            bail!("private_key_jwt needs --jwks-file with the client's public keys")
+        }
+        (_, _, _, Some(_)) => bail!("--jwks-file goes with --token-endpoint-auth-method private_key_jwt"),
+        (Some("client_secret_basic" | "client_secret_post") | None, false, Some(secret), None) => {
+            Credentials::ChosenSecret(PlainSecret::new(secret))
+        }
+        (Some("client_secret_basic" | "client_secret_post") | None, false, None, None) => {
+            Credentials::GeneratedSecret
+        }
+        (Some(other), _, _, _)
+            if !["none", "private_key_jwt", "client_secret_basic", "client_secret_post"].contains(&other) =>
+        {
+            bail!(
+                "unknown token endpoint auth method `{other}` (client_secret_basic, client_secret_post, private_key_jwt, none)"
+            )
+        }
+        _ => bail!("--public, --secret and --token-endpoint-auth-method contradict each other"),
     };
     let registration = Registration {
         id: args.id,
@@ -155,6 +175,7 @@ pub(crate) fn client_add(config: &Config, args: ClientAdd) -> anyhow::Result<()>
         skip_consent: args.skip_consent,
         require_pkce: args.require_pkce,
         id_token_alg: args.id_token_alg.parse()?,
+        secret_in_body: method == Some("client_secret_post"),
     };
     // Validate before opening the store, so a bad value never needs a database.
     sigil_oidc::clients::check(&registration)?;

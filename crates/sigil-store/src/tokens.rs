@@ -145,3 +145,28 @@ pub fn is_revoked(conn: &mut AnyConnection, jti: &str, grant_id: Option<&str>) -
     }
     Ok(false)
 }
+
+/// Records a one-time value (such as a client assertion's `jti`) until
+/// `expires_at`; returns `false` if it was recorded before. The primary key
+/// decides, so two nodes cannot both accept the same value.
+pub fn record_once(
+    conn: &mut AnyConnection,
+    id: &str,
+    reason: &str,
+    now: NaiveDateTime,
+    expires_at: NaiveDateTime,
+) -> Result<bool, StoreError> {
+    let inserted = diesel::insert_into(revoked_tokens::table)
+        .values((
+            revoked_tokens::jti.eq(id),
+            revoked_tokens::reason.eq(reason),
+            revoked_tokens::revoked_at.eq(now),
+            revoked_tokens::expires_at.eq(expires_at),
+        ))
+        .execute(conn);
+    match inserted.map_err(StoreError::from) {
+        Ok(_) => Ok(true),
+        Err(StoreError::Conflict(_)) => Ok(false),
+        Err(other) => Err(other),
+    }
+}

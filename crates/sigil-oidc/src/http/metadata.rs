@@ -23,7 +23,8 @@ pub(crate) async fn authorization_server(ctx: web::Data<OidcContext>) -> HttpRes
         "response_types_supported": ["code"],
         "response_modes_supported": ["query", "form_post"],
         "code_challenge_methods_supported": ["S256"],
-        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
+        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "private_key_jwt", "none"],
+        "token_endpoint_auth_signing_alg_values_supported": ["RS256", "PS256", "ES256", "EdDSA"],
         "scopes_supported": OIDC_SCOPES,
         "authorization_response_iss_parameter_supported": true,
     }))
@@ -48,7 +49,8 @@ pub(crate) async fn openid_configuration(ctx: web::Data<OidcContext>) -> HttpRes
         "grant_types_supported": SUPPORTED_GRANT_TYPES,
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": ["RS256", "PS256", "ES256", "EdDSA"],
-        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
+        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "private_key_jwt", "none"],
+        "token_endpoint_auth_signing_alg_values_supported": ["RS256", "PS256", "ES256", "EdDSA"],
         "code_challenge_methods_supported": ["S256"],
         "claims_supported": [
             "sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "at_hash", "azp", "sid",

@@ -63,7 +63,7 @@ async fn client_and_token(
 ) -> Result<(Client, String), OidcError> {
     let form = Form::parse(body);
     let authorization = req.headers().get(AUTHORIZATION).and_then(|v| v.to_str().ok());
-    let client = authenticate(&ctx.store, presented(authorization, &form)?).await?;
+    let client = authenticate(ctx, presented(authorization, &form)?).await?;
     let token = form.required("token")?.to_owned();
     Ok((client, token))
 }

@@ -37,7 +37,7 @@ async fn issue(ctx: &OidcContext, req: &HttpRequest, body: &[u8]) -> Result<serd
     }
     let form = Form::parse(body);
     let authorization = req.headers().get(AUTHORIZATION).and_then(|v| v.to_str().ok());
-    let client = authenticate(&ctx.store, presented(authorization, &form)?).await?;
+    let client = authenticate(ctx, presented(authorization, &form)?).await?;
     tracing::Span::current().record("client_id", client.id.as_str());
     let grant_type = form.required("grant_type")?;
     tracing::Span::current().record("grant_type", grant_type);

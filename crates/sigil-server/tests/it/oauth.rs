@@ -17,6 +17,7 @@ backend_tests!(
     client_credentials_token_is_an_rfc9068_jwt_verifiable_with_the_jwks,
     token_endpoint_errors_follow_rfc6749,
     rotation_is_picked_up_without_a_restart,
+    private_key_jwt_authenticates_once_per_assertion,
 );
 
 const API: &str = "https://api.example.com";
@@ -244,4 +245,97 @@ fn rotation_is_picked_up_without_a_restart(db: &TestDb) {
     assert!(published.contains(&old_kid), "the retired key stays published");
     assert_eq!(published.len(), 3, "retired, active and a new next key: {published:?}");
     verify(&server, &before);
+}
+
+fn private_key_jwt_authenticates_once_per_assertion(db: &TestDb) {
+    use josekit::jws::{ES256, JwsHeader};
+    use josekit::jwt::JwtPayload;
+
+    let pair = ES256.generate_key_pair().unwrap();
+    let mut public = josekit::jwk::KeyPair::to_jwk_public_key(&pair);
+    public.set_key_id("k1");
+    let dir = db.dir().unwrap_or_else(std::env::temp_dir);
+    let jwks = dir.join(format!("jwks-{}.json", std::process::id()));
+    std::fs::write(&jwks, serde_json::json!({ "keys": [public.as_ref()] }).to_string()).unwrap();
+    let private_file = dir.join(format!("private-{}.json", std::process::id()));
+    let mut private = josekit::jwk::KeyPair::to_jwk_key_pair(&pair);
+    private.set_key_id("k1");
+    std::fs::write(&private_file, serde_json::json!({ "keys": [private.as_ref()] }).to_string()).unwrap();
+
+    // Private key material is refused at registration.
+    let mut refused = sigil_testkit::process::sigil(crate::bin(), db);
+    refused.args([
+        "client",
+        "add",
+        "--id",
+        "leaky",
+        "--grant-type",
+        "client_credentials",
+        "--token-endpoint-auth-method",
+        "private_key_jwt",
+        "--jwks-file",
+        private_file.to_str().unwrap(),
+    ]);
+    let ran = sigil_testkit::process::run(refused);
+    assert!(!ran.status.success() && ran.stderr.contains("public keys only"), "{}", ran.stderr);
+
+    cli(
+        db,
+        &[
+            "client",
+            "add",
+            "--id",
+            "signer",
+            "--grant-type",
+            "client_credentials",
+            "--token-endpoint-auth-method",
+            "private_key_jwt",
+            "--jwks-file",
+            jwks.to_str().unwrap(),
+        ],
+    );
+    let server = Server::start(crate::bin(), db, &[]);
+    let token_endpoint = server.url("/token");
+    let signer = ES256.signer_from_jwk(&private).unwrap();
+    let assertion = |aud: &str, jti: &str| {
+        let mut header = JwsHeader::new();
+        header.set_key_id("k1");
+        let mut claims = JwtPayload::new();
+        claims.set_issuer("signer");
+        claims.set_subject("signer");
+        claims.set_audience(vec![aud]);
+        claims.set_jwt_id(jti);
+        claims.set_expires_at(&(std::time::SystemTime::now() + Duration::from_secs(60)));
+        josekit::jwt::encode_with_signer(&claims, &header, &signer).unwrap()
+    };
+    let send = |jwt: &str| {
+        token_request(
+            &server,
+            None,
+            &[
+                ("grant_type", "client_credentials"),
+                ("client_assertion_type", "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"),
+                ("client_assertion", jwt),
+            ],
+        )
+    };
+    let first = assertion(&token_endpoint, "jti-1");
+    let (status, _, body) = send(&first);
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(verify(&server, body["access_token"].as_str().unwrap()).1["client_id"], "signer");
+    let (status, _, body) = send(&first);
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (401, Some("invalid_client")),
+        "a replayed assertion: {body}"
+    );
+    let (status, _, body) = send(&assertion("https://elsewhere.example.com/token", "jti-2"));
+    assert_eq!((status, body["error"].as_str()), (401, Some("invalid_client")), "wrong audience: {body}");
+    let (status, _, body) =
+        token_request(&server, Some(("signer", "a-guessed-secret")), &[("grant_type", "client_credentials")]);
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (401, Some("invalid_client")),
+        "no fallback to secrets: {body}"
+    );
 }
