@@ -90,40 +90,14 @@ pub fn check(registration: &Registration) -> Result<(), OidcError> {
 
 fn validate(r: Registration, now: NaiveDateTime) -> Result<(Client, Option<PlainSecret>), OidcError> {
     check_client_id(&r.id)?;
-    for uri in &r.redirect_uris {
-        check_redirect_uri("redirect URI", uri)?;
-    }
-    for uri in &r.post_logout_redirect_uris {
-        check_redirect_uri("post-logout redirect URI", uri)?;
-    }
     let grant_types = if r.grant_types.is_empty() {
         vec!["authorization_code".to_owned(), "refresh_token".to_owned()]
     } else {
         r.grant_types
     };
-    for grant in &grant_types {
-        if !GRANT_TYPES.contains(&grant.as_str()) {
-            return Err(OidcError::Invalid(format!(
-                "unknown grant type `{grant}` (one of: {})",
-                GRANT_TYPES.join(", ")
-            )));
-        }
-    }
     let is_public = r.credentials == Credentials::Public;
-    if grant_types.iter().any(|g| g == "authorization_code") && r.redirect_uris.is_empty() {
-        return Err(OidcError::Invalid(
-            "the authorization_code grant needs at least one --redirect-uri".into(),
-        ));
-    }
-    if is_public && grant_types.iter().any(|g| g == "client_credentials") {
-        // RFC 6749 §4.4: the client credentials grant is for confidential clients only.
-        return Err(OidcError::Invalid("a public client cannot use the client_credentials grant".into()));
-    }
     let scopes =
         if r.scopes.is_empty() { DEFAULT_SCOPES.iter().map(|s| (*s).to_owned()).collect() } else { r.scopes };
-    for scope in &scopes {
-        check_scope_token(scope)?;
-    }
     let auth_method = match &r.credentials {
         Credentials::Public => "none",
         Credentials::PrivateKeyJwt(_) => "private_key_jwt",
@@ -165,7 +139,117 @@ fn validate(r: Registration, now: NaiveDateTime) -> Result<(Client, Option<Plain
         created: now,
         last_modified: now,
     };
+    check_settings(&client)?;
     Ok((client, secret))
+}
+
+/// The rules every stored client keeps, checked on registration and on
+/// every change.
+fn check_settings(client: &Client) -> Result<(), OidcError> {
+    for uri in &client.redirect_uris {
+        check_redirect_uri("redirect URI", uri)?;
+    }
+    for uri in &client.post_logout_redirect_uris {
+        check_redirect_uri("post-logout redirect URI", uri)?;
+    }
+    for grant in &client.grant_types {
+        if !GRANT_TYPES.contains(&grant.as_str()) {
+            return Err(OidcError::Invalid(format!(
+                "unknown grant type `{grant}` (one of: {})",
+                GRANT_TYPES.join(", ")
+            )));
+        }
+    }
+    let grants = |g: &str| client.grant_types.iter().any(|x| x == g);
+    if grants("authorization_code") && client.redirect_uris.is_empty() {
+        return Err(OidcError::Invalid(
+            "the authorization_code grant needs at least one --redirect-uri".into(),
+        ));
+    }
+    if client.is_public && grants("client_credentials") {
+        // RFC 6749 §4.4: the client credentials grant is for confidential clients only.
+        return Err(OidcError::Invalid("a public client cannot use the client_credentials grant".into()));
+    }
+    for scope in &client.scopes {
+        check_scope_token(scope)?;
+    }
+    client.id_token_signed_response_alg.parse::<SigningAlg>()?;
+    Ok(())
+}
+
+/// Changes to a registered client; `None` leaves a setting as it is.
+#[derive(Debug, Default, Clone)]
+pub struct Changes {
+    /// New display name.
+    pub name: Option<String>,
+    /// New redirect URIs (replacing the old ones).
+    pub redirect_uris: Option<Vec<String>>,
+    /// New post-logout redirect URIs.
+    pub post_logout_redirect_uris: Option<Vec<String>>,
+    /// New grant types.
+    pub grant_types: Option<Vec<String>>,
+    /// New allowed scopes.
+    pub scopes: Option<Vec<String>>,
+    /// New allowed audiences.
+    pub audiences: Option<Vec<String>>,
+    /// Skip the consent page or not.
+    pub skip_consent: Option<bool>,
+    /// Require PKCE or not (always required for public clients).
+    pub require_pkce: Option<bool>,
+    /// New ID token algorithm.
+    pub id_token_alg: Option<SigningAlg>,
+    /// Replace the client secret with a newly generated one.
+    pub rotate_secret: bool,
+}
+
+/// Applies `changes` to the client `id`, under the same rules as
+/// registration. Returns the client and, when rotated, its new secret.
+pub fn update(
+    conn: &mut AnyConnection,
+    id: &str,
+    changes: Changes,
+    now: NaiveDateTime,
+) -> Result<(Client, Option<PlainSecret>), OidcError> {
+    let mut client = match stored::get(conn, id) {
+        Ok(client) => client,
+        Err(StoreError::NotFound) => return Err(OidcError::Invalid(format!("there is no client `{id}`"))),
+        Err(other) => return Err(other.into()),
+    };
+    let Changes {
+        name,
+        redirect_uris,
+        post_logout_redirect_uris,
+        grant_types,
+        scopes,
+        audiences,
+        skip_consent,
+        require_pkce,
+        id_token_alg,
+        rotate_secret,
+    } = changes;
+    client.name = name.or(client.name);
+    client.redirect_uris = redirect_uris.unwrap_or(client.redirect_uris);
+    client.post_logout_redirect_uris = post_logout_redirect_uris.unwrap_or(client.post_logout_redirect_uris);
+    client.grant_types = grant_types.unwrap_or(client.grant_types);
+    client.scopes = scopes.unwrap_or(client.scopes);
+    client.audiences = audiences.unwrap_or(client.audiences);
+    client.skip_consent = skip_consent.unwrap_or(client.skip_consent);
+    client.require_pkce = client.is_public || require_pkce.unwrap_or(client.require_pkce);
+    if let Some(alg) = id_token_alg {
+        client.id_token_signed_response_alg = alg.as_str().to_owned();
+    }
+    let secret = if rotate_secret {
+        if client.secret_hash.is_none() {
+            return Err(OidcError::Invalid(format!("client `{id}` has no secret to rotate")));
+        }
+        let secret = PlainSecret::generate()?;
+        client.secret_hash = Some(secret.hash());
+        Some(secret)
+    } else {
+        None
+    };
+    check_settings(&client)?;
+    Ok((stored::update(conn, client, now)?, secret))
 }
 
 /// A client's key set must be a JWK Set (RFC 7517 §5) of public keys that

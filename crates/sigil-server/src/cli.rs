@@ -111,8 +111,53 @@ pub(crate) enum ClientCommand {
     /// Register a client. A confidential client without --secret gets a
     /// generated secret, printed once.
     Add(Box<ClientAdd>),
+    /// Change a client's settings. A list option replaces the whole list.
+    Update(Box<ClientUpdate>),
+    /// Remove a client and every grant, token and consent it holds.
+    Remove {
+        /// The client_id.
+        #[arg(long, value_name = "ID")]
+        id: String,
+    },
     /// List clients.
     List,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ClientUpdate {
+    /// The client_id.
+    #[arg(long, value_name = "ID")]
+    pub(crate) id: String,
+    /// Name shown to users on the consent page.
+    #[arg(long, value_name = "NAME")]
+    pub(crate) name: Option<String>,
+    /// Redirect URIs (repeat for several; replaces the list).
+    #[arg(long = "redirect-uri", value_name = "URI")]
+    pub(crate) redirect_uris: Option<Vec<String>>,
+    /// Post-logout redirect URIs (replaces the list).
+    #[arg(long = "post-logout-redirect-uri", value_name = "URI")]
+    pub(crate) post_logout_redirect_uris: Option<Vec<String>>,
+    /// Grant types (replaces the list).
+    #[arg(long = "grant-type", value_name = "T")]
+    pub(crate) grant_types: Option<Vec<String>>,
+    /// Space-separated scopes the client may request.
+    #[arg(long, value_name = "SCOPES")]
+    pub(crate) scope: Option<String>,
+    /// Audiences the client may obtain tokens for (replaces the list).
+    #[arg(long = "audience", value_name = "AUD")]
+    pub(crate) audiences: Option<Vec<String>>,
+    /// Whether users skip the consent page.
+    #[arg(long, value_name = "BOOL")]
+    pub(crate) skip_consent: Option<bool>,
+    /// Whether PKCE is required (always true for public clients).
+    #[arg(long, value_name = "BOOL")]
+    pub(crate) require_pkce: Option<bool>,
+    /// ID token signing algorithm: RS256, PS256, ES256 or EdDSA.
+    #[arg(long, value_name = "ALG")]
+    pub(crate) id_token_alg: Option<String>,
+    /// Replace the client secret with a new generated one, printed once.
+    #[arg(long)]
+    pub(crate) rotate_secret: bool,
 }
 
 #[derive(Debug, Args)]

@@ -6,14 +6,14 @@ use std::io::BufRead;
 
 use anyhow::{Context, anyhow, bail};
 use sigil_oidc::OidcError;
-use sigil_oidc::clients::{Credentials, Registration, register};
+use sigil_oidc::clients::{Changes, Credentials, Registration, register, update};
 use sigil_oidc::keys::{DEFAULT_RETIRED_KEY_RETENTION, SigningAlg, rotate};
 use sigil_store::groups::{self, Member};
 use sigil_store::secret::PlainSecret;
 use sigil_store::users::{self, Address, MultiValue, User};
 use sigil_store::{Store, StoreError, Unique, clients, keys, password, text};
 
-use crate::cli::{ClientAdd, UserAdd};
+use crate::cli::{ClientAdd, ClientUpdate, UserAdd};
 use crate::config::Config;
 
 /// Opens the store named by the configuration and brings its schema up to date.
@@ -197,6 +197,51 @@ pub(crate) fn client_add(config: &Config, args: ClientAdd) -> anyhow::Result<()>
         println!("client_secret: {}", secret.expose());
         println!("(shown once: Sigil keeps only its SHA-256 digest)");
     }
+    Ok(())
+}
+
+pub(crate) fn client_update(config: &Config, args: ClientUpdate) -> anyhow::Result<()> {
+    let changes = Changes {
+        name: args.name,
+        redirect_uris: args.redirect_uris,
+        post_logout_redirect_uris: args.post_logout_redirect_uris,
+        grant_types: args.grant_types,
+        scopes: args.scope.map(|s| s.split_whitespace().map(str::to_owned).collect()),
+        audiences: args.audiences,
+        skip_consent: args.skip_consent,
+        require_pkce: args.require_pkce,
+        id_token_alg: args.id_token_alg.map(|alg| alg.parse()).transpose()?,
+        rotate_secret: args.rotate_secret,
+    };
+    let store = open_store(config)?;
+    let now = store.now();
+    let id = args.id;
+    let outcome = store.write_blocking(move |conn| {
+        Ok(update(conn, &id, changes, now).map_err(|e| match e {
+            OidcError::Store(store) => Err(store),
+            other => Ok(other),
+        }))
+    });
+    let (client, secret) = match outcome? {
+        Ok(updated) => updated,
+        Err(Ok(refusal)) => bail!(refusal),
+        Err(Err(store)) => bail!(store),
+    };
+    println!("updated client {}", client.id);
+    if let Some(secret) = secret {
+        println!("client_secret: {}", secret.expose());
+        println!("(shown once: Sigil keeps only its SHA-256 digest; the old secret no longer works)");
+    }
+    Ok(())
+}
+
+pub(crate) fn client_remove(config: &Config, id: &str) -> anyhow::Result<()> {
+    let store = open_store(config)?;
+    let target = id.to_owned();
+    if !store.write_blocking(move |conn| clients::delete(conn, &target))? {
+        bail!("there is no client `{id}`");
+    }
+    println!("removed client {id}");
     Ok(())
 }
 

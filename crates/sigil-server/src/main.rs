@@ -39,6 +39,8 @@ fn main() -> ExitCode {
         Command::User(UserCommand::Add(args)) => commands::user_add(&config, *args),
         Command::User(UserCommand::List) => commands::user_list(&config),
         Command::Client(ClientCommand::Add(args)) => commands::client_add(&config, *args),
+        Command::Client(ClientCommand::Update(args)) => commands::client_update(&config, *args),
+        Command::Client(ClientCommand::Remove { id }) => commands::client_remove(&config, &id),
         Command::Client(ClientCommand::List) => commands::client_list(&config),
         Command::Keys(KeysCommand::Rotate) => commands::keys_rotate(&config),
         Command::Keys(KeysCommand::List) => commands::keys_list(&config),

@@ -48,8 +48,8 @@ pub struct Client {
     pub last_modified: NaiveDateTime,
 }
 
-#[derive(Debug, Queryable, Selectable, Insertable)]
-#[diesel(table_name = clients)]
+#[derive(Debug, Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = clients, treat_none_as_null = true)]
 struct ClientRow {
     id: String,
     name: Option<String>,
@@ -134,6 +134,19 @@ pub fn insert(
     client.created = now;
     client.last_modified = now;
     diesel::insert_into(clients::table).values(ClientRow::from_client(&client)?).execute(conn)?;
+    Ok(client)
+}
+
+/// Replaces a stored client's settings (same id); keeps its creation time.
+pub fn update(
+    conn: &mut AnyConnection,
+    mut client: Client,
+    now: NaiveDateTime,
+) -> Result<Client, StoreError> {
+    let created: NaiveDateTime = clients::table.find(&client.id).select(clients::created).first(conn)?;
+    client.created = created;
+    client.last_modified = now;
+    diesel::update(clients::table.find(&client.id)).set(ClientRow::from_client(&client)?).execute(conn)?;
     Ok(client)
 }
 

@@ -12,6 +12,7 @@ backend_tests!(
     generated_client_secret_is_printed_once_and_stored_as_digest,
     keys_rotate_promotes_the_published_next_key,
     migrate_reports_what_it_applied,
+    client_update_and_remove_keep_the_rules,
 );
 
 fn ok(db: &TestDb, args: &[&str]) -> Ran {
@@ -189,4 +190,51 @@ fn migrate_reports_what_it_applied(db: &TestDb) {
     assert!(first.starts_with("applied 1 migration(s)"), "{first}");
     let second = ok(db, &["migrate"]).stdout;
     assert!(second.contains("is up to date"), "{second}");
+}
+
+fn client_update_and_remove_keep_the_rules(db: &TestDb) {
+    let added =
+        ok(db, &["client", "add", "--id", "web", "--redirect-uri", "https://a.example.com/cb"]).stdout;
+    let old_secret = added.lines().find_map(|l| l.strip_prefix("client_secret: ")).unwrap().to_owned();
+    ok(
+        db,
+        &[
+            "client",
+            "update",
+            "--id",
+            "web",
+            "--redirect-uri",
+            "https://b.example.com/cb",
+            "--skip-consent",
+            "true",
+        ],
+    );
+    let list = ok(db, &["client", "list"]).stdout;
+    assert!(
+        list.contains("https://b.example.com/cb") && !list.contains("https://a.example.com/cb"),
+        "{list}"
+    );
+    assert!(list.lines().any(|l| l.starts_with("web") && l.trim_end().ends_with("skip")), "{list}");
+
+    ok(db, &["client", "add", "--id", "spa", "--public", "--redirect-uri", "http://127.0.0.1:3000/cb"]);
+    let before = snapshot(db);
+    fails(db, &["client", "update", "--id", "web", "--redirect-uri", "https://b.example.com/cb#frag"]);
+    fails(db, &["client", "update", "--id", "spa", "--grant-type", "client_credentials"]);
+    fails(db, &["client", "update", "--id", "spa", "--rotate-secret"]);
+    fails(db, &["client", "update", "--id", "ghost", "--skip-consent", "true"]);
+    assert_eq!(snapshot(db), before, "refused updates change nothing");
+
+    let rotated = ok(db, &["client", "update", "--id", "web", "--rotate-secret"]).stdout;
+    let new_secret = rotated.lines().find_map(|l| l.strip_prefix("client_secret: ")).unwrap().to_owned();
+    let store = sigil_store::Store::open(
+        &sigil_store::DatabaseUrl::parse(db.url()).unwrap(),
+        &sigil_store::PoolOptions::default(),
+    )
+    .unwrap();
+    let digest = store.read_blocking(|c| sigil_store::clients::get(c, "web")).unwrap().secret_hash.unwrap();
+    assert!(digest.matches(&new_secret) && !digest.matches(&old_secret));
+
+    assert_eq!(ok(db, &["client", "remove", "--id", "web"]).stdout.trim(), "removed client web");
+    fails(db, &["client", "remove", "--id", "web"]);
+    assert!(!ok(db, &["client", "list"]).stdout.contains("web "));
 }
