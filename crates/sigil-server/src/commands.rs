@@ -11,7 +11,7 @@ use sigil_oidc::keys::{DEFAULT_RETIRED_KEY_RETENTION, SigningAlg, rotate};
 use sigil_store::groups::{self, Member};
 use sigil_store::secret::PlainSecret;
 use sigil_store::users::{self, Address, MultiValue, User};
-use sigil_store::{Store, StoreError, Unique, clients, keys, password, text};
+use sigil_store::{AnyConnection, Store, StoreError, Unique, clients, keys, password, text};
 
 use crate::cli::{ClientAdd, ClientUpdate, UserAdd};
 use crate::config::Config;
@@ -181,17 +181,7 @@ pub(crate) fn client_add(config: &Config, args: ClientAdd) -> anyhow::Result<()>
     sigil_oidc::clients::check(&registration)?;
     let store = open_store(config)?;
     let now = store.now();
-    let outcome = store.write_blocking(move |conn| {
-        Ok(register(conn, registration, now).map_err(|e| match e {
-            OidcError::Store(store) => Err(store),
-            other => Ok(other),
-        }))
-    });
-    let (client, secret) = match outcome? {
-        Ok(registered) => registered,
-        Err(Ok(refusal)) => bail!(refusal),
-        Err(Err(store)) => bail!(store),
-    };
+    let (client, secret) = write_oidc(&store, move |conn| register(conn, registration, now))?;
     println!("registered client {}", client.id);
     if let Some(secret) = secret {
         println!("client_secret: {}", secret.expose());
@@ -216,17 +206,7 @@ pub(crate) fn client_update(config: &Config, args: ClientUpdate) -> anyhow::Resu
     let store = open_store(config)?;
     let now = store.now();
     let id = args.id;
-    let outcome = store.write_blocking(move |conn| {
-        Ok(update(conn, &id, changes, now).map_err(|e| match e {
-            OidcError::Store(store) => Err(store),
-            other => Ok(other),
-        }))
-    });
-    let (client, secret) = match outcome? {
-        Ok(updated) => updated,
-        Err(Ok(refusal)) => bail!(refusal),
-        Err(Err(store)) => bail!(store),
-    };
+    let (client, secret) = write_oidc(&store, move |conn| update(conn, &id, changes, now))?;
     println!("updated client {}", client.id);
     if let Some(secret) = secret {
         println!("client_secret: {}", secret.expose());
@@ -269,12 +249,7 @@ pub(crate) fn keys_rotate(config: &Config) -> anyhow::Result<()> {
     let store = open_store(config)?;
     let now = store.now();
     for alg in SigningAlg::ALL {
-        let rotation = store.write_blocking(move |conn| {
-            rotate(conn, alg, DEFAULT_RETIRED_KEY_RETENTION, now).map_err(|e| match e {
-                OidcError::Store(store) => store,
-                other => StoreError::Other(other.to_string()),
-            })
-        })?;
+        let rotation = write_oidc(&store, move |conn| rotate(conn, alg, DEFAULT_RETIRED_KEY_RETENTION, now))?;
         println!("{alg}: signing with {}", rotation.activated);
         if let Some(retired) = rotation.retired {
             println!("{alg}: retired {retired} (published until tokens it signed have expired)");
@@ -308,6 +283,30 @@ pub(crate) fn keys_list(config: &Config) -> anyhow::Result<()> {
         .collect();
     print_table(&["KID", "ALG", "STATE", "CREATED", "ACTIVATED", "RETIRED"], &rows);
     Ok(())
+}
+
+/// Runs an OIDC-layer operation in one write transaction. A refusal rolls
+/// the transaction back just as a store error does, and is reported as
+/// itself.
+fn write_oidc<T>(
+    store: &Store,
+    f: impl FnOnce(&mut AnyConnection) -> Result<T, OidcError>,
+) -> anyhow::Result<T> {
+    let mut refusal = None;
+    let result = store.write_blocking(|conn| {
+        f(conn).map_err(|e| match e {
+            OidcError::Store(store) => store,
+            other => {
+                refusal = Some(other);
+                StoreError::Other("refused".into())
+            }
+        })
+    });
+    match (result, refusal) {
+        (Ok(value), _) => Ok(value),
+        (Err(_), Some(refusal)) => Err(anyhow!(refusal)),
+        (Err(store), None) => Err(anyhow!(store)),
+    }
 }
 
 /// Prints rows under a header in aligned columns.
