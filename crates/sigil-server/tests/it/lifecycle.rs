@@ -9,7 +9,7 @@ use sigil_testkit::{TestDb, backend_tests};
 use url::Url;
 
 use crate::cli;
-use crate::oidc::{PASSWORD, RP, browser, location, rp_http, setup, sign_in};
+use crate::oidc::{PASSWORD, RP, browser, code_from, rp_http, setup, sign_in};
 
 backend_tests!(
     refresh_tokens_rotate_and_reuse_revokes_the_family,
@@ -56,13 +56,7 @@ impl Rp<'_> {
         if landed.status() == 200 {
             landed = sign_in(self.server, browser, url.as_str(), PASSWORD);
         }
-        let code = Url::parse(&location(&landed))
-            .unwrap()
-            .query_pairs()
-            .find(|(k, _)| k == "code")
-            .unwrap()
-            .1
-            .into_owned();
+        let code = code_from(&landed);
         let (status, body) = self
             .post("/token", &[("grant_type", "authorization_code"), ("code", &code), ("redirect_uri", RP)]);
         assert_eq!(status, 200, "{body}");

@@ -112,6 +112,16 @@ pub(crate) fn location(response: &Response) -> String {
         .to_owned()
 }
 
+/// The `code` of the authorization response a redirect carries.
+pub(crate) fn code_from(response: &Response) -> String {
+    let target = Url::parse(&location(response)).unwrap();
+    target
+        .query_pairs()
+        .find(|(k, _)| k == "code")
+        .map(|(_, v)| v.into_owned())
+        .unwrap_or_else(|| panic!("no code in {target}"))
+}
+
 /// Signs in through the form shown for `auth_url`; returns where the
 /// browser is finally sent.
 pub(crate) fn sign_in(server: &Server, browser: &Http, auth_url: &str, password: &str) -> Response {
@@ -291,13 +301,7 @@ fn authorization_errors_follow_the_specs(db: &TestDb) {
     let browser = browser();
     let url = Url::parse_with_params(&server.url("/authorize"), &base).unwrap();
     let landed = sign_in(&server, &browser, url.as_str(), PASSWORD);
-    let code = Url::parse(&location(&landed))
-        .unwrap()
-        .query_pairs()
-        .find(|(k, _)| k == "code")
-        .unwrap()
-        .1
-        .into_owned();
+    let code = code_from(&landed);
     let exchange = |id: &str, secret: &str, redirect: &str, code: &str| -> Value {
         rp_http()
             .post(server.url("/token"))
@@ -313,13 +317,7 @@ fn authorization_errors_follow_the_specs(db: &TestDb) {
     // The stolen attempt used the code up: the rightful client is refused too.
     assert_eq!(exchange("web", &secret, RP, &code)["error"], "invalid_grant");
     let landed = browser.get(url.as_str()).send().unwrap();
-    let code = Url::parse(&location(&landed))
-        .unwrap()
-        .query_pairs()
-        .find(|(k, _)| k == "code")
-        .unwrap()
-        .1
-        .into_owned();
+    let code = code_from(&landed);
     assert_eq!(exchange("web", &secret, "https://rp.example.com/other", &code)["error"], "invalid_grant");
 
     // The sign-in form refuses a post without its CSRF cookie.
@@ -373,13 +371,7 @@ fn public_client_asks_consent_once_and_uses_pkce_without_a_secret(db: &TestDb) {
     let allowed = answer("allow", &html);
     assert_eq!(allowed.status(), 303);
     let landed = browser.get(server.url(&location(&allowed))).send().unwrap();
-    let code = Url::parse(&location(&landed))
-        .unwrap()
-        .query_pairs()
-        .find(|(k, _)| k == "code")
-        .unwrap()
-        .1
-        .into_owned();
+    let code = code_from(&landed);
 
     // The public client redeems with its id and the verifier, no secret.
     let redeem = |code: &str, verifier: &str| -> (u16, Value) {
@@ -404,13 +396,7 @@ fn public_client_asks_consent_once_and_uses_pkce_without_a_secret(db: &TestDb) {
     // wrong verifier cannot redeem.
     let again = browser.get(url.as_str()).send().unwrap();
     assert_eq!(again.status(), 302, "no second consent page");
-    let code = Url::parse(&location(&again))
-        .unwrap()
-        .query_pairs()
-        .find(|(k, _)| k == "code")
-        .unwrap()
-        .1
-        .into_owned();
+    let code = code_from(&again);
     let (status, body) = redeem(&code, "wrong-verifier-wrong-verifier-wrong-verifier-123");
     assert_eq!((status, body["error"].as_str()), (400, Some("invalid_grant")), "{body}");
 }
@@ -438,13 +424,7 @@ fn logout_ends_the_session_and_returns_to_the_client(db: &TestDb) {
     let url = Url::parse_with_params(&server.url("/authorize"), &params).unwrap();
     let browser = browser();
     let landed = sign_in(&server, &browser, url.as_str(), PASSWORD);
-    let code = Url::parse(&location(&landed))
-        .unwrap()
-        .query_pairs()
-        .find(|(k, _)| k == "code")
-        .unwrap()
-        .1
-        .into_owned();
+    let code = code_from(&landed);
     let tokens: Value = rp_http()
         .post(server.url("/token"))
         .basic_auth("app", Some(&secret))
