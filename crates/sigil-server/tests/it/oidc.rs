@@ -25,6 +25,7 @@ backend_tests!(
     logout_ends_the_session_and_returns_to_the_client,
     repeated_failures_lock_the_account_not_the_address,
     form_post_response_mode_posts_the_response,
+    id_tokens_verify_with_every_offered_algorithm,
 );
 
 pub(crate) const RP: &str = "https://rp.example.com/cb";
@@ -517,4 +518,67 @@ fn form_post_response_mode_posts_the_response(db: &TestDb) {
     assert_eq!(field(&html, "iss"), format!("http://{}", server.addr));
     let nonce = csp.split("'nonce-").nth(1).and_then(|r| r.split('\'').next()).expect("script nonce in CSP");
     assert!(html.contains(&format!("<script nonce=\"{nonce}\">")), "only the nonce'd script may run");
+}
+
+/// Discovery offers RS256, PS256, ES256 and EdDSA; an ID token in each
+/// verifies with the relying party's own checks, at_hash included.
+fn id_tokens_verify_with_every_offered_algorithm(db: &TestDb) {
+    setup(db);
+    let mut secrets = Vec::new();
+    for alg in ["PS256", "ES256", "EdDSA"] {
+        let id = format!("app-{}", alg.to_lowercase());
+        let out = cli(
+            db,
+            &["client", "add", "--id", &id, "--redirect-uri", RP, "--skip-consent", "--id-token-alg", alg],
+        );
+        secrets.push((
+            id,
+            out.lines().find_map(|l| l.strip_prefix("client_secret: ")).unwrap().to_owned(),
+            alg,
+        ));
+    }
+    let server = Server::start(crate::bin(), db, &[]);
+    let http = rp_http();
+    let metadata =
+        CoreProviderMetadata::discover(&IssuerUrl::new(format!("http://{}", server.addr)).unwrap(), &http)
+            .unwrap();
+    let browser = browser();
+    for (id, secret, alg) in secrets {
+        let client = CoreClient::from_provider_metadata(
+            metadata.clone(),
+            ClientId::new(id.clone()),
+            Some(ClientSecret::new(secret)),
+        )
+        .set_redirect_uri(RedirectUrl::new(RP.into()).unwrap());
+        let (url, _, nonce) = client
+            .authorize_url(
+                CoreAuthenticationFlow::AuthorizationCode,
+                CsrfToken::new_random,
+                Nonce::new_random,
+            )
+            .url();
+        let mut landed = browser.get(url.as_str()).send().unwrap();
+        if landed.status() == 200 {
+            landed = sign_in(&server, &browser, url.as_str(), PASSWORD);
+        }
+        let tokens = client
+            .exchange_code(AuthorizationCode::new(code_from(&landed)))
+            .unwrap()
+            .request(&http)
+            .expect("tokens");
+        let id_token = tokens.id_token().unwrap();
+        let verifier = client.id_token_verifier().set_allowed_algs(vec![
+            openidconnect::core::CoreJwsSigningAlgorithm::RsaSsaPssSha256,
+            openidconnect::core::CoreJwsSigningAlgorithm::EcdsaP256Sha256,
+            openidconnect::core::CoreJwsSigningAlgorithm::EdDsa,
+        ]);
+        let claims = id_token.claims(&verifier, &nonce).unwrap_or_else(|e| panic!("{alg}: {e:?}"));
+        let expected = openidconnect::AccessTokenHash::from_token(
+            tokens.access_token(),
+            id_token.signing_alg().unwrap(),
+            id_token.signing_key(&verifier).unwrap(),
+        )
+        .unwrap();
+        assert_eq!(claims.access_token_hash(), Some(&expected), "{alg}: at_hash");
+    }
 }
