@@ -35,6 +35,10 @@ pub enum Credentials {
     /// A confidential client that signs JWT assertions with its own keys
     /// (`private_key_jwt`); the value is its public JWK Set.
     PrivateKeyJwt(String),
+    /// Like [`Credentials::PrivateKeyJwt`], with the JWK Set fetched from
+    /// the client's `jwks_uri` (OpenID Connect Core §10.1.1), so the client
+    /// rotates its keys without the operator.
+    PrivateKeyJwtUri(String),
 }
 
 /// What an operator asks to register.
@@ -62,6 +66,11 @@ pub struct Registration {
     pub require_pkce: bool,
     /// ID token signing algorithm.
     pub id_token_alg: SigningAlg,
+    /// Access token signing algorithm.
+    pub access_token_alg: SigningAlg,
+    /// Issue a refresh token with every code exchange, not only when the
+    /// user granted `offline_access`.
+    pub refresh_without_offline_access: bool,
     /// For secret clients, `client_secret_post` instead of the default
     /// `client_secret_basic`.
     pub secret_in_body: bool,
@@ -100,7 +109,7 @@ fn validate(r: Registration, now: NaiveDateTime) -> Result<(Client, Option<Plain
         if r.scopes.is_empty() { DEFAULT_SCOPES.iter().map(|s| (*s).to_owned()).collect() } else { r.scopes };
     let auth_method = match &r.credentials {
         Credentials::Public => "none",
-        Credentials::PrivateKeyJwt(_) => "private_key_jwt",
+        Credentials::PrivateKeyJwt(_) | Credentials::PrivateKeyJwtUri(_) => "private_key_jwt",
         _ if r.secret_in_body => "client_secret_post",
         _ => "client_secret_basic",
     };
@@ -108,8 +117,14 @@ fn validate(r: Registration, now: NaiveDateTime) -> Result<(Client, Option<Plain
         Credentials::PrivateKeyJwt(set) => Some(check_public_jwks(set)?),
         _ => None,
     };
+    let jwks_uri = match &r.credentials {
+        Credentials::PrivateKeyJwtUri(uri) => Some(check_jwks_uri(uri)?),
+        _ => None,
+    };
     let (secret_hash, secret) = match r.credentials {
-        Credentials::Public | Credentials::PrivateKeyJwt(_) => (None, None),
+        Credentials::Public | Credentials::PrivateKeyJwt(_) | Credentials::PrivateKeyJwtUri(_) => {
+            (None, None)
+        }
         Credentials::GeneratedSecret => {
             let secret = PlainSecret::generate()?;
             (Some(secret.hash()), Some(secret))
@@ -136,6 +151,9 @@ fn validate(r: Registration, now: NaiveDateTime) -> Result<(Client, Option<Plain
         require_pkce: is_public || r.require_pkce,
         skip_consent: r.skip_consent,
         jwks,
+        jwks_uri,
+        access_token_signed_response_alg: r.access_token_alg.as_str().to_owned(),
+        refresh_without_offline_access: r.refresh_without_offline_access,
         created: now,
         last_modified: now,
     };
@@ -174,6 +192,7 @@ fn check_settings(client: &Client) -> Result<(), OidcError> {
         check_scope_token(scope)?;
     }
     client.id_token_signed_response_alg.parse::<SigningAlg>()?;
+    client.access_token_signed_response_alg.parse::<SigningAlg>()?;
     Ok(())
 }
 
@@ -198,6 +217,10 @@ pub struct Changes {
     pub require_pkce: Option<bool>,
     /// New ID token algorithm.
     pub id_token_alg: Option<SigningAlg>,
+    /// New access token algorithm.
+    pub access_token_alg: Option<SigningAlg>,
+    /// Issue refresh tokens without `offline_access` or not.
+    pub refresh_without_offline_access: Option<bool>,
     /// Replace the client secret with a newly generated one.
     pub rotate_secret: bool,
 }
@@ -225,6 +248,8 @@ pub fn update(
         skip_consent,
         require_pkce,
         id_token_alg,
+        access_token_alg,
+        refresh_without_offline_access,
         rotate_secret,
     } = changes;
     client.name = name.or(client.name);
@@ -238,6 +263,11 @@ pub fn update(
     if let Some(alg) = id_token_alg {
         client.id_token_signed_response_alg = alg.as_str().to_owned();
     }
+    if let Some(alg) = access_token_alg {
+        client.access_token_signed_response_alg = alg.as_str().to_owned();
+    }
+    client.refresh_without_offline_access =
+        refresh_without_offline_access.unwrap_or(client.refresh_without_offline_access);
     let secret = if rotate_secret {
         if client.secret_hash.is_none() {
             return Err(OidcError::Invalid(format!("client `{id}` has no secret to rotate")));
@@ -254,7 +284,7 @@ pub fn update(
 
 /// A client's key set must be a JWK Set (RFC 7517 §5) of public keys that
 /// can verify one of the accepted algorithms; returned in compact form.
-fn check_public_jwks(raw: &str) -> Result<String, OidcError> {
+pub(crate) fn check_public_jwks(raw: &str) -> Result<String, OidcError> {
     let bad = |why: &str| OidcError::Invalid(format!("the client's JWK Set is not usable: {why}"));
     let set: serde_json::Value = serde_json::from_str(raw).map_err(|e| bad(&format!("not JSON ({e})")))?;
     let keys = set.get("keys").and_then(serde_json::Value::as_array).ok_or_else(|| bad("no `keys` array"))?;
@@ -272,6 +302,29 @@ fn check_public_jwks(raw: &str) -> Result<String, OidcError> {
     }
     josekit::jwk::JwkSet::from_bytes(raw.as_bytes()).map_err(|e| bad(&e.to_string()))?;
     Ok(set.to_string())
+}
+
+/// A `jwks_uri` is fetched by the server, so it must be https (OpenID
+/// Connect Core §10.1.1 publishes keys over TLS); plain http is accepted
+/// only for the loopback host, where no network is crossed.
+fn check_jwks_uri(raw: &str) -> Result<String, OidcError> {
+    let bad = |why: &str| OidcError::Invalid(format!("jwks_uri `{raw}` is not usable: {why}"));
+    let url = Url::parse(raw).map_err(|e| bad(&format!("not an absolute URL ({e})")))?;
+    let loopback = match url.host() {
+        Some(url::Host::Domain(d)) => d == "localhost",
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => return Err(bad("it has no host")),
+    };
+    match url.scheme() {
+        "https" => {}
+        "http" if loopback => {}
+        _ => return Err(bad("it must be https (http only on the loopback host)")),
+    }
+    if url.fragment().is_some() {
+        return Err(bad("it must not contain a fragment"));
+    }
+    Ok(raw.to_owned())
 }
 
 /// RFC 6749 Appendix A.1: `client-id = *VSCHAR` (printable ASCII); Sigil also

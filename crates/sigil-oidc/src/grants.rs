@@ -40,9 +40,7 @@ pub(crate) async fn client_credentials(
     let now = ctx.store.now();
     // RFC 9068 §2.2: sub is the client itself when no resource owner is involved.
     let claims = access_token_claims(ctx, &client.id, client, &audience, &scope.join(" "), now);
-    let keys = ctx.store.read(keys::list).await?;
-    // RFC 9068 §2.1: typ "at+jwt"; access tokens are signed with RS256.
-    let token = ctx.signers.sign(&keys, SigningAlg::Rs256, "at+jwt", claims)?;
+    let token = sign_access_token(ctx, client, claims).await?;
     let mut response = json!({
         "access_token": token,
         "token_type": "Bearer",
@@ -52,6 +50,21 @@ pub(crate) async fn client_credentials(
         response["scope"] = json!(scope.join(" "));
     }
     Ok(response)
+}
+
+/// RFC 9068 §2.1: an access token is a JWT with `typ` `at+jwt`, signed
+/// with the algorithm chosen for its client (RS256 unless set otherwise).
+async fn sign_access_token(
+    ctx: &OidcContext,
+    client: &Client,
+    claims: Map<String, Value>,
+) -> Result<String, OidcError> {
+    let keys = ctx.store.read(keys::list).await?;
+    ctx.signers.sign(&keys, access_token_alg(client)?, "at+jwt", claims)
+}
+
+fn access_token_alg(client: &Client) -> Result<SigningAlg, OidcError> {
+    client.access_token_signed_response_alg.parse()
 }
 
 /// The claims of an RFC 9068 access token (§2.2: iss, exp, aud, sub,
@@ -206,15 +219,19 @@ pub(crate) async fn authorization_code(
     claims.insert("auth_time".into(), json!(numeric_date(record.auth_time)));
     claims.insert("grant_id".into(), json!(record.grant_id));
     let keys = ctx.store.read(keys::list).await?;
-    let access_token = ctx.signers.sign(&keys, SigningAlg::Rs256, "at+jwt", claims)?;
+    let access_token = ctx.signers.sign(&keys, access_token_alg(client)?, "at+jwt", claims)?;
     let mut response = json!({
         "access_token": access_token,
         "token_type": "Bearer",
         "expires_in": ctx.access_token_lifetime.num_seconds(),
         "scope": record.scope,
     });
-    if scope.iter().any(|s| s == "offline_access") && client.grant_types.iter().any(|g| g == "refresh_token")
-    {
+    // OpenID Connect Core §11: offline_access asks for a refresh token. The
+    // user consented to it on the consent page (or the operator trusted the
+    // client with --skip-consent); a client may also be registered to get
+    // refresh tokens with every code.
+    let offline = scope.iter().any(|s| s == "offline_access") || client.refresh_without_offline_access;
+    if offline && client.grant_types.iter().any(|g| g == "refresh_token") {
         let refresh = issue_refresh(
             ctx,
             RefreshToken {
@@ -348,8 +365,7 @@ pub(crate) async fn refresh_token(
     if let Some(auth_time) = token.auth_time {
         claims.insert("auth_time".into(), json!(numeric_date(auth_time)));
     }
-    let keys = ctx.store.read(keys::list).await?;
-    let access_token = ctx.signers.sign(&keys, SigningAlg::Rs256, "at+jwt", claims)?;
+    let access_token = sign_access_token(ctx, client, claims).await?;
     let next =
         issue_refresh(ctx, RefreshToken { used_at: None, created: now, scope: scope.clone(), ..token })
             .await?;

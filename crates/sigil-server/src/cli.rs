@@ -153,8 +153,15 @@ pub(crate) struct ClientUpdate {
     #[arg(long, value_name = "BOOL")]
     pub(crate) require_pkce: Option<bool>,
     /// ID token signing algorithm: RS256, PS256, ES256 or EdDSA.
-    #[arg(long, value_name = "ALG")]
+    #[arg(long = "id-token-signed-response-alg", alias = "id-token-alg", value_name = "ALG")]
     pub(crate) id_token_alg: Option<String>,
+    /// Access token signing algorithm: RS256, PS256, ES256 or EdDSA.
+    #[arg(long = "access-token-signed-response-alg", alias = "access-token-alg", value_name = "ALG")]
+    pub(crate) access_token_alg: Option<String>,
+    /// Whether every code exchange returns a refresh token, even without
+    /// the offline_access scope.
+    #[arg(long, value_name = "BOOL")]
+    pub(crate) refresh_without_offline_access: Option<bool>,
     /// Replace the client secret with a new generated one, printed once.
     #[arg(long)]
     pub(crate) rotate_secret: bool,
@@ -205,11 +212,33 @@ pub(crate) struct ClientAdd {
     #[arg(long, value_name = "METHOD")]
     pub(crate) token_endpoint_auth_method: Option<String>,
     /// The client's public keys (a JWK Set file), for private_key_jwt.
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", conflicts_with = "jwks_uri")]
     pub(crate) jwks_file: Option<PathBuf>,
+    /// Where the client publishes its public keys (https; http only on
+    /// loopback), for private_key_jwt. Fetched when needed, so the client
+    /// can rotate its keys by itself.
+    #[arg(long, value_name = "URL")]
+    pub(crate) jwks_uri: Option<String>,
     /// ID token signing algorithm: RS256, PS256, ES256 or EdDSA.
-    #[arg(long, value_name = "ALG", default_value = "RS256")]
+    #[arg(
+        long = "id-token-signed-response-alg",
+        alias = "id-token-alg",
+        value_name = "ALG",
+        default_value = "RS256"
+    )]
     pub(crate) id_token_alg: String,
+    /// Access token signing algorithm: RS256, PS256, ES256 or EdDSA.
+    #[arg(
+        long = "access-token-signed-response-alg",
+        alias = "access-token-alg",
+        value_name = "ALG",
+        default_value = "RS256"
+    )]
+    pub(crate) access_token_alg: String,
+    /// Return a refresh token with every code exchange, even when the user
+    /// was not asked for offline_access.
+    #[arg(long)]
+    pub(crate) refresh_without_offline_access: bool,
 }
 
 #[derive(Debug, Subcommand)]

@@ -139,15 +139,22 @@ pub(crate) fn user_list(config: &Config) -> anyhow::Result<()> {
 
 pub(crate) fn client_add(config: &Config, args: ClientAdd) -> anyhow::Result<()> {
     let method = args.token_endpoint_auth_method.as_deref();
-    let credentials = match (method, args.public, args.secret, &args.jwks_file) {
-        (Some("none") | None, true, None, None) | (Some("none"), false, None, None) => Credentials::Public,
-        (Some("private_key_jwt"), false, None, Some(path)) => Credentials::PrivateKeyJwt(
+    let keys = match (&args.jwks_file, &args.jwks_uri) {
+        (Some(path), _) => Some(Credentials::PrivateKeyJwt(
             std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?,
-        ),
+        )),
+        (None, Some(uri)) => Some(Credentials::PrivateKeyJwtUri(uri.clone())),
+        (None, None) => None,
+    };
+    let credentials = match (method, args.public, args.secret, keys) {
+        (Some("none") | None, true, None, None) | (Some("none"), false, None, None) => Credentials::Public,
+        (Some("private_key_jwt"), false, None, Some(keys)) => keys,
         (Some("private_key_jwt"), _, _, None) => {
-            bail!("private_key_jwt needs --jwks-file with the client's public keys")
+            bail!("private_key_jwt needs the client's public keys: --jwks-file or --jwks-uri")
         }
-        (_, _, _, Some(_)) => bail!("--jwks-file goes with --token-endpoint-auth-method private_key_jwt"),
+        (_, _, _, Some(_)) => {
+            bail!("--jwks-file and --jwks-uri go with --token-endpoint-auth-method private_key_jwt")
+        }
         (Some("client_secret_basic" | "client_secret_post") | None, false, Some(secret), None) => {
             Credentials::ChosenSecret(PlainSecret::new(secret))
         }
@@ -175,6 +182,8 @@ pub(crate) fn client_add(config: &Config, args: ClientAdd) -> anyhow::Result<()>
         skip_consent: args.skip_consent,
         require_pkce: args.require_pkce,
         id_token_alg: args.id_token_alg.parse()?,
+        access_token_alg: args.access_token_alg.parse()?,
+        refresh_without_offline_access: args.refresh_without_offline_access,
         secret_in_body: method == Some("client_secret_post"),
     };
     // Validate before opening the store, so a bad value never needs a database.
@@ -201,6 +210,8 @@ pub(crate) fn client_update(config: &Config, args: ClientUpdate) -> anyhow::Resu
         skip_consent: args.skip_consent,
         require_pkce: args.require_pkce,
         id_token_alg: args.id_token_alg.map(|alg| alg.parse()).transpose()?,
+        access_token_alg: args.access_token_alg.map(|alg| alg.parse()).transpose()?,
+        refresh_without_offline_access: args.refresh_without_offline_access,
         rotate_secret: args.rotate_secret,
     };
     let store = open_store(config)?;

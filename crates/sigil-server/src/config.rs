@@ -11,6 +11,8 @@ use std::net::SocketAddr;
 use std::path::Path;
 use std::time::Duration;
 
+use chrono::TimeDelta;
+use sigil_oidc::http::Lifetimes;
 use sigil_store::{DatabaseUrl, PoolOptions};
 use tracing_subscriber::EnvFilter;
 use url::Url;
@@ -35,6 +37,7 @@ pub(crate) struct Config {
     pub(crate) log_format: LogFormat,
     pub(crate) log_level: String,
     pub(crate) shutdown_timeout: Duration,
+    pub(crate) lifetimes: Lifetimes,
 }
 
 impl Default for Config {
@@ -47,6 +50,7 @@ impl Default for Config {
             log_format: LogFormat::Text,
             log_level: "info".into(),
             shutdown_timeout: Duration::from_secs(30),
+            lifetimes: Lifetimes::default(),
         }
     }
 }
@@ -181,6 +185,32 @@ const SETTINGS: &[Setting] = &[
             Ok(())
         },
     },
+    // Access and ID tokens are capped at a day: a retired signing key stays
+    // published for that long, so nothing it signed can outlive it.
+    Setting {
+        key: "tokens.access_token_lifetime_seconds",
+        env: "SIGIL_TOKENS_ACCESS_TOKEN_LIFETIME_SECONDS",
+        apply: |c, raw| {
+            c.lifetimes.access_token = seconds(raw.integer(10, 86_400)?);
+            Ok(())
+        },
+    },
+    Setting {
+        key: "tokens.id_token_lifetime_seconds",
+        env: "SIGIL_TOKENS_ID_TOKEN_LIFETIME_SECONDS",
+        apply: |c, raw| {
+            c.lifetimes.id_token = seconds(raw.integer(10, 86_400)?);
+            Ok(())
+        },
+    },
+    Setting {
+        key: "tokens.refresh_token_lifetime_seconds",
+        env: "SIGIL_TOKENS_REFRESH_TOKEN_LIFETIME_SECONDS",
+        apply: |c, raw| {
+            c.lifetimes.refresh_token = seconds(raw.integer(60, 366 * 86_400)?);
+            Ok(())
+        },
+    },
     Setting {
         key: "shutdown_timeout_seconds",
         env: "SIGIL_SHUTDOWN_TIMEOUT_SECONDS",
@@ -190,6 +220,11 @@ const SETTINGS: &[Setting] = &[
         },
     },
 ];
+
+/// A bounded number of seconds as a duration.
+fn seconds(n: u64) -> TimeDelta {
+    TimeDelta::seconds(i64::try_from(n).unwrap_or(i64::MAX))
+}
 
 /// OpenID Connect Discovery 1.0 §3: the issuer is a URL using the https
 /// scheme, with no query or fragment. Plain http is accepted so Sigil can

@@ -40,7 +40,7 @@ async fn serve(store: Store, listener: TcpListener, issuer: url::Url, config: Co
     }
     let bound = listener.local_addr()?;
     let state = web::Data::new(AppState { store: store.clone() });
-    let oidc = web::Data::new(OidcContext::new(store.clone(), issuer.as_str()));
+    let oidc = web::Data::new(OidcContext::new(store.clone(), issuer.as_str(), config.lifetimes));
     let issuer = oidc.issuer().to_owned();
     let server = HttpServer::new(move || {
         App::new()

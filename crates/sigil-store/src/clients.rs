@@ -42,6 +42,13 @@ pub struct Client {
     pub skip_consent: bool,
     /// The client's public keys (a JWK Set), for `private_key_jwt`.
     pub jwks: Option<String>,
+    /// Where the client publishes its JWK Set, for `private_key_jwt`.
+    pub jwks_uri: Option<String>,
+    /// Algorithm of the client's access tokens.
+    pub access_token_signed_response_alg: String,
+    /// Whether refresh tokens are issued with every authorization code
+    /// exchange, not only when `offline_access` was granted.
+    pub refresh_without_offline_access: bool,
     /// When the client was registered.
     pub created: NaiveDateTime,
     /// When it last changed.
@@ -67,6 +74,9 @@ struct ClientRow {
     jwks: Option<String>,
     created: NaiveDateTime,
     last_modified: NaiveDateTime,
+    access_token_signed_response_alg: String,
+    refresh_without_offline_access: bool,
+    jwks_uri: Option<String>,
 }
 
 fn encode_list(list: &[String]) -> Result<String, StoreError> {
@@ -97,6 +107,9 @@ impl ClientRow {
             jwks: client.jwks.clone(),
             created: client.created,
             last_modified: client.last_modified,
+            access_token_signed_response_alg: client.access_token_signed_response_alg.clone(),
+            refresh_without_offline_access: client.refresh_without_offline_access,
+            jwks_uri: client.jwks_uri.clone(),
         })
     }
 
@@ -119,6 +132,9 @@ impl ClientRow {
             require_pkce: self.require_pkce,
             skip_consent: self.skip_consent,
             jwks: self.jwks,
+            jwks_uri: self.jwks_uri,
+            access_token_signed_response_alg: self.access_token_signed_response_alg,
+            refresh_without_offline_access: self.refresh_without_offline_access,
             created: self.created,
             last_modified: self.last_modified,
         })

@@ -115,6 +115,9 @@ diesel::table! {
         jwks -> Nullable<Text>,
         created -> Timestamp,
         last_modified -> Timestamp,
+        access_token_signed_response_alg -> Text,
+        refresh_without_offline_access -> Bool,
+        jwks_uri -> Nullable<Text>,
     }
 }
 

@@ -163,9 +163,17 @@ async fn check_assertion(ctx: &OidcContext, client: Client, assertion: &str) -> 
         .and_then(|a| a.parse().ok())
         .ok_or_else(|| failed("the assertion's algorithm is not accepted"))?;
     let kid = header.claim("kid").and_then(Value::as_str);
-    let set = client.jwks.as_deref().ok_or_else(|| failed("the client has no registered keys"))?;
-    let set = josekit::jwk::JwkSet::from_bytes(set.as_bytes())
-        .map_err(|_| failed("the client's keys are unreadable"))?;
+    let set = match (&client.jwks, &client.jwks_uri) {
+        (Some(set), _) => std::sync::Arc::new(
+            josekit::jwk::JwkSet::from_bytes(set.as_bytes())
+                .map_err(|_| failed("the client's keys are unreadable"))?,
+        ),
+        (None, Some(uri)) => ctx.remote_keys.get(uri, kid).await.map_err(|why| {
+            tracing::warn!(client_id = %client.id, %why, "cannot load the client's keys");
+            failed("the client's keys could not be loaded")
+        })?,
+        (None, None) => return Err(failed("the client has no registered keys")),
+    };
     let claims = set
         .keys()
         .into_iter()

@@ -21,7 +21,30 @@ use actix_web::web;
 use chrono::TimeDelta;
 use sigil_store::Store;
 
+use crate::remote_keys::RemoteKeySets;
 use crate::tokens::SignerCache;
+
+/// How long the tokens Sigil issues are valid.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Lifetimes {
+    /// Access tokens: short, because a JWT access token is checked by
+    /// resource servers without asking Sigil.
+    pub access_token: TimeDelta,
+    /// ID tokens.
+    pub id_token: TimeDelta,
+    /// Refresh tokens (each rotation starts a new one).
+    pub refresh_token: TimeDelta,
+}
+
+impl Default for Lifetimes {
+    fn default() -> Self {
+        Self {
+            access_token: TimeDelta::minutes(5),
+            id_token: TimeDelta::minutes(5),
+            refresh_token: TimeDelta::days(30),
+        }
+    }
+}
 
 /// What the endpoints need; one per server, shared by its workers.
 #[derive(Debug, Clone)]
@@ -29,6 +52,7 @@ pub struct OidcContext {
     pub(crate) store: Store,
     pub(crate) issuer: String,
     pub(crate) signers: SignerCache,
+    pub(crate) remote_keys: RemoteKeySets,
     pub(crate) access_token_lifetime: TimeDelta,
     pub(crate) id_token_lifetime: TimeDelta,
     pub(crate) refresh_token_lifetime: TimeDelta,
@@ -37,14 +61,15 @@ pub struct OidcContext {
 impl OidcContext {
     /// A context for the issuer `issuer` (an absolute URL; a bare trailing
     /// `/` is dropped so that `iss` matches what clients configure).
-    pub fn new(store: Store, issuer: &str) -> Self {
+    pub fn new(store: Store, issuer: &str, lifetimes: Lifetimes) -> Self {
         Self {
             store,
             issuer: issuer.trim_end_matches('/').to_owned(),
             signers: SignerCache::default(),
-            access_token_lifetime: TimeDelta::minutes(5),
-            id_token_lifetime: TimeDelta::minutes(5),
-            refresh_token_lifetime: TimeDelta::days(30),
+            remote_keys: RemoteKeySets::default(),
+            access_token_lifetime: lifetimes.access_token,
+            id_token_lifetime: lifetimes.id_token,
+            refresh_token_lifetime: lifetimes.refresh_token,
         }
     }
 

@@ -16,15 +16,16 @@ backend_tests!(
     revocation_and_introspection_agree_everywhere
 );
 
-struct Rp<'a> {
-    server: &'a Server,
-    http: Http,
-    id: &'a str,
-    secret: String,
+/// A confidential relying party talking to the server directly.
+pub(crate) struct Rp<'a> {
+    pub(crate) server: &'a Server,
+    pub(crate) http: Http,
+    pub(crate) id: &'a str,
+    pub(crate) secret: String,
 }
 
 impl Rp<'_> {
-    fn post(&self, path: &str, form: &[(&str, &str)]) -> (u16, Value) {
+    pub(crate) fn post(&self, path: &str, form: &[(&str, &str)]) -> (u16, Value) {
         let response = self
             .http
             .post(self.server.url(path))
@@ -37,7 +38,7 @@ impl Rp<'_> {
         (status, serde_json::from_str(&text).unwrap_or(Value::Null))
     }
 
-    fn userinfo(&self, access_token: &str) -> u16 {
+    pub(crate) fn userinfo(&self, access_token: &str) -> u16 {
         self.http
             .get(self.server.url("/userinfo"))
             .bearer_auth(access_token)
@@ -48,7 +49,7 @@ impl Rp<'_> {
     }
 
     /// Signs alice in and exchanges the code; returns (code, token response).
-    fn tokens(&self, browser: &Http, scope: &str) -> (String, Value) {
+    pub(crate) fn tokens(&self, browser: &Http, scope: &str) -> (String, Value) {
         let params =
             [("client_id", self.id), ("redirect_uri", RP), ("response_type", "code"), ("scope", scope)];
         let url = Url::parse_with_params(&self.server.url("/authorize"), &params).unwrap();

@@ -6,6 +6,7 @@ mod config;
 mod lifecycle;
 mod oauth;
 mod oidc;
+mod policy;
 mod server;
 
 use std::path::Path;

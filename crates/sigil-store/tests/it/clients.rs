@@ -23,6 +23,9 @@ fn client(id: &str, now: chrono::NaiveDateTime) -> Client {
         require_pkce: true,
         skip_consent: false,
         jwks: None,
+        jwks_uri: Some("https://app.example.com/jwks".into()),
+        access_token_signed_response_alg: "ES256".into(),
+        refresh_without_offline_access: true,
         created: now,
         last_modified: now,
     }
