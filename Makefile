@@ -30,8 +30,10 @@ fmt:
 lint:
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 
-## Benchmarks (criterion, release build). For the SCIM filter parser against
-## the Python scim2-filter-parser in the same run:
-## crates/scim-filter-parser/benches/compare_python.sh
+## Benchmarks, release build: criterion (filter parser; signing ceiling per
+## algorithm), then the token endpoint under wrk side by side with node
+## oidc-provider (bench/token-endpoint.sh). The filter parser against the
+## Python scim2-filter-parser: crates/scim-filter-parser/benches/compare_python.sh
 bench:
 	$(CARGO) bench --workspace
+	bash bench/token-endpoint.sh
