@@ -15,7 +15,6 @@ use sigil_store::grants::{self, Session};
 use sigil_store::password::{hash_password, verify_password};
 use sigil_store::secret::PlainSecret;
 use sigil_store::{throttle, users};
-use subtle::ConstantTimeEq;
 use url::form_urlencoded;
 
 use super::OidcContext;
@@ -23,7 +22,7 @@ use super::authorize::{
     AuthRequest, Refusal, SESSION_COOKIE, check, current_session, redirect_to_client, refusal_response,
 };
 use super::form::Form;
-use super::pages::{self, CSRF_COOKIE};
+use super::pages::{self, csrf_ok};
 
 /// How long a browser stays signed in.
 const SESSION_LIFETIME: TimeDelta = TimeDelta::hours(8);
@@ -31,13 +30,6 @@ const SESSION_LIFETIME: TimeDelta = TimeDelta::hours(8);
 /// The one message for every failed sign-in, so it reveals nothing about
 /// which accounts exist.
 const SIGN_IN_FAILED: &str = "The username or password is incorrect.";
-
-fn csrf_ok(req: &HttpRequest, form: &Form) -> bool {
-    match (req.cookie(CSRF_COOKIE), form.single("csrf").ok().flatten()) {
-        (Some(cookie), Some(field)) => bool::from(cookie.value().as_bytes().ct_eq(field.as_bytes())),
-        _ => false,
-    }
-}
 
 /// The request with some `prompt` values removed, once they are satisfied.
 fn without_prompt(request: &str, satisfied: &str) -> String {

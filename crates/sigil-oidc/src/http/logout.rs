@@ -12,7 +12,7 @@ use sigil_store::{StoreError, grants, keys};
 use url::Url;
 
 use super::OidcContext;
-use super::authorize::SESSION_COOKIE;
+use super::authorize::{SESSION_COOKIE, current_session};
 use super::form::Form;
 use super::pages;
 use crate::tokens::verify_signature;
@@ -39,12 +39,13 @@ async fn end_session(ctx: &OidcContext, req: &HttpRequest, form: &Form) -> HttpR
     // §2: an expired ID token is still a good hint; only Sigil's signature
     // and issuer matter.
     let mut hinted_client = None;
-    if let Some(hint) = param("id_token_hint") {
+    let hint = param("id_token_hint");
+    if let Some(hint) = &hint {
         let keys = match ctx.store.read(keys::list).await {
             Ok(keys) => keys,
             Err(e) => return internal(&e),
         };
-        let Ok((_, claims)) = verify_signature(&hint, &keys) else {
+        let Ok((_, claims)) = verify_signature(hint, &keys) else {
             return refuse("The id_token_hint is not an ID token issued here.");
         };
         if claims.get("iss").and_then(Value::as_str) != Some(ctx.issuer.as_str()) {
@@ -80,6 +81,28 @@ async fn end_session(ctx: &OidcContext, req: &HttpRequest, form: &Form) -> HttpR
         }
         (Some(_), None) => return refuse("A post-logout redirect URI needs id_token_hint or client_id."),
     };
+    // §2 and §6: without an ID token from us, the request could come from
+    // anyone; a live session is ended only once the user confirms, in a
+    // form that carries its own CSRF token.
+    let confirmed = form.single("confirm").ok().flatten() == Some("yes") && pages::csrf_ok(req, form);
+    if hint.is_none() && !confirmed {
+        let session = match current_session(ctx, req).await {
+            Ok(session) => session,
+            Err(e) => return internal(&e),
+        };
+        if session.is_some() {
+            let csrf = match sigil_store::secret::PlainSecret::generate() {
+                Ok(csrf) => csrf,
+                Err(e) => return internal(&e),
+            };
+            let carried: Vec<(String, String)> = ["client_id", "post_logout_redirect_uri", "state"]
+                .iter()
+                .filter_map(|name| param(name).map(|v| ((*name).to_owned(), v)))
+                .collect();
+            let name = client.as_ref().map(|c| c.name.clone().unwrap_or_else(|| c.id.clone()));
+            return pages::confirm_logout(name.as_deref(), &carried, csrf.expose(), ctx.secure_cookies());
+        }
+    }
     if let Some(cookie) = req.cookie(SESSION_COOKIE) {
         let hash = HashedSecret::of(cookie.value()).as_str().to_owned();
         let now = ctx.store.now();

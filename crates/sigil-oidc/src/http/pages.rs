@@ -1,10 +1,13 @@
-//! Server-rendered pages: login, consent and error. Plain HTML forms that
+//! Server-rendered pages: sign-in, consent, logout confirmation and errors. Plain HTML forms that
 //! work without JavaScript, with labels, focus and error text for assistive
 //! technology, and the headers that keep them out of frames and scripts.
 
-use actix_web::HttpResponse;
 use actix_web::cookie::{Cookie, SameSite};
 use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse};
+use subtle::ConstantTimeEq;
+
+use super::form::Form;
 
 /// The cookie that carries the double-submit CSRF token of a form.
 pub(crate) const CSRF_COOKIE: &str = "sigil_csrf";
@@ -117,6 +120,42 @@ pub(crate) fn consent(
         request = escape(request),
     );
     page(StatusCode::OK, "Allow access?", &body, Some(csrf), secure)
+}
+
+/// RP-Initiated Logout 1.0 §2 and §6: asks the user before ending the
+/// session when the request does not prove which client sent it. The
+/// request's parameters go back through the form.
+pub(crate) fn confirm_logout(
+    client_name: Option<&str>,
+    params: &[(String, String)],
+    csrf: &str,
+    secure: bool,
+) -> HttpResponse {
+    let fields: String = params
+        .iter()
+        .map(|(k, v)| format!("<input type=\"hidden\" name=\"{}\" value=\"{}\">", escape(k), escape(v)))
+        .collect();
+    let asked_by = client_name
+        .map(|name| format!("<p><strong>{}</strong> asks to sign you out.</p>", escape(name)))
+        .unwrap_or_default();
+    let body = format!(
+        "<h1>Sign out?</h1>{asked_by}<p>You will be signed out of every application that uses this \
+         sign-in. To stay signed in, close this window.</p>\
+         <form method=\"post\" action=\"/logout\">\
+         <input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">{fields}\
+         <button type=\"submit\" name=\"confirm\" value=\"yes\" autofocus>Sign out</button></form>",
+        csrf = escape(csrf),
+    );
+    page(StatusCode::OK, "Sign out?", &body, Some(csrf), secure)
+}
+
+/// Double-submit CSRF check: the form's `csrf` field must equal the cookie
+/// set with the page that holds the form.
+pub(crate) fn csrf_ok(req: &HttpRequest, form: &Form) -> bool {
+    match (req.cookie(CSRF_COOKIE), form.single("csrf").ok().flatten()) {
+        (Some(cookie), Some(field)) => bool::from(cookie.value().as_bytes().ct_eq(field.as_bytes())),
+        _ => false,
+    }
 }
 
 /// An error shown to the user instead of redirecting, for requests whose

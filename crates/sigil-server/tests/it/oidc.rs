@@ -457,6 +457,33 @@ fn logout_ends_the_session_and_returns_to_the_client(db: &TestDb) {
     assert_eq!(location(&done), format!("{bye}?state=st"));
     let after = location(&browser.get(silent.as_str()).send().unwrap());
     assert!(after.contains("error=login_required"), "the session ended: {after}");
+
+    // Without id_token_hint anyone could have sent the request (§6): the
+    // user is asked, and only a confirmation posted from that page counts.
+    sign_in(&server, &browser, url.as_str(), PASSWORD);
+    let asked = logout(&[("client_id", "app"), ("post_logout_redirect_uri", bye), ("state", "st2")]);
+    assert_eq!(asked.status(), 200);
+    let page = asked.text().unwrap();
+    assert!(page.contains("<h1>Sign out?</h1>") && page.contains("action=\"/logout\""), "{page}");
+    assert!(location(&browser.get(silent.as_str()).send().unwrap()).contains("code="), "not yet");
+    let mut confirm = vec![
+        ("client_id", field(&page, "client_id")),
+        ("post_logout_redirect_uri", field(&page, "post_logout_redirect_uri")),
+        ("state", field(&page, "state")),
+        ("confirm", "yes".to_owned()),
+    ];
+    let forged = browser.post(server.url("/logout")).form(&confirm).send().unwrap();
+    assert_eq!(forged.status(), 200, "no CSRF token: asked again");
+    assert!(location(&browser.get(silent.as_str()).send().unwrap()).contains("code="), "still signed in");
+    let page = forged.text().unwrap();
+    confirm.push(("csrf", field(&page, "csrf")));
+    let confirmed = browser.post(server.url("/logout")).form(&confirm).send().unwrap();
+    assert_eq!(confirmed.status(), 302);
+    assert_eq!(location(&confirmed), format!("{bye}?state=st2"));
+    let after = location(&browser.get(silent.as_str()).send().unwrap());
+    assert!(after.contains("error=login_required"), "the session ended: {after}");
+    // With no session there is nothing to confirm.
+    assert!(logout(&[]).text().unwrap().contains("You are signed out"));
 }
 
 fn repeated_failures_lock_the_account_not_the_address(db: &TestDb) {
