@@ -17,7 +17,7 @@
 #     Docker engine;
 #   - Sigil served at an https issuer that the suite's containers can reach.
 #     Sigil speaks plain http, so a TLS-terminating reverse proxy must sit in
-#     front of it, and the issuer must be an origin without a path;
+#     front of it (one that strips the issuer's path, if it has one);
 #   - the sigil binary, or a command that runs it, reaching the same database
 #     as the running server (it reads SIGIL_DATABASE_URL or SIGIL_CONFIG like
 #     the server does);
@@ -72,8 +72,8 @@ issuer=${SIGIL_ISSUER:-}
 issuer=${issuer%/}
 [[ $issuer == https://* ]] || die "SIGIL_ISSUER must be an https URL (the suite requires https); put a TLS-terminating proxy in front of Sigil"
 rest=${issuer#https://}
-[[ -n $rest && $rest != */* && $rest != *'?'* && $rest != *'#'* ]] ||
-    die "SIGIL_ISSUER must be an origin such as https://sigil.test, without a path, query or fragment"
+[[ -n $rest && $rest != /* && $rest != *'?'* && $rest != *'#'* ]] ||
+    die "SIGIL_ISSUER must be an https URL such as https://sigil.test, without a query or fragment"
 
 suite_dir=${CONFORMANCE_SUITE_DIR:-}
 [[ -n $suite_dir ]] || die "set CONFORMANCE_SUITE_DIR to a checkout of the conformance suite"

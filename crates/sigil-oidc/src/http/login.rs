@@ -48,7 +48,7 @@ fn without_prompt(request: &str, satisfied: &str) -> String {
 }
 
 fn back_to_authorize(request: &str) -> HttpResponse {
-    HttpResponse::SeeOther().insert_header((LOCATION, format!("/authorize?{request}"))).finish()
+    HttpResponse::SeeOther().insert_header((LOCATION, format!("authorize?{request}"))).finish()
 }
 
 /// Shown while an account or address is locked after repeated failures.

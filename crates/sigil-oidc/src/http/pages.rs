@@ -9,6 +9,10 @@ use subtle::ConstantTimeEq;
 
 use super::form::Form;
 
+// Form actions and the redirects between pages are relative references, so
+// that an issuer with a path (`https://example.com/id`, behind a proxy that
+// strips `/id`) keeps the browser under that path.
+
 /// The cookie that carries the double-submit CSRF token of a form.
 pub(crate) const CSRF_COOKIE: &str = "sigil_csrf";
 
@@ -83,7 +87,7 @@ pub(crate) fn login(
     let focus_password = if focus_user.is_empty() { " autofocus" } else { "" };
     let body = format!(
         "<h1>Sign in</h1><p>to continue to <strong>{client}</strong></p>{error_html}\
-         <form method=\"post\" action=\"/login\">\
+         <form method=\"post\" action=\"login\">\
          <input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\
          <input type=\"hidden\" name=\"request\" value=\"{request}\">\
          <label for=\"username\">Username</label>\
@@ -110,7 +114,7 @@ pub(crate) fn consent(
     let items: String = scopes.iter().map(|s| format!("<li>{}</li>", escape(s))).collect();
     let body = format!(
         "<h1>Allow access?</h1><p><strong>{client}</strong> asks for:</p><ul>{items}</ul>\
-         <form method=\"post\" action=\"/consent\">\
+         <form method=\"post\" action=\"consent\">\
          <input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\
          <input type=\"hidden\" name=\"request\" value=\"{request}\">\
          <button type=\"submit\" name=\"decision\" value=\"allow\" autofocus>Allow</button> \
@@ -141,7 +145,7 @@ pub(crate) fn confirm_logout(
     let body = format!(
         "<h1>Sign out?</h1>{asked_by}<p>You will be signed out of every application that uses this \
          sign-in. To stay signed in, close this window.</p>\
-         <form method=\"post\" action=\"/logout\">\
+         <form method=\"post\" action=\"logout\">\
          <input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">{fields}\
          <button type=\"submit\" name=\"confirm\" value=\"yes\" autofocus>Sign out</button></form>",
         csrf = escape(csrf),
