@@ -48,6 +48,8 @@ diesel::table! {
         #[sql_name = "type"]
         value_type -> Nullable<Text>,
         is_primary -> Bool,
+        display_folded -> Nullable<Text>,
+        type_folded -> Nullable<Text>,
     }
 }
 
@@ -64,6 +66,13 @@ diesel::table! {
         #[sql_name = "type"]
         address_type -> Nullable<Text>,
         is_primary -> Bool,
+        formatted_folded -> Nullable<Text>,
+        street_address_folded -> Nullable<Text>,
+        locality_folded -> Nullable<Text>,
+        region_folded -> Nullable<Text>,
+        postal_code_folded -> Nullable<Text>,
+        country_folded -> Nullable<Text>,
+        type_folded -> Nullable<Text>,
     }
 }
 

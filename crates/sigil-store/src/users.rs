@@ -14,6 +14,10 @@ use crate::schema::{user_addresses, user_search_terms, user_values, users};
 use crate::text::{check_email, check_name, fold};
 use crate::{Meta, new_id};
 
+mod search;
+
+pub use search::{Backend, Page, UserCondition, UserOrder, search};
+
 /// The multi-valued attributes kept in `user_values`, all shaped
 /// `{value, display, type, primary}`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -418,6 +422,8 @@ struct ValueRow {
     display: Option<String>,
     value_type: Option<String>,
     is_primary: bool,
+    display_folded: Option<String>,
+    type_folded: Option<String>,
 }
 
 #[derive(Debug, Queryable, Selectable, Insertable)]
@@ -433,6 +439,13 @@ struct AddressRow {
     country: Option<String>,
     address_type: Option<String>,
     is_primary: bool,
+    formatted_folded: Option<String>,
+    street_address_folded: Option<String>,
+    locality_folded: Option<String>,
+    region_folded: Option<String>,
+    postal_code_folded: Option<String>,
+    country_folded: Option<String>,
+    type_folded: Option<String>,
 }
 
 /// Stores a new user. The store sets `meta` (version 1); the id is kept.
@@ -495,6 +508,8 @@ fn insert_children(conn: &mut AnyConnection, user: &User) -> Result<(), StoreErr
                 display: value.display.clone(),
                 value_type: value.kind.clone(),
                 is_primary: value.primary,
+                display_folded: value.display.as_deref().map(fold),
+                type_folded: value.kind.as_deref().map(fold),
             };
             diesel::insert_into(user_values::table).values(row).execute(conn)?;
         }
@@ -520,6 +535,13 @@ fn insert_children(conn: &mut AnyConnection, user: &User) -> Result<(), StoreErr
             country: address.country.clone(),
             address_type: address.kind.clone(),
             is_primary: address.primary,
+            formatted_folded: address.formatted.as_deref().map(fold),
+            street_address_folded: address.street_address.as_deref().map(fold),
+            locality_folded: address.locality.as_deref().map(fold),
+            region_folded: address.region.as_deref().map(fold),
+            postal_code_folded: address.postal_code.as_deref().map(fold),
+            country_folded: address.country.as_deref().map(fold),
+            type_folded: address.kind.as_deref().map(fold),
         };
         diesel::insert_into(user_addresses::table).values(row).execute(conn)?;
     }
@@ -570,6 +592,22 @@ fn load_children(conn: &mut AnyConnection, mut user: User) -> Result<User, Store
         .order((user_values::attribute.asc(), user_values::position.asc()))
         .select(ValueRow::as_select())
         .load(conn)?;
+    let addresses = user_addresses::table
+        .filter(user_addresses::user_id.eq(&user.id))
+        .order(user_addresses::position.asc())
+        .select(AddressRow::as_select())
+        .load(conn)?;
+    attach_children(&mut user, values, addresses)?;
+    Ok(user)
+}
+
+/// Puts a user's rows from `user_values` (in attribute, position order) and
+/// `user_addresses` (in position order) into `user`.
+fn attach_children(
+    user: &mut User,
+    values: Vec<ValueRow>,
+    addresses: Vec<AddressRow>,
+) -> Result<(), StoreError> {
     for row in values {
         let Some(kind) = ValueKind::parse(&row.attribute) else {
             return Err(StoreError::Other(format!("unknown multi-valued attribute `{}`", row.attribute)));
@@ -581,11 +619,7 @@ fn load_children(conn: &mut AnyConnection, mut user: User) -> Result<User, Store
             primary: row.is_primary,
         });
     }
-    user.addresses = user_addresses::table
-        .filter(user_addresses::user_id.eq(&user.id))
-        .order(user_addresses::position.asc())
-        .select(AddressRow::as_select())
-        .load(conn)?
+    user.addresses = addresses
         .into_iter()
         .map(|row| Address {
             formatted: row.formatted,
@@ -598,5 +632,5 @@ fn load_children(conn: &mut AnyConnection, mut user: User) -> Result<User, Store
             primary: row.is_primary,
         })
         .collect();
-    Ok(user)
+    Ok(())
 }

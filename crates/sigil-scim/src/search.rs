@@ -1,0 +1,55 @@
+//! Searching users: a parsed filter, a sort attribute and a page, run in the
+//! database (RFC 7644 §3.4.2).
+
+use scim_filter_parser::{AttrPath, Filter};
+use sigil_store::AnyConnection;
+use sigil_store::users::{self, Page, UserOrder};
+
+use crate::ScimError;
+use crate::filter::{user_condition, user_schema};
+
+/// What a search asks for.
+#[derive(Debug, Clone, Default)]
+pub struct UserQuery {
+    /// Only users matching this filter.
+    pub filter: Option<Filter>,
+    /// Sort by this attribute (`sortBy`); creation order when unset.
+    pub sort_by: Option<AttrPath>,
+    /// `sortOrder=descending`.
+    pub descending: bool,
+    /// How many matching users to skip (`startIndex` - 1).
+    pub offset: i64,
+    /// The most to return (`count`).
+    pub limit: i64,
+}
+
+/// The attribute `sortBy` names, as a column the store can order by.
+fn order(path: &AttrPath) -> Result<UserOrder, ScimError> {
+    let Some((attr, sub)) = user_schema().find(path) else {
+        return Err(ScimError::InvalidValue(format!("sortBy names an unknown attribute `{path}`")));
+    };
+    let sub = sub.map(|s| s.name.as_str());
+    Ok(match (attr.name.as_str(), sub) {
+        ("userName", None) => UserOrder::UserName,
+        ("displayName", None) => UserOrder::DisplayName,
+        ("name", Some("familyName")) => UserOrder::FamilyName,
+        ("name", Some("givenName")) => UserOrder::GivenName,
+        ("externalId", None) => UserOrder::ExternalId,
+        ("title", None) => UserOrder::Title,
+        ("id", None) => UserOrder::Id,
+        ("meta", Some("created")) => UserOrder::Created,
+        ("meta", Some("lastModified")) => UserOrder::LastModified,
+        _ => return Err(ScimError::InvalidValue(format!("sorting by `{path}` is not supported"))),
+    })
+}
+
+/// Runs `query` in the database.
+pub fn search_users(conn: &mut AnyConnection, query: &UserQuery) -> Result<Page, ScimError> {
+    let order = query.sort_by.as_ref().map(order).transpose()?.unwrap_or(UserOrder::Created);
+    if let Some(filter) = &query.filter {
+        // Checked once, so that building it again below cannot fail.
+        user_condition(filter)?;
+    }
+    let condition = || query.filter.as_ref().and_then(|f| user_condition(f).ok());
+    Ok(users::search(conn, &condition, order, query.descending, query.offset, query.limit)?)
+}

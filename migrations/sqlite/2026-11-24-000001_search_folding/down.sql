@@ -1,0 +1,15 @@
+DROP INDEX user_addresses_country_idx;
+DROP INDEX user_addresses_postal_code_idx;
+DROP INDEX user_addresses_locality_idx;
+CREATE INDEX user_addresses_locality_idx ON user_addresses (locality);
+CREATE INDEX user_addresses_postal_code_idx ON user_addresses (postal_code);
+CREATE INDEX user_addresses_country_idx ON user_addresses (country);
+ALTER TABLE user_addresses DROP COLUMN type_folded;
+ALTER TABLE user_addresses DROP COLUMN country_folded;
+ALTER TABLE user_addresses DROP COLUMN postal_code_folded;
+ALTER TABLE user_addresses DROP COLUMN region_folded;
+ALTER TABLE user_addresses DROP COLUMN locality_folded;
+ALTER TABLE user_addresses DROP COLUMN street_address_folded;
+ALTER TABLE user_addresses DROP COLUMN formatted_folded;
+ALTER TABLE user_values DROP COLUMN type_folded;
+ALTER TABLE user_values DROP COLUMN display_folded;
