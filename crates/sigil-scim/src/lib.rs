@@ -8,9 +8,11 @@
 
 mod error;
 mod filter;
+pub mod http;
 mod search;
 mod sql;
 pub mod user;
+mod user_input;
 
 pub use crate::error::ScimError;
 pub use crate::search::{UserQuery, search_users};

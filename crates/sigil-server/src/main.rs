@@ -9,6 +9,7 @@ mod cli;
 mod commands;
 mod config;
 mod http;
+mod scim;
 mod serve;
 mod telemetry;
 

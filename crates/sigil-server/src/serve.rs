@@ -2,17 +2,20 @@
 //! SIGTERM or SIGINT, then drain in-flight requests and stop.
 
 use std::net::TcpListener;
+use std::sync::Arc;
 
 use actix_web::middleware::from_fn;
 use actix_web::{App, HttpServer, web};
 use anyhow::Context;
 use sigil_oidc::http::OidcContext;
 use sigil_oidc::keys::{SigningAlg, ensure_key_set};
+use sigil_scim::http::ScimContext;
 use sigil_store::Store;
 
 use crate::commands::open_store;
 use crate::config::Config;
 use crate::http::{AppState, routes};
+use crate::scim::ProviderTokens;
 use crate::telemetry::log_requests;
 
 /// Runs the server until it is told to stop.
@@ -42,13 +45,17 @@ async fn serve(store: Store, listener: TcpListener, issuer: url::Url, config: Co
     let state = web::Data::new(AppState { store: store.clone() });
     let oidc = web::Data::new(OidcContext::new(store.clone(), issuer.as_str(), config.lifetimes));
     let issuer = oidc.issuer().to_owned();
+    let tokens = Arc::new(ProviderTokens(oidc.get_ref().clone()));
+    let scim = web::Data::new(ScimContext::new(store.clone(), &issuer, tokens));
     let server = HttpServer::new(move || {
         App::new()
             .app_data(state.clone())
             .app_data(oidc.clone())
+            .app_data(scim.clone())
             .wrap(from_fn(log_requests))
             .configure(routes)
             .configure(sigil_oidc::http::configure)
+            .configure(sigil_scim::http::configure)
     })
     .shutdown_timeout(config.shutdown_timeout.as_secs())
     .listen(listener)?

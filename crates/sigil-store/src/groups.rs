@@ -241,6 +241,44 @@ pub fn groups_of_user(conn: &mut AnyConnection, user_id: &str) -> Result<Vec<Gro
         .collect())
 }
 
+/// Every group `user_id` belongs to: directly (`true`), then through
+/// nested groups (`false`, RFC 7643 §4.1.2 "indirect"), each by name.
+pub fn memberships_of_user(
+    conn: &mut AnyConnection,
+    user_id: &str,
+) -> Result<Vec<(Group, bool)>, StoreError> {
+    let direct = groups_of_user(conn, user_id)?;
+    let mut seen: HashSet<String> = direct.iter().map(|g| g.id.clone()).collect();
+    let mut queue: VecDeque<String> = direct.iter().map(|g| g.id.clone()).collect();
+    let mut indirect_ids = Vec::new();
+    while let Some(current) = queue.pop_front() {
+        let parents: Vec<String> = group_members::table
+            .filter(group_members::member_group_id.eq(&current))
+            .select(group_members::group_id)
+            .load(conn)?;
+        for parent in parents {
+            if seen.insert(parent.clone()) {
+                indirect_ids.push(parent.clone());
+                queue.push_back(parent);
+            }
+        }
+    }
+    let indirect = if indirect_ids.is_empty() {
+        Vec::new()
+    } else {
+        groups::table
+            .filter(groups::id.eq_any(&indirect_ids))
+            .order(groups::display_name_folded.asc())
+            .select(GroupRow::as_select())
+            .load(conn)?
+    };
+    Ok(direct
+        .into_iter()
+        .map(|g| (g, true))
+        .chain(indirect.into_iter().map(|row| (row.into_group(), false)))
+        .collect())
+}
+
 /// Ids of every group nested, at any depth, inside `group_id`.
 fn descendant_groups(conn: &mut AnyConnection, group_id: &str) -> Result<HashSet<String>, StoreError> {
     let mut seen = HashSet::new();

@@ -86,6 +86,33 @@ impl OidcContext {
     pub(crate) fn endpoint(&self, path: &str) -> String {
         format!("{}{path}", self.issuer)
     }
+
+    /// Checks an access token this server issued, for resource servers that
+    /// run in the same process (SCIM): a published key's signature, `typ`
+    /// `at+jwt`, this issuer, not expired (RFC 9068 §4), and neither the
+    /// token nor its grant revoked. Returns its claims.
+    pub async fn check_access_token(
+        &self,
+        token: &str,
+    ) -> Result<serde_json::Map<String, serde_json::Value>, AccessTokenRefused> {
+        let unavailable = |e: sigil_store::StoreError| AccessTokenRefused::Unavailable(e.to_string());
+        let keys = self.store.read(sigil_store::keys::list).await.map_err(unavailable)?;
+        let claims = crate::tokens::verify_access_token(token, &keys, &self.issuer, self.store.now())
+            .map_err(|_| AccessTokenRefused::Invalid)?;
+        let probe = claims.clone();
+        let revoked =
+            self.store.read(move |c| revocation::access_revoked(c, &probe)).await.map_err(unavailable)?;
+        if revoked { Err(AccessTokenRefused::Invalid) } else { Ok(claims) }
+    }
+}
+
+/// Why [`OidcContext::check_access_token`] refused a token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AccessTokenRefused {
+    /// Not a valid, live access token from this server.
+    Invalid,
+    /// The store could not be asked.
+    Unavailable(String),
 }
 
 /// Mounts the provider's endpoints. Expects `web::Data<OidcContext>` in the app.

@@ -9,6 +9,7 @@ mod lifecycle;
 mod oauth;
 mod oidc;
 mod policy;
+mod scim;
 mod server;
 
 use std::path::Path;

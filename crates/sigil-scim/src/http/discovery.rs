@@ -1,0 +1,287 @@
+//! Service provider configuration, resource types and schemas (RFC 7644
+//! §4, RFC 7643 §5-§7): what this server implements, advertised as it is.
+
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde_json::{Value, json};
+
+use super::auth::{Access, authorize};
+use super::wire::{error_response, scim};
+use super::{MAX_PAYLOAD_BYTES, ScimContext};
+use crate::ScimError;
+use crate::user::{ENTERPRISE_SCHEMA, USER_SCHEMA};
+
+const SPC_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig";
+const RESOURCE_TYPE_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:ResourceType";
+const SCHEMA_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:Schema";
+const LIST_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:ListResponse";
+
+/// GET /ServiceProviderConfig (RFC 7643 §5).
+pub(crate) async fn service_provider_config(ctx: web::Data<ScimContext>, req: HttpRequest) -> HttpResponse {
+    if let Err(e) = authorize(&ctx, &req, Access::Read).await {
+        return error_response(&e);
+    }
+    let body = json!({
+        "schemas": [SPC_SCHEMA],
+        "patch": { "supported": false },
+        "bulk": { "supported": false, "maxOperations": 0, "maxPayloadSize": MAX_PAYLOAD_BYTES },
+        "filter": { "supported": true, "maxResults": ctx.max_results },
+        "changePassword": { "supported": true },
+        "sort": { "supported": true },
+        "etag": { "supported": true },
+        "authenticationSchemes": [{
+            "type": "oauthbearertoken",
+            "name": "OAuth Bearer Token",
+            "description": "An access token from this server's token endpoint, with the scope scim:read or scim:write (RFC 6750).",
+            "specUri": "https://www.rfc-editor.org/info/rfc6750",
+            "primary": true,
+        }],
+        "meta": { "resourceType": "ServiceProviderConfig", "location": format!("{}/ServiceProviderConfig", ctx.base) },
+    });
+    scim(&mut HttpResponse::Ok(), &body)
+}
+
+fn user_resource_type(base: &str) -> Value {
+    json!({
+        "schemas": [RESOURCE_TYPE_SCHEMA],
+        "id": "User",
+        "name": "User",
+        "endpoint": "/Users",
+        "description": "User Account",
+        "schema": USER_SCHEMA,
+        "schemaExtensions": [{ "schema": ENTERPRISE_SCHEMA, "required": false }],
+        "meta": { "resourceType": "ResourceType", "location": format!("{base}/ResourceTypes/User") },
+    })
+}
+
+fn list(resources: &[Value]) -> Value {
+    json!({
+        "schemas": [LIST_SCHEMA],
+        "totalResults": resources.len(),
+        "itemsPerPage": resources.len(),
+        "startIndex": 1,
+        "Resources": resources,
+    })
+}
+
+/// GET /ResourceTypes (RFC 7643 §6).
+pub(crate) async fn resource_types(ctx: web::Data<ScimContext>, req: HttpRequest) -> HttpResponse {
+    if let Err(e) = authorize(&ctx, &req, Access::Read).await {
+        return error_response(&e);
+    }
+    scim(&mut HttpResponse::Ok(), &list(&[user_resource_type(&ctx.base)]))
+}
+
+/// GET /ResourceTypes/{name}.
+pub(crate) async fn resource_type(
+    ctx: web::Data<ScimContext>,
+    req: HttpRequest,
+    name: web::Path<String>,
+) -> HttpResponse {
+    if let Err(e) = authorize(&ctx, &req, Access::Read).await {
+        return error_response(&e);
+    }
+    if name.as_str() == "User" {
+        return scim(&mut HttpResponse::Ok(), &user_resource_type(&ctx.base));
+    }
+    error_response(&ScimError::NotFound(format!("no resource type `{name}`")))
+}
+
+/// One attribute definition (RFC 7643 §7).
+struct Def {
+    name: &'static str,
+    kind: &'static str,
+    multi: bool,
+    required: bool,
+    case_exact: bool,
+    mutability: &'static str,
+    returned: &'static str,
+    uniqueness: &'static str,
+    subs: Vec<Def>,
+}
+
+fn def(name: &'static str, kind: &'static str) -> Def {
+    Def {
+        name,
+        kind,
+        multi: false,
+        required: false,
+        case_exact: false,
+        mutability: "readWrite",
+        returned: "default",
+        uniqueness: "none",
+        subs: Vec::new(),
+    }
+}
+
+impl Def {
+    fn multi(mut self) -> Self {
+        self.multi = true;
+        self
+    }
+    fn required(mut self) -> Self {
+        self.required = true;
+        self
+    }
+    fn case_exact(mut self) -> Self {
+        self.case_exact = true;
+        self
+    }
+    fn mutability(mut self, m: &'static str) -> Self {
+        self.mutability = m;
+        self
+    }
+    fn returned(mut self, r: &'static str) -> Self {
+        self.returned = r;
+        self
+    }
+    fn unique(mut self, u: &'static str) -> Self {
+        self.uniqueness = u;
+        self
+    }
+    fn with(mut self, subs: Vec<Def>) -> Self {
+        self.subs = subs;
+        self
+    }
+
+    fn json(&self) -> Value {
+        let mut v = json!({
+            "name": self.name,
+            "type": self.kind,
+            "multiValued": self.multi,
+            "description": "",
+            "required": self.required,
+            "mutability": self.mutability,
+            "returned": self.returned,
+        });
+        if self.kind != "complex" && self.kind != "boolean" {
+            v["caseExact"] = json!(self.case_exact);
+            v["uniqueness"] = json!(self.uniqueness);
+        }
+        if self.kind == "reference" {
+            v["referenceTypes"] = json!(["external"]);
+        }
+        if !self.subs.is_empty() {
+            v["subAttributes"] = Value::Array(self.subs.iter().map(Def::json).collect());
+        }
+        v
+    }
+}
+
+/// `{value, display, type, primary}` of a multi-valued attribute.
+fn multi(name: &'static str) -> Def {
+    def(name, "complex").multi().with(vec![
+        def("value", "string"),
+        def("display", "string"),
+        def("type", "string"),
+        def("primary", "boolean"),
+    ])
+}
+
+fn user_schema(base: &str) -> Value {
+    let s = |n| def(n, "string");
+    let attributes = vec![
+        s("userName").required().unique("server"),
+        def("name", "complex").with(vec![
+            s("formatted"),
+            s("familyName"),
+            s("givenName"),
+            s("middleName"),
+            s("honorificPrefix"),
+            s("honorificSuffix"),
+        ]),
+        s("displayName"),
+        s("nickName"),
+        def("profileUrl", "reference").case_exact(),
+        s("title"),
+        s("userType"),
+        s("preferredLanguage"),
+        s("locale"),
+        s("timezone"),
+        def("active", "boolean"),
+        s("password").case_exact().mutability("writeOnly").returned("never"),
+        multi("emails"),
+        multi("phoneNumbers"),
+        multi("ims"),
+        multi("photos"),
+        def("addresses", "complex").multi().with(vec![
+            s("formatted"),
+            s("streetAddress"),
+            s("locality"),
+            s("region"),
+            s("postalCode"),
+            s("country"),
+            s("type"),
+            def("primary", "boolean"),
+        ]),
+        def("groups", "complex").multi().mutability("readOnly").with(vec![
+            s("value").mutability("readOnly"),
+            def("$ref", "reference").mutability("readOnly"),
+            s("display").mutability("readOnly"),
+            s("type").mutability("readOnly"),
+        ]),
+        multi("entitlements"),
+        multi("roles"),
+        def("x509Certificates", "complex").multi().with(vec![
+            def("value", "binary").case_exact(),
+            s("display"),
+            s("type"),
+            def("primary", "boolean"),
+        ]),
+    ];
+    schema(base, USER_SCHEMA, "User", "User Account", &attributes)
+}
+
+fn enterprise_schema(base: &str) -> Value {
+    let s = |n| def(n, "string");
+    let attributes = vec![
+        s("employeeNumber"),
+        s("costCenter"),
+        s("organization"),
+        s("division"),
+        s("department"),
+        def("manager", "complex").with(vec![
+            s("value"),
+            def("$ref", "reference").mutability("readOnly"),
+            s("displayName").mutability("readOnly"),
+        ]),
+    ];
+    schema(base, ENTERPRISE_SCHEMA, "EnterpriseUser", "Enterprise User", &attributes)
+}
+
+fn schema(base: &str, id: &str, name: &str, description: &str, attributes: &[Def]) -> Value {
+    json!({
+        "schemas": [SCHEMA_SCHEMA],
+        "id": id,
+        "name": name,
+        "description": description,
+        "attributes": attributes.iter().map(Def::json).collect::<Vec<_>>(),
+        "meta": { "resourceType": "Schema", "location": format!("{base}/Schemas/{id}") },
+    })
+}
+
+/// GET /Schemas (RFC 7643 §7).
+pub(crate) async fn schemas(ctx: web::Data<ScimContext>, req: HttpRequest) -> HttpResponse {
+    if let Err(e) = authorize(&ctx, &req, Access::Read).await {
+        return error_response(&e);
+    }
+    scim(&mut HttpResponse::Ok(), &list(&[user_schema(&ctx.base), enterprise_schema(&ctx.base)]))
+}
+
+/// GET /Schemas/{urn}.
+pub(crate) async fn schema_by_id(
+    ctx: web::Data<ScimContext>,
+    req: HttpRequest,
+    urn: web::Path<String>,
+) -> HttpResponse {
+    if let Err(e) = authorize(&ctx, &req, Access::Read).await {
+        return error_response(&e);
+    }
+    let body = if urn.eq_ignore_ascii_case(USER_SCHEMA) {
+        user_schema(&ctx.base)
+    } else if urn.eq_ignore_ascii_case(ENTERPRISE_SCHEMA) {
+        enterprise_schema(&ctx.base)
+    } else {
+        return error_response(&ScimError::NotFound(format!("no schema `{urn}`")));
+    };
+    scim(&mut HttpResponse::Ok(), &body)
+}

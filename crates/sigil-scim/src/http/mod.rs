@@ -1,0 +1,87 @@
+//! The SCIM endpoints under `/scim/v2`, mounted by `sigil-server` with
+//! [`configure`]. Handlers parse, call the store, answer; errors become
+//! responses only in `wire`.
+
+mod auth;
+mod discovery;
+mod projection;
+mod users;
+mod wire;
+
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use actix_web::web;
+use sigil_store::Store;
+
+/// The path every SCIM endpoint lives under.
+pub const PREFIX: &str = "/scim/v2";
+
+/// The largest request body accepted (advertised as `bulk.maxPayloadSize`).
+pub const MAX_PAYLOAD_BYTES: usize = 1024 * 1024;
+
+/// What an access token says about its bearer, once checked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Token {
+    /// `sub`: the user, or the client for a client credentials token.
+    pub subject: String,
+    /// The granted scopes.
+    pub scopes: Vec<String>,
+}
+
+/// Why a token was refused; shown to the client as `invalid_token`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TokenRefused {
+    /// Malformed, badly signed, expired, revoked, or issued by someone else.
+    Invalid,
+    /// The check itself failed (the store is down); answered with 503.
+    Unavailable(String),
+}
+
+/// The future [`AccessTokens::check`] returns.
+pub type TokenCheck<'a> = Pin<Box<dyn Future<Output = Result<Token, TokenRefused>> + 'a>>;
+
+/// How bearer tokens are checked. The server passes in the OpenID provider's
+/// verifier; this crate does not know OAuth.
+pub trait AccessTokens: Send + Sync + fmt::Debug {
+    /// Checks `token` (signature, issuer, expiry, revocation).
+    fn check<'a>(&'a self, token: &'a str) -> TokenCheck<'a>;
+}
+
+/// What the endpoints need; one per server, shared by its workers.
+#[derive(Debug, Clone)]
+pub struct ScimContext {
+    pub(crate) store: Store,
+    pub(crate) base: String,
+    pub(crate) tokens: Arc<dyn AccessTokens>,
+    pub(crate) max_results: i64,
+}
+
+impl ScimContext {
+    /// The service of the issuer `issuer`, whose SCIM base URL is
+    /// `{issuer}/scim/v2`.
+    pub fn new(store: Store, issuer: &str, tokens: Arc<dyn AccessTokens>) -> Self {
+        Self { store, base: format!("{}{PREFIX}", issuer.trim_end_matches('/')), tokens, max_results: 200 }
+    }
+}
+
+/// Mounts the SCIM endpoints. Expects `web::Data<ScimContext>` in the app.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::scope(PREFIX)
+            .route("/ServiceProviderConfig", web::get().to(discovery::service_provider_config))
+            .route("/ResourceTypes", web::get().to(discovery::resource_types))
+            .route("/ResourceTypes/{name}", web::get().to(discovery::resource_type))
+            .route("/Schemas", web::get().to(discovery::schemas))
+            .route("/Schemas/{urn}", web::get().to(discovery::schema_by_id))
+            .route("/Users", web::get().to(users::list))
+            .route("/Users", web::post().to(users::create))
+            .route("/Users/.search", web::post().to(users::search))
+            .route("/Users/{id}", web::get().to(users::get))
+            .route("/Users/{id}", web::put().to(users::replace))
+            .route("/Users/{id}", web::delete().to(users::delete))
+            .default_service(web::to(wire::not_found)),
+    );
+}

@@ -1,0 +1,32 @@
+//! The bridge that lets the SCIM service accept the OpenID provider's
+//! access tokens: `sigil-scim` and `sigil-oidc` never depend on each other,
+//! so the server hands one to the other here.
+
+use serde_json::Value;
+use sigil_oidc::http::{AccessTokenRefused, OidcContext};
+use sigil_scim::http::{AccessTokens, Token, TokenCheck, TokenRefused};
+
+/// Checks SCIM bearer tokens with the provider's own verifier.
+#[derive(Debug)]
+pub(crate) struct ProviderTokens(pub(crate) OidcContext);
+
+impl AccessTokens for ProviderTokens {
+    fn check<'a>(&'a self, token: &'a str) -> TokenCheck<'a> {
+        Box::pin(async move {
+            let claims = self.0.check_access_token(token).await.map_err(|refused| match refused {
+                AccessTokenRefused::Invalid => TokenRefused::Invalid,
+                AccessTokenRefused::Unavailable(why) => TokenRefused::Unavailable(why),
+            })?;
+            let subject = claims.get("sub").and_then(Value::as_str).ok_or(TokenRefused::Invalid)?.to_owned();
+            let scopes = claims
+                .get("scope")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .split(' ')
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned)
+                .collect();
+            Ok(Token { subject, scopes })
+        })
+    }
+}
