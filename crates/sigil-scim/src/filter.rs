@@ -490,3 +490,7 @@ where
         Filter::ValuePath { attr, .. } => return Err(unsupported(attr)),
     })
 }
+
+mod group_filter;
+
+pub(crate) use group_filter::{GROUP_SCHEMA, group_condition, group_schema};

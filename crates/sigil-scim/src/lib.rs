@@ -8,6 +8,7 @@
 
 mod error;
 mod filter;
+pub mod group;
 pub mod http;
 mod search;
 mod sql;
@@ -15,4 +16,4 @@ pub mod user;
 mod user_input;
 
 pub use crate::error::ScimError;
-pub use crate::search::{UserQuery, search_users};
+pub use crate::search::{Query, search_groups, search_users};

@@ -13,6 +13,10 @@ use crate::schema::{group_members, groups};
 use crate::text::{check_name, fold};
 use crate::{Meta, new_id};
 
+mod search;
+
+pub use search::{GroupCondition, GroupOrder, GroupPage, NamedMember, named_members, search};
+
 /// A group as stored (its members are read separately).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Group {
@@ -103,6 +107,68 @@ pub fn insert(conn: &mut AnyConnection, mut group: Group, now: NaiveDateTime) ->
     group.meta = Meta { created: now, last_modified: now, version: 1 };
     diesel::insert_into(groups::table).values(GroupRow::from_group(&group)).execute(conn)?;
     Ok(group)
+}
+
+/// Renames a group or changes its `externalId`, bumping its version; with
+/// `expected_version`, only if the stored version is still that one (one
+/// conditional UPDATE). Members are changed with [`add_member`],
+/// [`remove_member`] and [`set_members`].
+pub fn update(
+    conn: &mut AnyConnection,
+    group: &Group,
+    expected_version: Option<i64>,
+    now: NaiveDateTime,
+) -> Result<Group, StoreError> {
+    check_name("displayName", &group.display_name).map_err(StoreError::Invalid)?;
+    let stored = get(conn, &group.id)?;
+    let version = stored.meta.version;
+    if expected_version.is_some_and(|expected| expected != version) {
+        return Err(StoreError::VersionMismatch);
+    }
+    let changed = diesel::update(groups::table.find(&group.id).filter(groups::version.eq(version)))
+        .set((
+            groups::display_name.eq(&group.display_name),
+            groups::display_name_folded.eq(fold(&group.display_name)),
+            groups::external_id.eq(&group.external_id),
+            groups::last_modified.eq(now),
+            groups::version.eq(version + 1),
+        ))
+        .execute(conn)?;
+    if changed == 0 {
+        return Err(StoreError::VersionMismatch);
+    }
+    get(conn, &group.id)
+}
+
+/// Makes `members` the group's direct members, in that order: those not
+/// listed are removed, new ones added (with the same cycle check as
+/// [`add_member`]). Bumps the version once if anything changed.
+pub fn set_members(
+    conn: &mut AnyConnection,
+    group_id: &str,
+    members: &[Member],
+    now: NaiveDateTime,
+) -> Result<(), StoreError> {
+    let current = self::members(conn, group_id)?;
+    let wanted: HashSet<&str> = members.iter().map(Member::id).collect();
+    let mut changed = false;
+    for member in &current {
+        if !wanted.contains(member.id()) {
+            diesel::delete(group_members::table.find((group_id, member.id()))).execute(conn)?;
+            changed = true;
+        }
+    }
+    let version = get(conn, group_id)?.meta.version;
+    for member in members {
+        changed |= add_member(conn, group_id, member, now)?;
+    }
+    // add_member touched the group once per member; one write is one version.
+    if changed {
+        diesel::update(groups::table.find(group_id))
+            .set((groups::last_modified.eq(now), groups::version.eq(version + 1)))
+            .execute(conn)?;
+    }
+    Ok(())
 }
 
 /// The group with this id.

@@ -8,6 +8,7 @@ use super::auth::{Access, authorize};
 use super::wire::{error_response, scim};
 use super::{MAX_PAYLOAD_BYTES, ScimContext};
 use crate::ScimError;
+use crate::filter::GROUP_SCHEMA;
 use crate::user::{ENTERPRISE_SCHEMA, USER_SCHEMA};
 
 const SPC_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig";
@@ -53,6 +54,18 @@ fn user_resource_type(base: &str) -> Value {
     })
 }
 
+fn group_resource_type(base: &str) -> Value {
+    json!({
+        "schemas": [RESOURCE_TYPE_SCHEMA],
+        "id": "Group",
+        "name": "Group",
+        "endpoint": "/Groups",
+        "description": "Group",
+        "schema": GROUP_SCHEMA,
+        "meta": { "resourceType": "ResourceType", "location": format!("{base}/ResourceTypes/Group") },
+    })
+}
+
 fn list(resources: &[Value]) -> Value {
     json!({
         "schemas": [LIST_SCHEMA],
@@ -68,7 +81,7 @@ pub(crate) async fn resource_types(ctx: web::Data<ScimContext>, req: HttpRequest
     if let Err(e) = authorize(&ctx, &req, Access::Read).await {
         return error_response(&e);
     }
-    scim(&mut HttpResponse::Ok(), &list(&[user_resource_type(&ctx.base)]))
+    scim(&mut HttpResponse::Ok(), &list(&[user_resource_type(&ctx.base), group_resource_type(&ctx.base)]))
 }
 
 /// GET /ResourceTypes/{name}.
@@ -80,8 +93,10 @@ pub(crate) async fn resource_type(
     if let Err(e) = authorize(&ctx, &req, Access::Read).await {
         return error_response(&e);
     }
-    if name.as_str() == "User" {
-        return scim(&mut HttpResponse::Ok(), &user_resource_type(&ctx.base));
+    match name.as_str() {
+        "User" => return scim(&mut HttpResponse::Ok(), &user_resource_type(&ctx.base)),
+        "Group" => return scim(&mut HttpResponse::Ok(), &group_resource_type(&ctx.base)),
+        _ => {}
     }
     error_response(&ScimError::NotFound(format!("no resource type `{name}`")))
 }
@@ -248,6 +263,19 @@ fn enterprise_schema(base: &str) -> Value {
     schema(base, ENTERPRISE_SCHEMA, "EnterpriseUser", "Enterprise User", &attributes)
 }
 
+fn group_schema(base: &str) -> Value {
+    let attributes = vec![
+        def("displayName", "string").required().unique("server"),
+        def("members", "complex").multi().with(vec![
+            def("value", "string").case_exact().mutability("immutable"),
+            def("$ref", "reference").case_exact().mutability("immutable"),
+            def("display", "string").mutability("readOnly"),
+            def("type", "string").mutability("immutable"),
+        ]),
+    ];
+    schema(base, GROUP_SCHEMA, "Group", "Group", &attributes)
+}
+
 fn schema(base: &str, id: &str, name: &str, description: &str, attributes: &[Def]) -> Value {
     json!({
         "schemas": [SCHEMA_SCHEMA],
@@ -264,7 +292,10 @@ pub(crate) async fn schemas(ctx: web::Data<ScimContext>, req: HttpRequest) -> Ht
     if let Err(e) = authorize(&ctx, &req, Access::Read).await {
         return error_response(&e);
     }
-    scim(&mut HttpResponse::Ok(), &list(&[user_schema(&ctx.base), enterprise_schema(&ctx.base)]))
+    scim(
+        &mut HttpResponse::Ok(),
+        &list(&[user_schema(&ctx.base), enterprise_schema(&ctx.base), group_schema(&ctx.base)]),
+    )
 }
 
 /// GET /Schemas/{urn}.
@@ -280,6 +311,8 @@ pub(crate) async fn schema_by_id(
         user_schema(&ctx.base)
     } else if urn.eq_ignore_ascii_case(ENTERPRISE_SCHEMA) {
         enterprise_schema(&ctx.base)
+    } else if urn.eq_ignore_ascii_case(GROUP_SCHEMA) {
+        group_schema(&ctx.base)
     } else {
         return error_response(&ScimError::NotFound(format!("no schema `{urn}`")));
     };

@@ -4,7 +4,9 @@
 
 mod auth;
 mod discovery;
+mod groups;
 mod projection;
+mod request;
 mod users;
 mod wire;
 
@@ -82,6 +84,12 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("/Users/{id}", web::get().to(users::get))
             .route("/Users/{id}", web::put().to(users::replace))
             .route("/Users/{id}", web::delete().to(users::delete))
+            .route("/Groups", web::get().to(groups::list))
+            .route("/Groups", web::post().to(groups::create))
+            .route("/Groups/.search", web::post().to(groups::search))
+            .route("/Groups/{id}", web::get().to(groups::get))
+            .route("/Groups/{id}", web::put().to(groups::replace))
+            .route("/Groups/{id}", web::delete().to(groups::delete))
             .default_service(web::to(wire::not_found)),
     );
 }

@@ -4,13 +4,17 @@
 //! and operator, then a few hundred generated combinations of them.
 
 use scim_filter_parser::{Matcher, Schema, parse_filter};
-use sigil_scim::{ScimError, UserQuery, search_users};
+use sigil_scim::{Query, ScimError, search_groups, search_users};
 use sigil_store::Store;
 use sigil_store::groups::{self, Group, Member};
 use sigil_store::users::{self, Address, MultiValue, User};
 use sigil_testkit::{TestDb, backend_tests};
 
-backend_tests!(sql_filters_agree_with_the_evaluator, bad_filters_are_refused_like_the_evaluator);
+backend_tests!(
+    sql_filters_agree_with_the_evaluator,
+    bad_filters_are_refused_like_the_evaluator,
+    group_filters_agree_with_the_evaluator,
+);
 
 fn email(value: &str, kind: Option<&str>, primary: bool) -> MultiValue {
     MultiValue { value: value.into(), display: None, kind: kind.map(Into::into), primary }
@@ -165,7 +169,7 @@ fn both(store: &Store, people: &[(String, serde_json::Value)], filter: &str) -> 
     let mut expected: Vec<String> =
         people.iter().filter(|(_, json)| matcher.matches(json)).map(|(id, _)| id.clone()).collect();
     expected.sort();
-    let query = UserQuery { filter: Some(parsed), limit: 1000, ..UserQuery::default() };
+    let query = Query { filter: Some(parsed), limit: 1000, ..Query::default() };
     let page = store.read_blocking(move |c| Ok(search_users(c, &query))).unwrap().unwrap_or_else(|e| {
         panic!("{filter}: {e}");
     });
@@ -253,8 +257,103 @@ fn bad_filters_are_refused_like_the_evaluator(db: &TestDb) {
         r#"emails[type eq "work"][value eq "x"]"#,
     ] {
         let Ok(parsed) = parse_filter(filter) else { continue };
-        let query = UserQuery { filter: Some(parsed), limit: 10, ..UserQuery::default() };
+        let query = Query { filter: Some(parsed), limit: 10, ..Query::default() };
         let result = store.read_blocking(move |c| Ok(search_users(c, &query))).unwrap();
         assert!(matches!(result, Err(ScimError::InvalidFilter(_))), "{filter}: {result:?}");
+    }
+}
+
+/// The Group schema as the server describes it, for the evaluator.
+fn group_schema() -> Schema {
+    use scim_filter_parser::{AttrType, Attribute};
+    let s = |n: &str| Attribute::new(n, AttrType::String);
+    Schema::new("urn:ietf:params:scim:schemas:core:2.0:Group")
+        .attribute(s("id").case_exact())
+        .attribute(s("externalId").case_exact())
+        .attribute(Attribute::complex(
+            "meta",
+            vec![s("resourceType"), Attribute::new("created", AttrType::DateTime)],
+        ))
+        .attribute(s("displayName"))
+        .attribute(
+            Attribute::complex("members", vec![s("value").case_exact(), s("display"), s("type")])
+                .multi_valued(),
+        )
+}
+
+fn group_filters_agree_with_the_evaluator(db: &TestDb) {
+    let store = crate::open(db);
+    let now = store.now();
+    let (alice, bob) = (User::new("alice"), User::new("bob"));
+    let (alice_id, bob_id) = (alice.id.clone(), bob.id.clone());
+    let mut staff = Group::new("Staff");
+    staff.external_id = Some("EXT-S".into());
+    let admins = Group::new("Admins_%");
+    let empty = Group::new("Empty Ünit");
+    let (staff_id, admins_id) = (staff.id.clone(), admins.id.clone());
+    let (a, b, s_id, ad) = (alice_id.clone(), bob_id.clone(), staff_id.clone(), admins_id.clone());
+    store
+        .write_blocking(move |c| {
+            users::insert(c, alice, now)?;
+            users::insert(c, bob, now)?;
+            groups::insert(c, staff, now)?;
+            groups::insert(c, admins, now)?;
+            groups::insert(c, empty, now)?;
+            groups::add_member(c, &s_id, &Member::User(a.clone()), now)?;
+            groups::add_member(c, &s_id, &Member::User(b), now)?;
+            groups::add_member(c, &ad, &Member::User(a), now)?;
+            groups::add_member(c, &s_id, &Member::Group(ad.clone()), now)?;
+            Ok(())
+        })
+        .unwrap();
+    let rendered: Vec<(String, serde_json::Value)> = store
+        .read_blocking(|c| {
+            let all = groups::list(c, 0, 100)?;
+            let ids: Vec<&str> = all.iter().map(|g| g.id.as_str()).collect();
+            let mut members = groups::named_members(c, &ids)?;
+            Ok(all
+                .iter()
+                .map(|g| {
+                    let json = sigil_scim::group::render(
+                        g,
+                        &members.remove(&g.id).unwrap_or_default(),
+                        "https://x/scim/v2",
+                    );
+                    (g.id.clone(), json)
+                })
+                .collect())
+        })
+        .unwrap();
+    let schema = group_schema();
+    let filters = [
+        r#"displayName eq "staff""#.to_owned(),
+        r#"displayName co "_%""#.to_owned(),
+        r#"displayName sw "EMPTY ü""#.to_owned(),
+        r#"displayName gt "b""#.to_owned(),
+        r#"externalId eq "EXT-S""#.to_owned(),
+        r#"externalId pr"#.to_owned(),
+        r#"not (externalId pr)"#.to_owned(),
+        r#"members pr"#.to_owned(),
+        r#"not (members pr)"#.to_owned(),
+        format!(r#"members.value eq "{alice_id}""#),
+        format!(r#"members eq "{bob_id}""#),
+        format!(r#"members[value eq "{admins_id}" and type eq "group"]"#),
+        format!(r#"members[value eq "{alice_id}" and type eq "Group"]"#),
+        r#"members.type eq "User""#.to_owned(),
+        r#"members.type ne "user""#.to_owned(),
+        format!(r#"displayName eq "Admins_%" or members.value eq "{staff_id}""#),
+        r#"meta.resourceType eq "Group""#.to_owned(),
+    ];
+    for filter in &filters {
+        let parsed = parse_filter(filter).unwrap();
+        let matcher = Matcher::new(&parsed, &schema).unwrap_or_else(|e| panic!("{filter}: {e}"));
+        let mut expected: Vec<String> =
+            rendered.iter().filter(|(_, j)| matcher.matches(j)).map(|(id, _)| id.clone()).collect();
+        expected.sort();
+        let query = Query { filter: Some(parsed), limit: 100, ..Query::default() };
+        let page = store.read_blocking(move |c| Ok(search_groups(c, &query))).unwrap().unwrap();
+        let mut got: Vec<String> = page.groups.into_iter().map(|g| g.id).collect();
+        got.sort();
+        assert_eq!(got, expected, "{filter}");
     }
 }

@@ -10,6 +10,7 @@ mod oauth;
 mod oidc;
 mod policy;
 mod scim;
+mod scim_groups;
 mod server;
 
 use std::path::Path;

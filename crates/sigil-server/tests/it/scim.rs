@@ -23,7 +23,7 @@ backend_tests!(
 const SCIM_JSON: &str = "application/scim+json";
 
 /// Registers a service client with `scope` and returns a token for it.
-fn token(db: &TestDb, server: &Server, id: &str, scope: &str) -> String {
+pub(crate) fn token(db: &TestDb, server: &Server, id: &str, scope: &str) -> String {
     let out = cli(db, &["client", "add", "--id", id, "--grant-type", "client_credentials", "--scope", scope]);
     let secret = out.lines().find_map(|l| l.strip_prefix("client_secret: ")).unwrap().to_owned();
     let body: Value = rp_http()
@@ -38,18 +38,18 @@ fn token(db: &TestDb, server: &Server, id: &str, scope: &str) -> String {
 }
 
 /// A SCIM client holding a bearer token.
-struct Scim<'a> {
-    server: &'a Server,
-    http: Http,
-    token: String,
+pub(crate) struct Scim<'a> {
+    pub(crate) server: &'a Server,
+    pub(crate) http: Http,
+    pub(crate) token: String,
 }
 
 impl Scim<'_> {
-    fn url(&self, path: &str) -> String {
+    pub(crate) fn url(&self, path: &str) -> String {
         self.server.url(&format!("/scim/v2{path}"))
     }
 
-    fn send(
+    pub(crate) fn send(
         &self,
         method: &str,
         path: &str,
@@ -71,11 +71,11 @@ impl Scim<'_> {
         (status, headers, serde_json::from_str(&text).unwrap_or(Value::Null))
     }
 
-    fn get(&self, path: &str) -> (u16, HeaderMap, Value) {
+    pub(crate) fn get(&self, path: &str) -> (u16, HeaderMap, Value) {
         self.send("GET", path, None, &[])
     }
 
-    fn list(&self, query: &[(&str, &str)]) -> Value {
+    pub(crate) fn list(&self, query: &[(&str, &str)]) -> Value {
         let url = Url::parse_with_params("http://x/Users", query).unwrap();
         let (status, _, body) = self.get(&format!("/Users?{}", url.query().unwrap_or_default()));
         assert_eq!(status, 200, "{query:?}: {body}");
@@ -84,7 +84,7 @@ impl Scim<'_> {
 }
 
 /// The RFC 7644 §3.12 error shape, with `scim_type` when given.
-fn assert_error(status: u16, body: &Value, expected: u16, scim_type: Option<&str>) {
+pub(crate) fn assert_error(status: u16, body: &Value, expected: u16, scim_type: Option<&str>) {
     assert_eq!(status, expected, "{body}");
     assert_eq!(body["schemas"], json!(["urn:ietf:params:scim:api:messages:2.0:Error"]), "{body}");
     assert_eq!(body["status"], expected.to_string(), "{body}");

@@ -1,0 +1,161 @@
+//! The SCIM Group resource (RFC 7643 §4.2) as JSON, and a Group received
+//! in a POST or PUT body.
+//!
+//! Members are users or groups (nested); a member's `type` says which, and
+//! when a client leaves it out the id decides. Microsoft Entra ID's own
+//! schema URI in `schemas` is accepted beside the core one.
+
+use serde_json::{Map, Value, json};
+use sigil_store::groups::{Group, Member, NamedMember};
+use sigil_store::{AnyConnection, StoreError, groups, users};
+
+use crate::ScimError;
+use crate::filter::GROUP_SCHEMA;
+use crate::user::{date_time, etag};
+
+/// Schemas Microsoft Entra ID puts beside the core Group schema.
+const TOLERATED_SCHEMAS: &[&str] =
+    &["http://schemas.microsoft.com/2006/11/ResourceManagement/ADSCIM/2.0/Group"];
+
+/// Renders `group` with its direct `members`; `base` is the service's base URL.
+pub fn render(group: &Group, members: &[NamedMember], base: &str) -> Value {
+    let mut object = Map::new();
+    object.insert("schemas".into(), json!([GROUP_SCHEMA]));
+    object.insert("id".into(), json!(group.id));
+    if let Some(external_id) = &group.external_id {
+        object.insert("externalId".into(), json!(external_id));
+    }
+    object.insert("displayName".into(), json!(group.display_name));
+    if !members.is_empty() {
+        let list: Vec<Value> = members
+            .iter()
+            .map(|m| {
+                let (kind, endpoint) = match &m.member {
+                    Member::User(_) => ("User", "Users"),
+                    Member::Group(_) => ("Group", "Groups"),
+                };
+                json!({
+                    "value": m.member.id(),
+                    "$ref": format!("{base}/{endpoint}/{}", m.member.id()),
+                    "display": m.display,
+                    "type": kind,
+                })
+            })
+            .collect();
+        object.insert("members".into(), Value::Array(list));
+    }
+    object.insert(
+        "meta".into(),
+        json!({
+            "resourceType": "Group",
+            "created": date_time(group.meta.created),
+            "lastModified": date_time(group.meta.last_modified),
+            "location": format!("{base}/Groups/{}", group.id),
+            "version": etag(group.meta.version),
+        }),
+    );
+    Value::Object(object)
+}
+
+/// A member as a client named it: its id and, maybe, its type.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct MemberRef {
+    pub(crate) id: String,
+    pub(crate) kind: Option<MemberKind>,
+}
+
+/// `members.type`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum MemberKind {
+    User,
+    Group,
+}
+
+/// A Group from a request body.
+#[derive(Debug, Clone)]
+pub(crate) struct GroupInput {
+    pub(crate) display_name: String,
+    pub(crate) external_id: Option<String>,
+    pub(crate) members: Vec<MemberRef>,
+}
+
+fn member<'v>(object: &'v Map<String, Value>, name: &str) -> Option<&'v Value> {
+    object.get(name).or_else(|| object.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v))
+}
+
+/// One `members` value: `{value, type?, $ref?, display?}`; `$ref` may be
+/// null (Okta), `display` is ignored (it is computed).
+pub(crate) fn member_ref(item: &Value) -> Result<MemberRef, ScimError> {
+    let Some(item) = item.as_object() else {
+        return Err(ScimError::InvalidValue("each member must be an object with a `value`".into()));
+    };
+    let Some(Value::String(id)) = member(item, "value") else {
+        return Err(ScimError::InvalidValue("each member needs a string `value`".into()));
+    };
+    let kind = match member(item, "type") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(t)) if t.eq_ignore_ascii_case("user") => Some(MemberKind::User),
+        Some(Value::String(t)) if t.eq_ignore_ascii_case("group") => Some(MemberKind::Group),
+        Some(other) => {
+            return Err(ScimError::InvalidValue(format!("member type {other} is neither User nor Group")));
+        }
+    };
+    Ok(MemberRef { id: id.clone(), kind })
+}
+
+/// Reads a full Group resource (POST, PUT).
+pub(crate) fn parse(body: &Value) -> Result<GroupInput, ScimError> {
+    let Some(body) = body.as_object() else {
+        return Err(ScimError::InvalidSyntax("the request body must be a JSON object".into()));
+    };
+    if let Some(schemas) = member(body, "schemas") {
+        let Some(schemas) = schemas.as_array() else {
+            return Err(ScimError::InvalidValue("`schemas` must be an array".into()));
+        };
+        for schema in schemas {
+            let known = schema.as_str().is_some_and(|s| {
+                s.eq_ignore_ascii_case(GROUP_SCHEMA)
+                    || TOLERATED_SCHEMAS.iter().any(|t| t.eq_ignore_ascii_case(s))
+            });
+            if !known {
+                return Err(ScimError::InvalidValue(format!("unknown schema {schema} for a Group")));
+            }
+        }
+    }
+    let display_name = match member(body, "displayName") {
+        Some(Value::String(name)) if !name.trim().is_empty() => name.clone(),
+        _ => return Err(ScimError::InvalidValue("displayName is required (RFC 7643 §4.2)".into())),
+    };
+    let external_id = match member(body, "externalId") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(id)) => Some(id.clone()),
+        Some(_) => return Err(ScimError::InvalidValue("`externalId` must be a string".into())),
+    };
+    let members = match member(body, "members") {
+        None | Some(Value::Null) => Vec::new(),
+        Some(Value::Array(items)) => items.iter().map(member_ref).collect::<Result<_, _>>()?,
+        Some(_) => return Err(ScimError::InvalidValue("`members` must be an array".into())),
+    };
+    Ok(GroupInput { display_name, external_id, members })
+}
+
+/// The stored member a reference names: its type if given, else whichever
+/// kind of resource has that id.
+pub(crate) fn resolve_member(conn: &mut AnyConnection, reference: &MemberRef) -> Result<Member, ScimError> {
+    let exists = |found: Result<(), StoreError>| match found {
+        Ok(()) => Ok(true),
+        Err(StoreError::NotFound) => Ok(false),
+        Err(other) => Err(other),
+    };
+    let is_user = |conn: &mut AnyConnection| exists(users::get(conn, &reference.id).map(|_| ()));
+    let is_group = |conn: &mut AnyConnection| exists(groups::get(conn, &reference.id).map(|_| ()));
+    let member = match reference.kind {
+        Some(MemberKind::User) if is_user(conn)? => Some(Member::User(reference.id.clone())),
+        Some(MemberKind::Group) if is_group(conn)? => Some(Member::Group(reference.id.clone())),
+        Some(_) => None,
+        None if is_user(conn)? => Some(Member::User(reference.id.clone())),
+        None if is_group(conn)? => Some(Member::Group(reference.id.clone())),
+        None => None,
+    };
+    member.ok_or_else(|| ScimError::InvalidValue(format!("no user or group has the id `{}`", reference.id)))
+}
