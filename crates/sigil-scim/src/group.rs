@@ -17,6 +17,15 @@ use crate::user::{date_time, etag};
 const TOLERATED_SCHEMAS: &[&str] =
     &["http://schemas.microsoft.com/2006/11/ResourceManagement/ADSCIM/2.0/Group"];
 
+/// Where PATCH finds the attributes of a Group.
+pub(crate) fn patch_layout() -> crate::patch::Layout<'static> {
+    crate::patch::Layout {
+        schema: crate::filter::group_schema(),
+        extensions: &[],
+        read_only: &["id", "meta", "schemas"],
+    }
+}
+
 /// Renders `group` with its direct `members`; `base` is the service's base URL.
 pub fn render(group: &Group, members: &[NamedMember], base: &str) -> Value {
     let mut object = Map::new();

@@ -10,6 +10,7 @@ mod error;
 mod filter;
 pub mod group;
 pub mod http;
+mod patch;
 mod search;
 mod sql;
 pub mod user;

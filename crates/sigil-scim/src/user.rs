@@ -15,6 +15,18 @@ pub const USER_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
 /// The enterprise User extension.
 pub const ENTERPRISE_SCHEMA: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
 
+/// Where PATCH finds the attributes of a User.
+pub(crate) fn patch_layout() -> crate::patch::Layout<'static> {
+    crate::patch::Layout {
+        schema: crate::filter::user_schema(),
+        extensions: &[(
+            ENTERPRISE_SCHEMA,
+            &["employeeNumber", "costCenter", "organization", "division", "department", "manager"],
+        )],
+        read_only: &["id", "meta", "groups", "schemas"],
+    }
+}
+
 /// An `xsd:dateTime` in UTC, with as many fractional digits as the store kept.
 pub(crate) fn date_time(time: NaiveDateTime) -> String {
     time.and_utc().to_rfc3339_opts(SecondsFormat::AutoSi, true)

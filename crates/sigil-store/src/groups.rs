@@ -159,7 +159,10 @@ pub fn set_members(
         }
     }
     let version = get(conn, group_id)?.meta.version;
-    for member in members {
+    let present: HashSet<&str> = current.iter().map(Member::id).collect();
+    // Only new members are written, so re-sending a large group costs a
+    // query per change, not per member.
+    for member in members.iter().filter(|m| !present.contains(m.id())) {
         changed |= add_member(conn, group_id, member, now)?;
     }
     // add_member touched the group once per member; one write is one version.

@@ -23,7 +23,7 @@ pub(crate) async fn service_provider_config(ctx: web::Data<ScimContext>, req: Ht
     }
     let body = json!({
         "schemas": [SPC_SCHEMA],
-        "patch": { "supported": false },
+        "patch": { "supported": true },
         "bulk": { "supported": false, "maxOperations": 0, "maxPayloadSize": MAX_PAYLOAD_BYTES },
         "filter": { "supported": true, "maxResults": ctx.max_results },
         "changePassword": { "supported": true },

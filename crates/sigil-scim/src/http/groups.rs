@@ -53,13 +53,20 @@ fn resource_response(
     scim(&mut response, &projection.apply(resource))
 }
 
-/// The members a body names, resolved to users and groups.
+/// The members a body names, resolved to users and groups. Ids among
+/// `known` (the group's current members) need no lookup.
 fn resolve_all(
     conn: &mut AnyConnection,
     input: &GroupInput,
+    known: &[Member],
 ) -> Result<Result<Vec<Member>, ScimError>, StoreError> {
+    let known: std::collections::HashMap<&str, &Member> = known.iter().map(|m| (m.id(), m)).collect();
     let mut members = Vec::with_capacity(input.members.len());
     for reference in &input.members {
+        if let Some(member) = known.get(reference.id.as_str()) {
+            members.push((*member).clone());
+            continue;
+        }
         match resolve_member(conn, reference) {
             Ok(member) => members.push(member),
             Err(ScimError::Store(e)) => return Err(e),
@@ -101,7 +108,7 @@ pub(crate) async fn create(ctx: web::Data<ScimContext>, req: HttpRequest, payloa
         let (resource, version) = ctx
             .store
             .write(move |c| {
-                let members = match resolve_all(c, &input)? {
+                let members = match resolve_all(c, &input, &[])? {
                     Ok(members) => members,
                     Err(e) => return Ok(Err(e)),
                 };
@@ -140,7 +147,8 @@ pub(crate) async fn replace(
                 {
                     return Err(StoreError::VersionMismatch);
                 }
-                let members = match resolve_all(c, &input)? {
+                let current = groups::members(c, &id)?;
+                let members = match resolve_all(c, &input, &current)? {
                     Ok(members) => members,
                     Err(e) => return Ok(Err(e)),
                 };
@@ -242,6 +250,75 @@ pub(crate) async fn search(ctx: web::Data<ScimContext>, req: HttpRequest, payloa
         authorize(&ctx, &req, Access::Read).await?;
         let request = search_request(&ctx, &json_body(payload).await?, &[GROUP_SCHEMA])?;
         run_list(&ctx, request).await
+    };
+    run.await.unwrap_or_else(|e: ScimError| error_response(&e))
+}
+
+/// How often a PATCH is tried again after a concurrent write (without
+/// `If-Match`).
+const PATCH_ATTEMPTS: usize = 3;
+
+/// PATCH /Groups/{id} (RFC 7644 §3.5.2): all operations or none; members
+/// added or removed one at a time by provisioning clients cost a query per
+/// change, not per member.
+pub(crate) async fn patch(
+    ctx: web::Data<ScimContext>,
+    req: HttpRequest,
+    id: web::Path<String>,
+    payload: Payload,
+) -> HttpResponse {
+    let run = async {
+        authorize(&ctx, &req, Access::Write).await?;
+        let params = params(&req)?;
+        let projection = projection(param(&params, "attributes"), param(&params, "excludedAttributes"))?;
+        let body = json_body(payload).await?;
+        let if_match = if_match(&req);
+        let id = id.into_inner();
+        for attempt in 1..=PATCH_ATTEMPTS {
+            let (base, read_id) = (ctx.base.clone(), id.clone());
+            let (mut resource, version) = ctx.store.read(move |c| load(c, &read_id, &base)).await?;
+            if let Some(tags) = &if_match
+                && !tags_match(tags, version)
+            {
+                return Err(ScimError::PreconditionFailed);
+            }
+            crate::patch::apply(&mut resource, crate::group::patch_layout(), &body)?;
+            let input = parse(&resource)?;
+            let (base, now, write_id) = (ctx.base.clone(), ctx.store.now(), id.clone());
+            let written = ctx
+                .store
+                .write(move |c| {
+                    let stored = groups::get(c, &write_id)?;
+                    if stored.meta.version != version {
+                        return Err(StoreError::VersionMismatch);
+                    }
+                    let current = groups::members(c, &write_id)?;
+                    let members = match resolve_all(c, &input, &current)? {
+                        Ok(members) => members,
+                        Err(e) => return Ok(Err(e)),
+                    };
+                    if stored.display_name != input.display_name || stored.external_id != input.external_id {
+                        let group = Group {
+                            display_name: input.display_name.clone(),
+                            external_id: input.external_id.clone(),
+                            ..stored
+                        };
+                        groups::update(c, &group, Some(version), now)?;
+                    }
+                    groups::set_members(c, &write_id, &members, now)?;
+                    Ok(Ok(load(c, &write_id, &base)?))
+                })
+                .await;
+            match written {
+                Ok(Ok((resource, version))) => {
+                    return Ok(resource_response(StatusCode::OK, resource, version, &projection));
+                }
+                Ok(Err(e)) => return Err(e),
+                Err(StoreError::VersionMismatch) if if_match.is_none() && attempt < PATCH_ATTEMPTS => {}
+                Err(other) => return Err(other.into()),
+            }
+        }
+        Err(ScimError::PreconditionFailed)
     };
     run.await.unwrap_or_else(|e: ScimError| error_response(&e))
 }

@@ -84,12 +84,14 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("/Users/{id}", web::get().to(users::get))
             .route("/Users/{id}", web::put().to(users::replace))
             .route("/Users/{id}", web::delete().to(users::delete))
+            .route("/Users/{id}", web::patch().to(users::patch))
             .route("/Groups", web::get().to(groups::list))
             .route("/Groups", web::post().to(groups::create))
             .route("/Groups/.search", web::post().to(groups::search))
             .route("/Groups/{id}", web::get().to(groups::get))
             .route("/Groups/{id}", web::put().to(groups::replace))
             .route("/Groups/{id}", web::delete().to(groups::delete))
+            .route("/Groups/{id}", web::patch().to(groups::patch))
             .default_service(web::to(wire::not_found)),
     );
 }

@@ -237,3 +237,58 @@ pub(crate) async fn search(ctx: web::Data<ScimContext>, req: HttpRequest, payloa
     };
     run.await.unwrap_or_else(|e: ScimError| error_response(&e))
 }
+
+/// How often a PATCH is tried again when another write got in between its
+/// read and its write (without `If-Match`, the client did not ask to fail).
+const PATCH_ATTEMPTS: usize = 3;
+
+/// PATCH /Users/{id} (RFC 7644 §3.5.2): every operation applies, or none;
+/// 200 with the resource.
+pub(crate) async fn patch(
+    ctx: web::Data<ScimContext>,
+    req: HttpRequest,
+    id: web::Path<String>,
+    payload: Payload,
+) -> HttpResponse {
+    let run = async {
+        authorize(&ctx, &req, Access::Write).await?;
+        let params = params(&req)?;
+        let projection = projection(param(&params, "attributes"), param(&params, "excludedAttributes"))?;
+        let body = json_body(payload).await?;
+        let if_match = if_match(&req);
+        let id = id.into_inner();
+        for attempt in 1..=PATCH_ATTEMPTS {
+            let (base, read_id) = (ctx.base.clone(), id.clone());
+            let (mut resource, version) = ctx.store.read(move |c| load(c, &read_id, &base)).await?;
+            if let Some(tags) = &if_match
+                && !tags_match(tags, version)
+            {
+                return Err(ScimError::PreconditionFailed);
+            }
+            crate::patch::apply(&mut resource, crate::user::patch_layout(), &body)?;
+            let mut user = with_password(parse(&resource)?).await?;
+            user.id.clone_from(&id);
+            let (base, now) = (ctx.base.clone(), ctx.store.now());
+            let written = ctx
+                .store
+                .write(move |c| {
+                    let stored = users::get(c, &user.id)?;
+                    if user.password_hash.is_none() {
+                        user.password_hash = stored.password_hash;
+                    }
+                    let user = users::update(c, user, Some(version), now)?;
+                    load(c, &user.id, &base)
+                })
+                .await;
+            match written {
+                Ok((resource, version)) => {
+                    return Ok(resource_response(StatusCode::OK, resource, version, &projection));
+                }
+                Err(StoreError::VersionMismatch) if if_match.is_none() && attempt < PATCH_ATTEMPTS => {}
+                Err(other) => return Err(other.into()),
+            }
+        }
+        Err(ScimError::PreconditionFailed)
+    };
+    run.await.unwrap_or_else(|e: ScimError| error_response(&e))
+}

@@ -10,7 +10,9 @@ mod oauth;
 mod oidc;
 mod policy;
 mod scim;
+mod scim_clients;
 mod scim_groups;
+mod scim_patch;
 mod server;
 
 use std::path::Path;
