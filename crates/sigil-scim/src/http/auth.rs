@@ -10,6 +10,8 @@ use crate::ScimError;
 /// What an operation does, and so which scope it needs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Access {
+    /// Any valid token (`/Me` asks about the token's own user).
+    Any,
     /// Reads and searches: `scim:read` (or `scim:write`, which includes it).
     Read,
     /// Creates, changes and deletes: `scim:write`.
@@ -44,11 +46,12 @@ pub(crate) async fn authorize(
     };
     let has = |scope: &str| token.scopes.iter().any(|s| s == scope);
     let allowed = match access {
+        Access::Any => true,
         Access::Read => has("scim:read") || has("scim:write"),
         Access::Write => has("scim:write"),
     };
     if !allowed {
-        let scope = if access == Access::Read { "scim:read" } else { "scim:write" };
+        let scope = if access == Access::Write { "scim:write" } else { "scim:read" };
         return Err(ScimError::Forbidden {
             scope: Some(scope),
             description: format!("the access token lacks the {scope} scope"),

@@ -292,3 +292,62 @@ pub(crate) async fn patch(
     };
     run.await.unwrap_or_else(|e: ScimError| error_response(&e))
 }
+
+/// The user `/Me` stands for (RFC 7644 §3.11): the subject of the token,
+/// which any valid token may ask about itself.
+async fn me(ctx: &ScimContext, req: &HttpRequest) -> Result<String, ScimError> {
+    let token = authorize(ctx, req, Access::Any).await?;
+    let subject = token.subject.clone();
+    let found = ctx.store.read(move |c| users::get(c, &subject).map(|u| u.id)).await;
+    match found {
+        Ok(id) => Ok(id),
+        Err(StoreError::NotFound) => Err(ScimError::NotFound(
+            "the token's subject is not a user of this service (a client's own token has no /Me)".into(),
+        )),
+        Err(other) => Err(other.into()),
+    }
+}
+
+/// GET /Me: the token's own user, with no scope needed.
+pub(crate) async fn me_get(ctx: web::Data<ScimContext>, req: HttpRequest) -> HttpResponse {
+    let run = async {
+        let id = me(&ctx, &req).await?;
+        let params = params(&req)?;
+        let projection = projection(param(&params, "attributes"), param(&params, "excludedAttributes"))?;
+        let base = ctx.base.clone();
+        let (resource, version) = ctx.store.read(move |c| load(c, &id, &base)).await?;
+        if header_matches(&req, IF_NONE_MATCH, version) == Some(true) {
+            return Ok(HttpResponse::NotModified().insert_header((ETAG, etag(version))).finish());
+        }
+        Ok(resource_response(StatusCode::OK, resource, version, &projection))
+    };
+    run.await.unwrap_or_else(|e: ScimError| error_response(&e))
+}
+
+/// PUT /Me: as PUT /Users/{id} for the token's user (scim:write needed).
+pub(crate) async fn me_put(ctx: web::Data<ScimContext>, req: HttpRequest, payload: Payload) -> HttpResponse {
+    match me(&ctx, &req).await {
+        Ok(id) => replace(ctx, req, web::Path::from(id), payload).await,
+        Err(e) => error_response(&e),
+    }
+}
+
+/// PATCH /Me: as PATCH /Users/{id} for the token's user (scim:write needed).
+pub(crate) async fn me_patch(
+    ctx: web::Data<ScimContext>,
+    req: HttpRequest,
+    payload: Payload,
+) -> HttpResponse {
+    match me(&ctx, &req).await {
+        Ok(id) => patch(ctx, req, web::Path::from(id), payload).await,
+        Err(e) => error_response(&e),
+    }
+}
+
+/// DELETE /Me: as DELETE /Users/{id} for the token's user (scim:write needed).
+pub(crate) async fn me_delete(ctx: web::Data<ScimContext>, req: HttpRequest) -> HttpResponse {
+    match me(&ctx, &req).await {
+        Ok(id) => delete(ctx, req, web::Path::from(id)).await,
+        Err(e) => error_response(&e),
+    }
+}

@@ -18,6 +18,7 @@ backend_tests!(
     searches_filter_sort_page_and_project_in_the_database,
     tokens_and_scopes_guard_every_endpoint,
     bad_requests_get_scim_errors_and_change_nothing,
+    me_is_the_user_the_token_speaks_for,
 );
 
 const SCIM_JSON: &str = "application/scim+json";
@@ -388,4 +389,32 @@ fn bad_requests_get_scim_errors_and_change_nothing(db: &TestDb) {
 
     let list = scim.list(&[]);
     assert_eq!(list["totalResults"], 1, "nothing bad was stored: {list}");
+}
+
+/// RFC 7644 §3.11: `/Me` is the token's own user; any valid user token may
+/// read it, changing it takes `scim:write` like any other user.
+fn me_is_the_user_the_token_speaks_for(db: &TestDb) {
+    let secret = crate::oidc::setup(db);
+    let server = Server::start(crate::bin(), db, &[]);
+    let rp = crate::lifecycle::Rp { server: &server, http: rp_http(), id: "web", secret };
+    let (_, tokens) = rp.tokens(&browser(), "openid profile");
+    let user_token = tokens["access_token"].as_str().unwrap().to_owned();
+    let me = Scim { server: &server, http: rp_http(), token: user_token };
+    let (status, headers, body) = me.get("/Me");
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["userName"], "alice");
+    assert_eq!(headers["etag"], "W/\"1\"");
+    let (status, _, body) = me.get("/Me?attributes=userName");
+    assert_eq!((status, body.as_object().unwrap().len()), (200, 3), "{body}");
+    let operation =
+        crate::scim_patch::patch_body(json!([{ "op": "replace", "path": "title", "value": "x" }]));
+    let (status, _, body) = me.send("PATCH", "/Me", Some(&operation), &[]);
+    assert_error(status, &body, 403, None);
+
+    let service =
+        Scim { server: &server, http: rp_http(), token: token(db, &server, "provisioner", "scim:write") };
+    let (status, _, body) = service.get("/Me");
+    assert_error(status, &body, 404, None);
+    let anonymous = rp_http().get(server.url("/scim/v2/Me")).send().unwrap();
+    assert_eq!(anonymous.status(), 401);
 }
