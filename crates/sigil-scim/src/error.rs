@@ -29,6 +29,9 @@ pub enum ScimError {
     /// 400 `tooMany`: the request asks for more than the server returns.
     #[error("tooMany: {0}")]
     TooMany(String),
+    /// 400 `invalidCursor` (RFC 9865 §3): a cursor this service did not issue.
+    #[error("invalidCursor: {0}")]
+    InvalidCursor(String),
     /// 400 without a `scimType`: a query parameter is malformed.
     #[error("{0}")]
     BadRequest(String),

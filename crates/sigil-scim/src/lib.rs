@@ -6,6 +6,7 @@
 //! knows nothing of OAuth: the server passes in how bearer tokens are
 //! checked ([`http::AccessTokens`]).
 
+mod cursor;
 mod error;
 mod filter;
 pub mod group;
@@ -17,4 +18,4 @@ pub mod user;
 mod user_input;
 
 pub use crate::error::ScimError;
-pub use crate::search::{Query, search_groups, search_users};
+pub use crate::search::{Position, Query, search_groups, search_users};

@@ -26,6 +26,15 @@ pub(crate) async fn service_provider_config(ctx: web::Data<ScimContext>, req: Ht
         "patch": { "supported": true },
         "bulk": { "supported": false, "maxOperations": 0, "maxPayloadSize": MAX_PAYLOAD_BYTES },
         "filter": { "supported": true, "maxResults": ctx.max_results },
+        // RFC 9865 §4: both kinds of paging; cursors never expire, as they
+        // name a position rather than a stored result set.
+        "pagination": {
+            "cursor": true,
+            "index": true,
+            "defaultPaginationMethod": "index",
+            "defaultPageSize": ctx.max_results,
+            "maxPageSize": ctx.max_results,
+        },
         "changePassword": { "supported": true },
         "sort": { "supported": true },
         "etag": { "supported": true },

@@ -5,7 +5,7 @@ use actix_web::http::StatusCode;
 use actix_web::http::header::{ETAG, IF_NONE_MATCH, LOCATION};
 use actix_web::web::{self, Payload};
 use actix_web::{HttpRequest, HttpResponse};
-use serde_json::{Value, json};
+use serde_json::Value;
 use sigil_store::groups::{self, Group, Member, named_members};
 use sigil_store::{AnyConnection, StoreError};
 
@@ -13,16 +13,14 @@ use super::ScimContext;
 use super::auth::{Access, authorize};
 use super::projection::Projection;
 use super::request::{
-    ListRequest, header_matches, if_match, integer, json_body, list_request, param, params, search_request,
-    tags_match,
+    ListParams, ListRequest, cursor_page, header_matches, if_match, integer, json_body, list_request,
+    list_response, param, params, search_request, tags_match,
 };
 use super::wire::{error_response, scim};
 use crate::filter::GROUP_SCHEMA;
 use crate::group::{GroupInput, parse, render, resolve_member};
 use crate::user::etag;
 use crate::{ScimError, search_groups};
-
-const LIST_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:ListResponse";
 
 fn projection(attributes: Option<&str>, excluded: Option<&str>) -> Result<Projection, ScimError> {
     Projection::new(attributes, excluded, &[GROUP_SCHEMA])
@@ -195,15 +193,18 @@ pub(crate) async fn delete(
 }
 
 async fn run_list(ctx: &ScimContext, request: ListRequest) -> Result<HttpResponse, ScimError> {
-    let ListRequest { query, start_index, projection } = request;
+    let ListRequest { query, start_index, projection, cursor_count } = request;
     let base = ctx.base.clone();
-    let (total, resources) = ctx
+    let (total, resources, cursors) = ctx
         .store
         .read(move |c| {
-            let page = match search_groups(c, &query) {
+            let mut page = match search_groups(c, &query) {
                 Ok(page) => page,
                 Err(e) => return Ok(Err(e)),
             };
+            let cursors = cursor_count.map(|count| {
+                cursor_page(&query, count, &mut page.groups, |g| (g.meta.created, g.id.clone()))
+            });
             let ids: Vec<&str> = page.groups.iter().map(|g| g.id.as_str()).collect();
             let mut members = named_members(c, &ids)?;
             let resources: Vec<Value> = page
@@ -211,18 +212,10 @@ async fn run_list(ctx: &ScimContext, request: ListRequest) -> Result<HttpRespons
                 .iter()
                 .map(|g| render(g, &members.remove(&g.id).unwrap_or_default(), &base))
                 .collect();
-            Ok(Ok((page.total, resources)))
+            Ok(Ok((page.total, resources, cursors)))
         })
         .await??;
-    let resources: Vec<Value> = resources.into_iter().map(|r| projection.apply(r)).collect();
-    let body = json!({
-        "schemas": [LIST_SCHEMA],
-        "totalResults": total,
-        "startIndex": start_index,
-        "itemsPerPage": resources.len(),
-        "Resources": resources,
-    });
-    Ok(scim(&mut HttpResponse::Ok(), &body))
+    Ok(list_response(total, start_index, cursors, resources, &projection))
 }
 
 /// GET /Groups.
@@ -230,15 +223,16 @@ pub(crate) async fn list(ctx: web::Data<ScimContext>, req: HttpRequest) -> HttpR
     let run = async {
         authorize(&ctx, &req, Access::Read).await?;
         let p = params(&req)?;
-        let request = list_request(
-            &ctx,
-            param(&p, "filter"),
-            param(&p, "sortBy"),
-            param(&p, "sortOrder"),
-            integer(param(&p, "startIndex"), "startIndex")?,
-            integer(param(&p, "count"), "count")?,
-            projection(param(&p, "attributes"), param(&p, "excludedAttributes"))?,
-        )?;
+        let list = ListParams {
+            filter: param(&p, "filter"),
+            sort_by: param(&p, "sortBy"),
+            sort_order: param(&p, "sortOrder"),
+            start_index: integer(param(&p, "startIndex"), "startIndex")?,
+            count: integer(param(&p, "count"), "count")?,
+            cursor: param(&p, "cursor"),
+        };
+        let projection = projection(param(&p, "attributes"), param(&p, "excludedAttributes"))?;
+        let request = list_request(&ctx, &list, projection)?;
         run_list(&ctx, request).await
     };
     run.await.unwrap_or_else(|e: ScimError| error_response(&e))

@@ -64,24 +64,37 @@ pub(super) struct ListRequest {
     pub(super) query: Query,
     pub(super) start_index: i64,
     pub(super) projection: Projection,
+    /// Cursor paging (RFC 9865) with this page size, instead of startIndex.
+    pub(super) cursor_count: Option<i64>,
+}
+
+/// The list parameters of RFC 7644 §3.4.2 and RFC 9865, as given.
+#[derive(Debug, Default)]
+pub(super) struct ListParams<'a> {
+    pub(super) filter: Option<&'a str>,
+    pub(super) sort_by: Option<&'a str>,
+    pub(super) sort_order: Option<&'a str>,
+    pub(super) start_index: Option<i64>,
+    pub(super) count: Option<i64>,
+    /// `cursor`: empty for the first page.
+    pub(super) cursor: Option<&'a str>,
 }
 
 /// RFC 7644 §3.4.2.4: startIndex below 1 is 1; a negative count is 0; a
-/// count above the maximum is cut to it.
+/// count above the maximum is cut to it. RFC 9865: a `cursor` (empty for the
+/// first page) pages in creation order instead, and cannot be combined with
+/// startIndex.
 pub(super) fn list_request(
     ctx: &ScimContext,
-    filter: Option<&str>,
-    sort_by: Option<&str>,
-    sort_order: Option<&str>,
-    start_index: Option<i64>,
-    count: Option<i64>,
+    params: &ListParams<'_>,
     projection: Projection,
 ) -> Result<ListRequest, ScimError> {
-    let filter = filter.filter(|f| !f.trim().is_empty()).map(parse_filter).transpose()?;
-    let sort_by = sort_by
+    let filter = params.filter.filter(|f| !f.trim().is_empty()).map(parse_filter).transpose()?;
+    let sort_by = params
+        .sort_by
         .map(|s| parse_attr_path(s).map_err(|e| ScimError::InvalidValue(format!("sortBy `{s}`: {e}"))))
         .transpose()?;
-    let descending = match sort_order {
+    let descending = match params.sort_order {
         None => false,
         Some(o) if o.eq_ignore_ascii_case("ascending") => false,
         Some(o) if o.eq_ignore_ascii_case("descending") => true,
@@ -91,13 +104,65 @@ pub(super) fn list_request(
             )));
         }
     };
-    let start_index = start_index.unwrap_or(1).max(1);
-    let count = count.unwrap_or(ctx.max_results).clamp(0, ctx.max_results);
+    let count = params.count.unwrap_or(ctx.max_results).clamp(0, ctx.max_results);
+    if let Some(cursor) = params.cursor {
+        if params.start_index.is_some() {
+            return Err(ScimError::InvalidValue(
+                "use either startIndex or cursor, not both (RFC 9865)".into(),
+            ));
+        }
+        if sort_by.is_some() || descending {
+            return Err(ScimError::InvalidValue(
+                "cursor paging follows creation order; leave out sortBy and sortOrder".into(),
+            ));
+        }
+        // An empty cursor asks for the first page.
+        let position = if cursor.trim().is_empty() { None } else { Some(crate::cursor::decode(cursor)?) };
+        // One more than asked, to know whether there is a next page.
+        let query = Query { filter, sort_by, descending, offset: 0, limit: count + 1, position };
+        return Ok(ListRequest { query, start_index: 1, projection, cursor_count: Some(count) });
+    }
+    let start_index = params.start_index.unwrap_or(1).max(1);
     Ok(ListRequest {
-        query: Query { filter, sort_by, descending, offset: start_index - 1, limit: count },
+        query: Query { filter, sort_by, descending, offset: start_index - 1, limit: count, position: None },
         start_index,
         projection,
+        cursor_count: None,
     })
+}
+
+/// Trims a cursor page fetched one longer than `count` and names the pages
+/// around it: (nextCursor, previousCursor).
+pub(super) fn cursor_page<T>(
+    request: &Query,
+    count: i64,
+    items: &mut Vec<T>,
+    key: impl Fn(&T) -> (chrono::NaiveDateTime, String),
+) -> (Option<String>, Option<String>) {
+    let count = usize::try_from(count).unwrap_or(0);
+    let forward = request.position.as_ref().is_none_or(|p| p.forward);
+    let more = items.len() > count;
+    if more {
+        if forward {
+            items.truncate(count);
+        } else {
+            items.drain(..items.len() - count);
+        }
+    }
+    let at = |item: &T, forward: bool| {
+        let (created, id) = key(item);
+        crate::cursor::encode(&crate::Position { created, id, forward })
+    };
+    let (first, last) = (items.first(), items.last());
+    if forward {
+        let next = last.filter(|_| more).map(|l| at(l, true));
+        let previous = first.filter(|_| request.position.is_some()).map(|f| at(f, false));
+        (next, previous)
+    } else {
+        let next = last.map(|l| at(l, true));
+        let previous = first.filter(|_| more).map(|f| at(f, false));
+        (next, previous)
+    }
 }
 
 pub(super) fn integer(raw: Option<&str>, name: &str) -> Result<Option<i64>, ScimError> {
@@ -142,18 +207,51 @@ pub(super) fn search_request(
                 .ok_or_else(|| ScimError::InvalidValue(format!("`{name}` must be an integer"))),
         }
     };
-    let request = list_request(
-        ctx,
-        text("filter")?.as_deref(),
-        text("sortBy")?.as_deref(),
-        text("sortOrder")?.as_deref(),
-        number("startIndex")?,
-        number("count")?,
-        Projection::new(
-            text("attributes")?.as_deref(),
-            text("excludedAttributes")?.as_deref(),
-            core_schemas,
-        )?,
+    let (filter, sort_by, sort_order, cursor) =
+        (text("filter")?, text("sortBy")?, text("sortOrder")?, text("cursor")?);
+    let params = ListParams {
+        filter: filter.as_deref(),
+        sort_by: sort_by.as_deref(),
+        sort_order: sort_order.as_deref(),
+        start_index: number("startIndex")?,
+        count: number("count")?,
+        cursor: cursor.as_deref(),
+    };
+    let projection = Projection::new(
+        text("attributes")?.as_deref(),
+        text("excludedAttributes")?.as_deref(),
+        core_schemas,
     )?;
-    Ok(request)
+    list_request(ctx, &params, projection)
+}
+
+/// A ListResponse (RFC 7644 §3.4.2): with `startIndex` for index paging,
+/// with `nextCursor` / `previousCursor` (when there are such pages) for
+/// cursor paging (RFC 9865 §2.2).
+pub(super) fn list_response(
+    total: i64,
+    start_index: i64,
+    cursors: Option<(Option<String>, Option<String>)>,
+    resources: Vec<Value>,
+    projection: &Projection,
+) -> actix_web::HttpResponse {
+    let resources: Vec<Value> = resources.into_iter().map(|r| projection.apply(r)).collect();
+    let mut body = serde_json::json!({
+        "schemas": ["urn:ietf:params:scim:api:messages:2.0:ListResponse"],
+        "totalResults": total,
+        "itemsPerPage": resources.len(),
+        "Resources": resources,
+    });
+    match cursors {
+        None => body["startIndex"] = serde_json::json!(start_index),
+        Some((next, previous)) => {
+            if let Some(next) = next {
+                body["nextCursor"] = serde_json::json!(next);
+            }
+            if let Some(previous) = previous {
+                body["previousCursor"] = serde_json::json!(previous);
+            }
+        }
+    }
+    super::wire::scim(&mut actix_web::HttpResponse::Ok(), &body)
 }

@@ -5,7 +5,7 @@ use actix_web::http::StatusCode;
 use actix_web::http::header::{ETAG, IF_NONE_MATCH, LOCATION};
 use actix_web::web::{self, Payload};
 use actix_web::{HttpRequest, HttpResponse};
-use serde_json::{Value, json};
+use serde_json::Value;
 use sigil_store::groups::memberships_of_user;
 use sigil_store::password::hash_password;
 use sigil_store::users::{self, User};
@@ -15,15 +15,13 @@ use super::ScimContext;
 use super::auth::{Access, authorize};
 use super::projection::Projection;
 use super::request::{
-    ListRequest, header_matches, if_match, integer, json_body, list_request, param, params, search_request,
-    tags_match,
+    ListParams, ListRequest, cursor_page, header_matches, if_match, integer, json_body, list_request,
+    list_response, param, params, search_request, tags_match,
 };
 use super::wire::{error_response, scim};
 use crate::user::{USER_SCHEMA, etag, render};
 use crate::user_input::{UserInput, parse};
 use crate::{ScimError, search_users};
-
-const LIST_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:ListResponse";
 
 fn projection(attributes: Option<&str>, excluded: Option<&str>) -> Result<Projection, ScimError> {
     Projection::new(attributes, excluded, &[USER_SCHEMA])
@@ -180,32 +178,26 @@ pub(crate) async fn delete(
 }
 
 async fn run_list(ctx: &ScimContext, request: ListRequest) -> Result<HttpResponse, ScimError> {
-    let ListRequest { query, start_index, projection } = request;
+    let ListRequest { query, start_index, projection, cursor_count } = request;
     let base = ctx.base.clone();
-    let (total, resources) = ctx
+    let (total, resources, cursors) = ctx
         .store
         .read(move |c| {
-            let page = match search_users(c, &query) {
+            let mut page = match search_users(c, &query) {
                 Ok(page) => page,
                 Err(e) => return Ok(Err(e)),
             };
+            let cursors = cursor_count
+                .map(|count| cursor_page(&query, count, &mut page.users, |u| (u.meta.created, u.id.clone())));
             let mut resources = Vec::with_capacity(page.users.len());
             for user in &page.users {
                 let groups = memberships_of_user(c, &user.id)?;
                 resources.push(render(user, &groups, &base));
             }
-            Ok(Ok((page.total, resources)))
+            Ok(Ok((page.total, resources, cursors)))
         })
         .await??;
-    let resources: Vec<Value> = resources.into_iter().map(|r| projection.apply(r)).collect();
-    let body = json!({
-        "schemas": [LIST_SCHEMA],
-        "totalResults": total,
-        "startIndex": start_index,
-        "itemsPerPage": resources.len(),
-        "Resources": resources,
-    });
-    Ok(scim(&mut HttpResponse::Ok(), &body))
+    Ok(list_response(total, start_index, cursors, resources, &projection))
 }
 
 /// GET /Users (RFC 7644 §3.4.2).
@@ -213,15 +205,16 @@ pub(crate) async fn list(ctx: web::Data<ScimContext>, req: HttpRequest) -> HttpR
     let run = async {
         authorize(&ctx, &req, Access::Read).await?;
         let p = params(&req)?;
-        let request = list_request(
-            &ctx,
-            param(&p, "filter"),
-            param(&p, "sortBy"),
-            param(&p, "sortOrder"),
-            integer(param(&p, "startIndex"), "startIndex")?,
-            integer(param(&p, "count"), "count")?,
-            projection(param(&p, "attributes"), param(&p, "excludedAttributes"))?,
-        )?;
+        let list = ListParams {
+            filter: param(&p, "filter"),
+            sort_by: param(&p, "sortBy"),
+            sort_order: param(&p, "sortOrder"),
+            start_index: integer(param(&p, "startIndex"), "startIndex")?,
+            count: integer(param(&p, "count"), "count")?,
+            cursor: param(&p, "cursor"),
+        };
+        let projection = projection(param(&p, "attributes"), param(&p, "excludedAttributes"))?;
+        let request = list_request(&ctx, &list, projection)?;
         run_list(&ctx, request).await
     };
     run.await.unwrap_or_else(|e: ScimError| error_response(&e))

@@ -27,6 +27,7 @@ fn classify(error: &ScimError) -> (StatusCode, Option<&'static str>) {
         ScimError::Mutability(_) => (StatusCode::BAD_REQUEST, Some("mutability")),
         ScimError::NoTarget(_) => (StatusCode::BAD_REQUEST, Some("noTarget")),
         ScimError::TooMany(_) => (StatusCode::BAD_REQUEST, Some("tooMany")),
+        ScimError::InvalidCursor(_) => (StatusCode::BAD_REQUEST, Some("invalidCursor")),
         ScimError::BadRequest(_) => (StatusCode::BAD_REQUEST, None),
         ScimError::Uniqueness(_) => (StatusCode::CONFLICT, Some("uniqueness")),
         ScimError::NotFound(_) => (StatusCode::NOT_FOUND, None),
@@ -52,6 +53,7 @@ fn detail(error: &ScimError) -> String {
         | ScimError::Mutability(d)
         | ScimError::NoTarget(d)
         | ScimError::TooMany(d)
+        | ScimError::InvalidCursor(d)
         | ScimError::BadRequest(d)
         | ScimError::Uniqueness(d)
         | ScimError::NotFound(d)
@@ -127,6 +129,7 @@ mod tests {
             (ScimError::Mutability("x".into()), 400, Some("mutability")),
             (ScimError::NoTarget("x".into()), 400, Some("noTarget")),
             (ScimError::TooMany("x".into()), 400, Some("tooMany")),
+            (ScimError::InvalidCursor("x".into()), 400, Some("invalidCursor")),
             (ScimError::BadRequest("x".into()), 400, None),
             (ScimError::Uniqueness("x".into()), 409, Some("uniqueness")),
             (ScimError::NotFound("x".into()), 404, None),

@@ -19,6 +19,7 @@ backend_tests!(
     tokens_and_scopes_guard_every_endpoint,
     bad_requests_get_scim_errors_and_change_nothing,
     me_is_the_user_the_token_speaks_for,
+    cursor_paging_stays_consistent_while_users_are_added,
 );
 
 const SCIM_JSON: &str = "application/scim+json";
@@ -417,4 +418,57 @@ fn me_is_the_user_the_token_speaks_for(db: &TestDb) {
     assert_error(status, &body, 404, None);
     let anonymous = rp_http().get(server.url("/scim/v2/Me")).send().unwrap();
     assert_eq!(anonymous.status(), 401);
+}
+
+/// RFC 9865: a walk with cursors sees every user once, in creation order,
+/// even when users are added during the walk; cursors go both ways.
+fn cursor_paging_stays_consistent_while_users_are_added(db: &TestDb) {
+    let server = Server::start(crate::bin(), db, &[]);
+    let scim =
+        Scim { server: &server, http: rp_http(), token: token(db, &server, "provisioner", "scim:write") };
+    let add = |name: &str| {
+        let (status, _, body) = scim.send("POST", "/Users", Some(&json!({ "userName": name })), &[]);
+        assert_eq!(status, 201, "{body}");
+    };
+    for name in ["u1", "u2", "u3", "u4", "u5"] {
+        add(name);
+    }
+    let names = |page: &Value| -> Vec<String> {
+        page["Resources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["userName"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let first = scim.list(&[("cursor", ""), ("count", "2")]);
+    assert_eq!(names(&first), ["u1", "u2"]);
+    assert!(first.get("startIndex").is_none() && first.get("previousCursor").is_none(), "{first}");
+    assert_eq!(first["totalResults"], 5);
+    let next = first["nextCursor"].as_str().unwrap().to_owned();
+
+    add("u6"); // arrives mid-walk
+    let second = scim.list(&[("cursor", &next), ("count", "2")]);
+    assert_eq!(names(&second), ["u3", "u4"]);
+    let back = scim.list(&[("cursor", second["previousCursor"].as_str().unwrap()), ("count", "2")]);
+    assert_eq!(names(&back), ["u1", "u2"], "previousCursor goes back a page");
+    assert!(back.get("previousCursor").is_none(), "nothing before the first page: {back}");
+    let third = scim.list(&[("cursor", second["nextCursor"].as_str().unwrap()), ("count", "2")]);
+    assert_eq!(names(&third), ["u5", "u6"]);
+    assert!(third.get("nextCursor").is_none(), "the last page has no nextCursor: {third}");
+    assert_eq!(third["totalResults"], 6);
+
+    // Filters apply along the walk; errors are the RFC's.
+    let filtered = scim.list(&[("cursor", ""), ("count", "2"), ("filter", "userName gt \"u2\"")]);
+    assert_eq!(names(&filtered), ["u3", "u4"]);
+    for (query, scim_type) in [
+        ("cursor=garbage", "invalidCursor"),
+        ("cursor=&startIndex=2", "invalidValue"),
+        ("cursor=&sortBy=userName", "invalidValue"),
+    ] {
+        let (status, _, body) = scim.get(&format!("/Users?{query}"));
+        assert_error(status, &body, 400, Some(scim_type));
+    }
+    let (_, _, spc) = scim.get("/ServiceProviderConfig");
+    assert_eq!(spc["pagination"]["cursor"], true);
 }

@@ -44,6 +44,7 @@ pub struct GroupPage {
 pub fn search(
     conn: &mut AnyConnection,
     condition: &dyn Fn() -> Option<GroupCondition>,
+    window: Option<GroupCondition>,
     order: GroupOrder,
     descending: bool,
     offset: i64,
@@ -57,6 +58,10 @@ pub fn search(
     let mut query = groups::table.into_boxed::<Backend>();
     if let Some(condition) = condition() {
         query = query.filter(condition);
+    }
+    // The window narrows the page, not the count (cursor paging).
+    if let Some(window) = window {
+        query = query.filter(window);
     }
     query = match (order, descending) {
         (GroupOrder::DisplayName, false) => {

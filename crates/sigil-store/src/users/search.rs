@@ -62,10 +62,12 @@ pub struct Page {
 /// for the order column come last in either direction (RFC 7644 §3.4.2.3).
 ///
 /// `condition` is called twice, for the count and for the page: a boxed
-/// diesel expression cannot be cloned.
+/// diesel expression cannot be cloned. `window` applies to the page only,
+/// so a cursor can pick the page while `total` counts every match.
 pub fn search(
     conn: &mut AnyConnection,
     condition: &dyn Fn() -> Option<UserCondition>,
+    window: Option<UserCondition>,
     order: UserOrder,
     descending: bool,
     offset: i64,
@@ -80,6 +82,10 @@ pub fn search(
     let mut query = users::table.into_boxed::<Backend>();
     if let Some(condition) = condition() {
         query = query.filter(condition);
+    }
+    // The window narrows the page, not the count (cursor paging).
+    if let Some(window) = window {
+        query = query.filter(window);
     }
     query = match (order, descending) {
         (UserOrder::UserName, false) => query.order((users::user_name_folded.asc(), users::id.asc())),
