@@ -1,77 +1,35 @@
-//! `/Groups`: create, read, replace, delete and search (RFC 7644 §3.3-§3.6)
-//! for groups whose members are users or other groups.
+//! `/Groups`: create, read, replace, patch, delete and search (RFC 7644
+//! §3.3-§3.6) for groups whose members are users or other groups. The
+//! writes themselves are in `write`, shared with `/Bulk`.
 
 use actix_web::http::StatusCode;
-use actix_web::http::header::{ETAG, IF_NONE_MATCH, LOCATION};
+use actix_web::http::header::{ETAG, IF_NONE_MATCH};
 use actix_web::web::{self, Payload};
 use actix_web::{HttpRequest, HttpResponse};
 use serde_json::Value;
-use sigil_store::groups::{self, Group, Member, named_members};
-use sigil_store::{AnyConnection, StoreError};
+use sigil_store::groups::named_members;
 
 use super::ScimContext;
 use super::auth::{Access, authorize};
 use super::projection::Projection;
 use super::request::{
     ListParams, ListRequest, cursor_page, header_matches, if_match, integer, json_body, list_request,
-    list_response, param, params, search_request, tags_match,
+    list_response, param, params, resource_response, search_request,
 };
-use super::wire::{error_response, scim};
+use super::wire::error_response;
+use super::write::{self, load_group};
 use crate::filter::GROUP_SCHEMA;
-use crate::group::{GroupInput, parse, render, resolve_member};
+use crate::group::render;
 use crate::user::etag;
 use crate::{ScimError, search_groups};
 
-fn projection(attributes: Option<&str>, excluded: Option<&str>) -> Result<Projection, ScimError> {
-    Projection::new(attributes, excluded, &[GROUP_SCHEMA])
+fn projection(req: &HttpRequest) -> Result<Projection, ScimError> {
+    let params = params(req)?;
+    Projection::new(param(&params, "attributes"), param(&params, "excludedAttributes"), &[GROUP_SCHEMA])
 }
 
-/// The group with its members, as JSON.
-pub(super) fn load(conn: &mut AnyConnection, id: &str, base: &str) -> Result<(Value, i64), StoreError> {
-    let group = groups::get(conn, id)?;
-    let mut members = named_members(conn, &[group.id.as_str()])?;
-    let members = members.remove(&group.id).unwrap_or_default();
-    Ok((render(&group, &members, base), group.meta.version))
-}
-
-fn resource_response(
-    status: StatusCode,
-    resource: Value,
-    version: i64,
-    projection: &Projection,
-) -> HttpResponse {
-    let location = resource["meta"]["location"].as_str().map(str::to_owned);
-    let mut response = HttpResponse::build(status);
-    response.insert_header((ETAG, etag(version)));
-    if status == StatusCode::CREATED
-        && let Some(location) = location
-    {
-        response.insert_header((LOCATION, location));
-    }
-    scim(&mut response, &projection.apply(resource))
-}
-
-/// The members a body names, resolved to users and groups. Ids among
-/// `known` (the group's current members) need no lookup.
-fn resolve_all(
-    conn: &mut AnyConnection,
-    input: &GroupInput,
-    known: &[Member],
-) -> Result<Result<Vec<Member>, ScimError>, StoreError> {
-    let known: std::collections::HashMap<&str, &Member> = known.iter().map(|m| (m.id(), m)).collect();
-    let mut members = Vec::with_capacity(input.members.len());
-    for reference in &input.members {
-        if let Some(member) = known.get(reference.id.as_str()) {
-            members.push((*member).clone());
-            continue;
-        }
-        match resolve_member(conn, reference) {
-            Ok(member) => members.push(member),
-            Err(ScimError::Store(e)) => return Err(e),
-            Err(other) => return Ok(Err(other)),
-        }
-    }
-    Ok(Ok(members))
+async fn answer(result: impl Future<Output = Result<HttpResponse, ScimError>>) -> HttpResponse {
+    result.await.unwrap_or_else(|e| error_response(&e))
 }
 
 /// GET /Groups/{id}.
@@ -80,116 +38,76 @@ pub(crate) async fn get(
     req: HttpRequest,
     id: web::Path<String>,
 ) -> HttpResponse {
-    let run = async {
+    answer(async {
         authorize(&ctx, &req, Access::Read).await?;
-        let params = params(&req)?;
-        let projection = projection(param(&params, "attributes"), param(&params, "excludedAttributes"))?;
+        let projection = projection(&req)?;
         let (base, id) = (ctx.base.clone(), id.into_inner());
-        let (resource, version) = ctx.store.read(move |c| load(c, &id, &base)).await?;
+        let (resource, version) = ctx.store.read(move |c| load_group(c, &id, &base)).await?;
         if header_matches(&req, IF_NONE_MATCH, version) == Some(true) {
             return Ok(HttpResponse::NotModified().insert_header((ETAG, etag(version))).finish());
         }
         Ok(resource_response(StatusCode::OK, resource, version, &projection))
-    };
-    run.await.unwrap_or_else(|e: ScimError| error_response(&e))
+    })
+    .await
 }
 
-/// POST /Groups: a group and its members in one transaction.
+/// POST /Groups.
 pub(crate) async fn create(ctx: web::Data<ScimContext>, req: HttpRequest, payload: Payload) -> HttpResponse {
-    let run = async {
+    answer(async {
         authorize(&ctx, &req, Access::Write).await?;
-        let params = params(&req)?;
-        let projection = projection(param(&params, "attributes"), param(&params, "excludedAttributes"))?;
-        let input = parse(&json_body(payload).await?)?;
-        let now = ctx.store.now();
-        let base = ctx.base.clone();
-        let (resource, version) = ctx
-            .store
-            .write(move |c| {
-                let members = match resolve_all(c, &input, &[])? {
-                    Ok(members) => members,
-                    Err(e) => return Ok(Err(e)),
-                };
-                let mut group = Group::new(input.display_name.clone());
-                group.external_id.clone_from(&input.external_id);
-                let group = groups::insert(c, group, now)?;
-                groups::set_members(c, &group.id, &members, now)?;
-                Ok(Ok(load(c, &group.id, &base)?))
-            })
-            .await??;
+        let projection = projection(&req)?;
+        let (resource, version) = write::create_group(&ctx, &json_body(payload).await?).await?;
         Ok(resource_response(StatusCode::CREATED, resource, version, &projection))
-    };
-    run.await.unwrap_or_else(|e: ScimError| error_response(&e))
+    })
+    .await
 }
 
-/// PUT /Groups/{id}: name, externalId and the whole member list.
+/// PUT /Groups/{id}.
 pub(crate) async fn replace(
     ctx: web::Data<ScimContext>,
     req: HttpRequest,
     id: web::Path<String>,
     payload: Payload,
 ) -> HttpResponse {
-    let run = async {
+    answer(async {
         authorize(&ctx, &req, Access::Write).await?;
-        let params = params(&req)?;
-        let projection = projection(param(&params, "attributes"), param(&params, "excludedAttributes"))?;
-        let input = parse(&json_body(payload).await?)?;
-        let if_match = if_match(&req);
-        let (id, base, now) = (id.into_inner(), ctx.base.clone(), ctx.store.now());
-        let (resource, version) = ctx
-            .store
-            .write(move |c| {
-                let stored = groups::get(c, &id)?;
-                if let Some(tags) = &if_match
-                    && !tags_match(tags, stored.meta.version)
-                {
-                    return Err(StoreError::VersionMismatch);
-                }
-                let current = groups::members(c, &id)?;
-                let members = match resolve_all(c, &input, &current)? {
-                    Ok(members) => members,
-                    Err(e) => return Ok(Err(e)),
-                };
-                let group = Group {
-                    display_name: input.display_name.clone(),
-                    external_id: input.external_id.clone(),
-                    ..stored
-                };
-                groups::update(c, &group, Some(group.meta.version), now)?;
-                groups::set_members(c, &id, &members, now)?;
-                Ok(Ok(load(c, &id, &base)?))
-            })
-            .await??;
+        let projection = projection(&req)?;
+        let body = json_body(payload).await?;
+        let (resource, version) = write::replace_group(&ctx, &id, &body, if_match(&req).as_deref()).await?;
         Ok(resource_response(StatusCode::OK, resource, version, &projection))
-    };
-    run.await.unwrap_or_else(|e: ScimError| error_response(&e))
+    })
+    .await
 }
 
-/// DELETE /Groups/{id}: the group and its memberships, both ways.
+/// PATCH /Groups/{id}: 200 with the resource.
+pub(crate) async fn patch(
+    ctx: web::Data<ScimContext>,
+    req: HttpRequest,
+    id: web::Path<String>,
+    payload: Payload,
+) -> HttpResponse {
+    answer(async {
+        authorize(&ctx, &req, Access::Write).await?;
+        let projection = projection(&req)?;
+        let body = json_body(payload).await?;
+        let (resource, version) = write::patch_group(&ctx, &id, &body, if_match(&req).as_deref()).await?;
+        Ok(resource_response(StatusCode::OK, resource, version, &projection))
+    })
+    .await
+}
+
+/// DELETE /Groups/{id}: 204.
 pub(crate) async fn delete(
     ctx: web::Data<ScimContext>,
     req: HttpRequest,
     id: web::Path<String>,
 ) -> HttpResponse {
-    let run = async {
+    answer(async {
         authorize(&ctx, &req, Access::Write).await?;
-        let if_match = if_match(&req);
-        let id = id.into_inner();
-        ctx.store
-            .write(move |c| {
-                let stored = groups::get(c, &id)?;
-                if let Some(tags) = &if_match
-                    && !tags_match(tags, stored.meta.version)
-                {
-                    return Err(StoreError::VersionMismatch);
-                }
-                groups::delete(c, &id)?;
-                Ok(())
-            })
-            .await?;
+        write::delete_group(&ctx, &id, if_match(&req).as_deref()).await?;
         Ok(HttpResponse::NoContent().finish())
-    };
-    run.await.unwrap_or_else(|e: ScimError| error_response(&e))
+    })
+    .await
 }
 
 async fn run_list(ctx: &ScimContext, request: ListRequest) -> Result<HttpResponse, ScimError> {
@@ -220,7 +138,7 @@ async fn run_list(ctx: &ScimContext, request: ListRequest) -> Result<HttpRespons
 
 /// GET /Groups.
 pub(crate) async fn list(ctx: web::Data<ScimContext>, req: HttpRequest) -> HttpResponse {
-    let run = async {
+    answer(async {
         authorize(&ctx, &req, Access::Read).await?;
         let p = params(&req)?;
         let list = ListParams {
@@ -231,88 +149,18 @@ pub(crate) async fn list(ctx: web::Data<ScimContext>, req: HttpRequest) -> HttpR
             count: integer(param(&p, "count"), "count")?,
             cursor: param(&p, "cursor"),
         };
-        let projection = projection(param(&p, "attributes"), param(&p, "excludedAttributes"))?;
-        let request = list_request(&ctx, &list, projection)?;
+        let request = list_request(&ctx, &list, projection(&req)?)?;
         run_list(&ctx, request).await
-    };
-    run.await.unwrap_or_else(|e: ScimError| error_response(&e))
+    })
+    .await
 }
 
 /// POST /Groups/.search.
 pub(crate) async fn search(ctx: web::Data<ScimContext>, req: HttpRequest, payload: Payload) -> HttpResponse {
-    let run = async {
+    answer(async {
         authorize(&ctx, &req, Access::Read).await?;
         let request = search_request(&ctx, &json_body(payload).await?, &[GROUP_SCHEMA])?;
         run_list(&ctx, request).await
-    };
-    run.await.unwrap_or_else(|e: ScimError| error_response(&e))
-}
-
-/// How often a PATCH is tried again after a concurrent write (without
-/// `If-Match`).
-const PATCH_ATTEMPTS: usize = 3;
-
-/// PATCH /Groups/{id} (RFC 7644 §3.5.2): all operations or none; members
-/// added or removed one at a time by provisioning clients cost a query per
-/// change, not per member.
-pub(crate) async fn patch(
-    ctx: web::Data<ScimContext>,
-    req: HttpRequest,
-    id: web::Path<String>,
-    payload: Payload,
-) -> HttpResponse {
-    let run = async {
-        authorize(&ctx, &req, Access::Write).await?;
-        let params = params(&req)?;
-        let projection = projection(param(&params, "attributes"), param(&params, "excludedAttributes"))?;
-        let body = json_body(payload).await?;
-        let if_match = if_match(&req);
-        let id = id.into_inner();
-        for attempt in 1..=PATCH_ATTEMPTS {
-            let (base, read_id) = (ctx.base.clone(), id.clone());
-            let (mut resource, version) = ctx.store.read(move |c| load(c, &read_id, &base)).await?;
-            if let Some(tags) = &if_match
-                && !tags_match(tags, version)
-            {
-                return Err(ScimError::PreconditionFailed);
-            }
-            crate::patch::apply(&mut resource, crate::group::patch_layout(), &body)?;
-            let input = parse(&resource)?;
-            let (base, now, write_id) = (ctx.base.clone(), ctx.store.now(), id.clone());
-            let written = ctx
-                .store
-                .write(move |c| {
-                    let stored = groups::get(c, &write_id)?;
-                    if stored.meta.version != version {
-                        return Err(StoreError::VersionMismatch);
-                    }
-                    let current = groups::members(c, &write_id)?;
-                    let members = match resolve_all(c, &input, &current)? {
-                        Ok(members) => members,
-                        Err(e) => return Ok(Err(e)),
-                    };
-                    if stored.display_name != input.display_name || stored.external_id != input.external_id {
-                        let group = Group {
-                            display_name: input.display_name.clone(),
-                            external_id: input.external_id.clone(),
-                            ..stored
-                        };
-                        groups::update(c, &group, Some(version), now)?;
-                    }
-                    groups::set_members(c, &write_id, &members, now)?;
-                    Ok(Ok(load(c, &write_id, &base)?))
-                })
-                .await;
-            match written {
-                Ok(Ok((resource, version))) => {
-                    return Ok(resource_response(StatusCode::OK, resource, version, &projection));
-                }
-                Ok(Err(e)) => return Err(e),
-                Err(StoreError::VersionMismatch) if if_match.is_none() && attempt < PATCH_ATTEMPTS => {}
-                Err(other) => return Err(other.into()),
-            }
-        }
-        Err(ScimError::PreconditionFailed)
-    };
-    run.await.unwrap_or_else(|e: ScimError| error_response(&e))
+    })
+    .await
 }

@@ -9,6 +9,7 @@ mod projection;
 mod request;
 mod users;
 mod wire;
+mod write;
 
 use std::fmt;
 use std::future::Future;

@@ -255,3 +255,23 @@ pub(super) fn list_response(
     }
     super::wire::scim(&mut actix_web::HttpResponse::Ok(), &body)
 }
+
+/// A single resource: its ETag, `Location` when created (RFC 7644 §3.3),
+/// and the projection asked for.
+pub(super) fn resource_response(
+    status: actix_web::http::StatusCode,
+    resource: Value,
+    version: i64,
+    projection: &Projection,
+) -> actix_web::HttpResponse {
+    use actix_web::http::header::{ETAG, LOCATION};
+    let location = resource["meta"]["location"].as_str().map(str::to_owned);
+    let mut response = actix_web::HttpResponse::build(status);
+    response.insert_header((ETAG, etag(version)));
+    if status == actix_web::http::StatusCode::CREATED
+        && let Some(location) = location
+    {
+        response.insert_header((LOCATION, location));
+    }
+    super::wire::scim(&mut response, &projection.apply(resource))
+}

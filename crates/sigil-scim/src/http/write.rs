@@ -1,0 +1,294 @@
+//! The writes on users and groups, shared by their endpoints and `/Bulk`:
+//! each takes a checked body and an optional `If-Match`, runs in one
+//! transaction, and returns the resource as JSON with its version.
+
+use serde_json::Value;
+use sigil_store::groups::{self, Group, Member, memberships_of_user, named_members};
+use sigil_store::password::hash_password;
+use sigil_store::users::{self, User};
+use sigil_store::{AnyConnection, StoreError};
+
+use super::ScimContext;
+use super::request::tags_match;
+use crate::ScimError;
+use crate::group::{GroupInput, resolve_member};
+use crate::user::render;
+use crate::user_input::UserInput;
+
+/// A resource as JSON, with its version.
+pub(crate) type Written = (Value, i64);
+
+/// How often a PATCH is tried again when another write got in between its
+/// read and its write (without `If-Match`, the client did not ask to fail).
+const PATCH_ATTEMPTS: usize = 3;
+
+/// The user with its groups, as JSON.
+pub(crate) fn load_user(conn: &mut AnyConnection, id: &str, base: &str) -> Result<Written, StoreError> {
+    let user = users::get(conn, id)?;
+    let groups = memberships_of_user(conn, &user.id)?;
+    Ok((render(&user, &groups, base), user.meta.version))
+}
+
+/// The group with its members, as JSON.
+pub(crate) fn load_group(conn: &mut AnyConnection, id: &str, base: &str) -> Result<Written, StoreError> {
+    let group = groups::get(conn, id)?;
+    let mut members = named_members(conn, &[group.id.as_str()])?;
+    let members = members.remove(&group.id).unwrap_or_default();
+    Ok((crate::group::render(&group, &members, base), group.meta.version))
+}
+
+fn check_version(if_match: Option<&str>, version: i64) -> Result<(), StoreError> {
+    match if_match {
+        Some(tags) if !tags_match(tags, version) => Err(StoreError::VersionMismatch),
+        _ => Ok(()),
+    }
+}
+
+/// Hashes the password of `input`, if any, on the blocking pool: argon2id
+/// takes tens of milliseconds, and is not spent inside a transaction.
+async fn with_password(input: UserInput) -> Result<User, ScimError> {
+    let UserInput { mut user, password } = input;
+    if let Some(password) = password {
+        let hash = actix_web::web::block(move || hash_password(&password))
+            .await
+            .map_err(|e| ScimError::Store(StoreError::Other(e.to_string())))??;
+        user.password_hash = Some(hash);
+    }
+    Ok(user)
+}
+
+/// POST /Users (RFC 7644 §3.3).
+pub(crate) async fn create_user(ctx: &ScimContext, body: &Value) -> Result<Written, ScimError> {
+    let user = with_password(crate::user_input::parse(body)?).await?;
+    let (now, base) = (ctx.store.now(), ctx.base.clone());
+    Ok(ctx
+        .store
+        .write(move |c| {
+            let user = users::insert(c, user, now)?;
+            load_user(c, &user.id, &base)
+        })
+        .await?)
+}
+
+/// PUT /Users/{id} (RFC 7644 §3.5.1): every writable attribute replaced;
+/// the password kept unless the body sets one.
+pub(crate) async fn replace_user(
+    ctx: &ScimContext,
+    id: &str,
+    body: &Value,
+    if_match: Option<&str>,
+) -> Result<Written, ScimError> {
+    let mut user = with_password(crate::user_input::parse(body)?).await?;
+    user.id = id.to_owned();
+    let (now, base, if_match) = (ctx.store.now(), ctx.base.clone(), if_match.map(str::to_owned));
+    Ok(ctx
+        .store
+        .write(move |c| {
+            let stored = users::get(c, &user.id)?;
+            check_version(if_match.as_deref(), stored.meta.version)?;
+            if user.password_hash.is_none() {
+                user.password_hash = stored.password_hash;
+            }
+            let user = users::update(c, user, Some(stored.meta.version), now)?;
+            load_user(c, &user.id, &base)
+        })
+        .await?)
+}
+
+/// PATCH /Users/{id} (RFC 7644 §3.5.2): all operations or none.
+pub(crate) async fn patch_user(
+    ctx: &ScimContext,
+    id: &str,
+    body: &Value,
+    if_match: Option<&str>,
+) -> Result<Written, ScimError> {
+    for attempt in 1..=PATCH_ATTEMPTS {
+        let (base, read_id) = (ctx.base.clone(), id.to_owned());
+        let (mut resource, version) = ctx.store.read(move |c| load_user(c, &read_id, &base)).await?;
+        check_version(if_match, version)?;
+        crate::patch::apply(&mut resource, crate::user::patch_layout(), body)?;
+        let mut user = with_password(crate::user_input::parse(&resource)?).await?;
+        user.id = id.to_owned();
+        let (base, now) = (ctx.base.clone(), ctx.store.now());
+        let written = ctx
+            .store
+            .write(move |c| {
+                let stored = users::get(c, &user.id)?;
+                if user.password_hash.is_none() {
+                    user.password_hash = stored.password_hash;
+                }
+                let user = users::update(c, user, Some(version), now)?;
+                load_user(c, &user.id, &base)
+            })
+            .await;
+        match written {
+            Ok(written) => return Ok(written),
+            Err(StoreError::VersionMismatch) if if_match.is_none() && attempt < PATCH_ATTEMPTS => {}
+            Err(other) => return Err(other.into()),
+        }
+    }
+    Err(ScimError::PreconditionFailed)
+}
+
+/// DELETE /Users/{id} (RFC 7644 §3.6): memberships go with the user.
+pub(crate) async fn delete_user(
+    ctx: &ScimContext,
+    id: &str,
+    if_match: Option<&str>,
+) -> Result<(), ScimError> {
+    let (id, if_match) = (id.to_owned(), if_match.map(str::to_owned));
+    Ok(ctx
+        .store
+        .write(move |c| {
+            let stored = users::get(c, &id)?;
+            check_version(if_match.as_deref(), stored.meta.version)?;
+            users::delete(c, &id)?;
+            Ok(())
+        })
+        .await?)
+}
+
+/// The members a body names, resolved to users and groups. Ids among
+/// `known` (the group's current members) need no lookup.
+fn resolve_all(
+    conn: &mut AnyConnection,
+    input: &GroupInput,
+    known: &[Member],
+) -> Result<Result<Vec<Member>, ScimError>, StoreError> {
+    let known: std::collections::HashMap<&str, &Member> = known.iter().map(|m| (m.id(), m)).collect();
+    let mut members = Vec::with_capacity(input.members.len());
+    for reference in &input.members {
+        if let Some(member) = known.get(reference.id.as_str()) {
+            members.push((*member).clone());
+            continue;
+        }
+        match resolve_member(conn, reference) {
+            Ok(member) => members.push(member),
+            Err(ScimError::Store(e)) => return Err(e),
+            Err(other) => return Ok(Err(other)),
+        }
+    }
+    Ok(Ok(members))
+}
+
+/// Writes name, externalId and members of the group `id` as `input` has
+/// them, if its version is still `version`.
+fn write_group(
+    conn: &mut AnyConnection,
+    id: &str,
+    input: &GroupInput,
+    version: i64,
+    now: chrono::NaiveDateTime,
+) -> Result<Result<(), ScimError>, StoreError> {
+    let stored = groups::get(conn, id)?;
+    if stored.meta.version != version {
+        return Err(StoreError::VersionMismatch);
+    }
+    let current = groups::members(conn, id)?;
+    let members = match resolve_all(conn, input, &current)? {
+        Ok(members) => members,
+        Err(e) => return Ok(Err(e)),
+    };
+    if stored.display_name != input.display_name || stored.external_id != input.external_id {
+        let group = Group {
+            display_name: input.display_name.clone(),
+            external_id: input.external_id.clone(),
+            ..stored
+        };
+        groups::update(conn, &group, Some(version), now)?;
+    }
+    groups::set_members(conn, id, &members, now)?;
+    Ok(Ok(()))
+}
+
+/// POST /Groups: a group and its members in one transaction.
+pub(crate) async fn create_group(ctx: &ScimContext, body: &Value) -> Result<Written, ScimError> {
+    let input = crate::group::parse(body)?;
+    let (now, base) = (ctx.store.now(), ctx.base.clone());
+    ctx.store
+        .write(move |c| {
+            let members = match resolve_all(c, &input, &[])? {
+                Ok(members) => members,
+                Err(e) => return Ok(Err(e)),
+            };
+            let mut group = Group::new(input.display_name.clone());
+            group.external_id.clone_from(&input.external_id);
+            let group = groups::insert(c, group, now)?;
+            groups::set_members(c, &group.id, &members, now)?;
+            Ok(Ok(load_group(c, &group.id, &base)?))
+        })
+        .await?
+}
+
+/// PUT /Groups/{id}: name, externalId and the whole member list.
+pub(crate) async fn replace_group(
+    ctx: &ScimContext,
+    id: &str,
+    body: &Value,
+    if_match: Option<&str>,
+) -> Result<Written, ScimError> {
+    let input = crate::group::parse(body)?;
+    let (id, now, base, if_match) =
+        (id.to_owned(), ctx.store.now(), ctx.base.clone(), if_match.map(str::to_owned));
+    ctx.store
+        .write(move |c| {
+            let version = groups::get(c, &id)?.meta.version;
+            check_version(if_match.as_deref(), version)?;
+            if let Err(e) = write_group(c, &id, &input, version, now)? {
+                return Ok(Err(e));
+            }
+            Ok(Ok(load_group(c, &id, &base)?))
+        })
+        .await?
+}
+
+/// PATCH /Groups/{id}: all operations or none; members added or removed
+/// one at a time cost a query per change, not per member.
+pub(crate) async fn patch_group(
+    ctx: &ScimContext,
+    id: &str,
+    body: &Value,
+    if_match: Option<&str>,
+) -> Result<Written, ScimError> {
+    for attempt in 1..=PATCH_ATTEMPTS {
+        let (base, read_id) = (ctx.base.clone(), id.to_owned());
+        let (mut resource, version) = ctx.store.read(move |c| load_group(c, &read_id, &base)).await?;
+        check_version(if_match, version)?;
+        crate::patch::apply(&mut resource, crate::group::patch_layout(), body)?;
+        let input = crate::group::parse(&resource)?;
+        let (base, now, write_id) = (ctx.base.clone(), ctx.store.now(), id.to_owned());
+        let written = ctx
+            .store
+            .write(move |c| {
+                if let Err(e) = write_group(c, &write_id, &input, version, now)? {
+                    return Ok(Err(e));
+                }
+                Ok(Ok(load_group(c, &write_id, &base)?))
+            })
+            .await;
+        match written {
+            Ok(result) => return result,
+            Err(StoreError::VersionMismatch) if if_match.is_none() && attempt < PATCH_ATTEMPTS => {}
+            Err(other) => return Err(other.into()),
+        }
+    }
+    Err(ScimError::PreconditionFailed)
+}
+
+/// DELETE /Groups/{id}: the group and its memberships, both ways.
+pub(crate) async fn delete_group(
+    ctx: &ScimContext,
+    id: &str,
+    if_match: Option<&str>,
+) -> Result<(), ScimError> {
+    let (id, if_match) = (id.to_owned(), if_match.map(str::to_owned));
+    Ok(ctx
+        .store
+        .write(move |c| {
+            let stored = groups::get(c, &id)?;
+            check_version(if_match.as_deref(), stored.meta.version)?;
+            groups::delete(c, &id)?;
+            Ok(())
+        })
+        .await?)
+}
