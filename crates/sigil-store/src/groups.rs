@@ -174,6 +174,24 @@ pub fn set_members(
     Ok(())
 }
 
+/// Stores a new group with its first members; a new group is version 1
+/// whatever it starts with. Cycle and reference checks as [`add_member`].
+pub fn insert_with_members(
+    conn: &mut AnyConnection,
+    group: Group,
+    members: &[Member],
+    now: NaiveDateTime,
+) -> Result<Group, StoreError> {
+    let group = insert(conn, group, now)?;
+    for member in members {
+        add_member(conn, &group.id, member, now)?;
+    }
+    if !members.is_empty() {
+        diesel::update(groups::table.find(&group.id)).set(groups::version.eq(1)).execute(conn)?;
+    }
+    Ok(group)
+}
+
 /// The group with this id.
 pub fn get(conn: &mut AnyConnection, id: &str) -> Result<Group, StoreError> {
     Ok(groups::table.find(id).select(GroupRow::as_select()).first(conn)?.into_group())

@@ -24,7 +24,7 @@ pub(crate) async fn service_provider_config(ctx: web::Data<ScimContext>, req: Ht
     let body = json!({
         "schemas": [SPC_SCHEMA],
         "patch": { "supported": true },
-        "bulk": { "supported": false, "maxOperations": 0, "maxPayloadSize": MAX_PAYLOAD_BYTES },
+        "bulk": { "supported": true, "maxOperations": super::bulk::MAX_OPERATIONS, "maxPayloadSize": MAX_PAYLOAD_BYTES },
         "filter": { "supported": true, "maxResults": ctx.max_results },
         // RFC 9865 §4: both kinds of paging; cursors never expire, as they
         // name a position rather than a stored result set.

@@ -3,6 +3,7 @@
 //! responses only in `wire`.
 
 mod auth;
+mod bulk;
 mod discovery;
 mod groups;
 mod projection;
@@ -86,6 +87,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("/Users/{id}", web::put().to(users::replace))
             .route("/Users/{id}", web::delete().to(users::delete))
             .route("/Users/{id}", web::patch().to(users::patch))
+            .route("/Bulk", web::post().to(bulk::bulk))
             .route("/Me", web::get().to(users::me_get))
             .route("/Me", web::put().to(users::me_put))
             .route("/Me", web::patch().to(users::me_patch))

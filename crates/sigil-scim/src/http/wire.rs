@@ -68,8 +68,9 @@ fn detail(error: &ScimError) -> String {
     }
 }
 
-/// The response for `error`.
-pub(crate) fn error_response(error: &ScimError) -> HttpResponse {
+/// The status and RFC 7644 §3.12 body of `error` (also used inside a
+/// BulkResponse, §3.7.3).
+pub(crate) fn error_body(error: &ScimError) -> (StatusCode, Value) {
     let (status, scim_type) = classify(error);
     if status.is_server_error() {
         tracing::error!(%error, "SCIM request failed");
@@ -82,6 +83,12 @@ pub(crate) fn error_response(error: &ScimError) -> HttpResponse {
     if let Some(scim_type) = scim_type {
         body["scimType"] = json!(scim_type);
     }
+    (status, body)
+}
+
+/// The response for `error`.
+pub(crate) fn error_response(error: &ScimError) -> HttpResponse {
+    let (status, body) = error_body(error);
     let mut response = HttpResponse::build(status);
     // RFC 6750 §3: a resource server challenges for a bearer token.
     match error {

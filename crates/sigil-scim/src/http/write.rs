@@ -213,8 +213,7 @@ pub(crate) async fn create_group(ctx: &ScimContext, body: &Value) -> Result<Writ
             };
             let mut group = Group::new(input.display_name.clone());
             group.external_id.clone_from(&input.external_id);
-            let group = groups::insert(c, group, now)?;
-            groups::set_members(c, &group.id, &members, now)?;
+            let group = groups::insert_with_members(c, group, &members, now)?;
             Ok(Ok(load_group(c, &group.id, &base)?))
         })
         .await?

@@ -10,6 +10,7 @@ mod oauth;
 mod oidc;
 mod policy;
 mod scim;
+mod scim_bulk;
 mod scim_clients;
 mod scim_groups;
 mod scim_patch;
