@@ -61,6 +61,10 @@ pub enum ScimError {
         /// What is missing.
         description: String,
     },
+    /// 405 (RFC 9110 §15.5.6): the endpoint exists but not with this
+    /// method; the methods it has go in `Allow`.
+    #[error("method not allowed here (allowed: {0})")]
+    MethodNotAllowed(&'static str),
     /// 413: the request body or a bulk request is over the advertised limit.
     #[error("payload too large: {0}")]
     PayloadTooLarge(String),

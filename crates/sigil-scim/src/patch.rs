@@ -37,11 +37,21 @@ pub(crate) struct Layout<'a> {
     pub(crate) read_only: &'a [&'a str],
 }
 
+/// Where an operation points.
+#[derive(Debug)]
+enum Place {
+    /// An attribute path (RFC 7644 §3.10).
+    Path(PatchPath),
+    /// A whole extension, named by its URN alone: not in the RFC's path
+    /// grammar, but sent by clients (and scim2-tester) for extension objects.
+    Extension(String),
+}
+
 /// One operation: what, where, with which value.
-type Operation = (Op, Option<PatchPath>, Option<Value>);
+type Operation = (Op, Option<Place>, Option<Value>);
 
 /// The message body of a PATCH request, checked.
-fn operations(body: &Value) -> Result<Vec<Operation>, ScimError> {
+fn operations(body: &Value, layout: Layout<'_>) -> Result<Vec<Operation>, ScimError> {
     let Some(body) = body.as_object() else {
         return Err(ScimError::InvalidSyntax("a PATCH body must be a JSON object".into()));
     };
@@ -81,7 +91,12 @@ fn operations(body: &Value) -> Result<Vec<Operation>, ScimError> {
                 None | Some(Value::Null) => None,
                 Some(Value::String(p)) if p.trim().is_empty() => None,
                 Some(Value::String(p)) => {
-                    Some(parse_path(p).map_err(|e| ScimError::InvalidPath(e.detail()))?)
+                    match layout.extensions.iter().find(|(urn, _)| urn.eq_ignore_ascii_case(p.trim())) {
+                        Some((urn, _)) => Some(Place::Extension((*urn).to_owned())),
+                        None => {
+                            Some(Place::Path(parse_path(p).map_err(|e| ScimError::InvalidPath(e.detail()))?))
+                        }
+                    }
                 }
                 Some(_) => return Err(ScimError::InvalidPath("path must be a string".into())),
             };
@@ -99,9 +114,30 @@ fn operations(body: &Value) -> Result<Vec<Operation>, ScimError> {
 
 /// Applies the PATCH `body` to `resource` in memory.
 pub(crate) fn apply(resource: &mut Value, layout: Layout<'_>, body: &Value) -> Result<(), ScimError> {
-    for (op, path, value) in operations(body)? {
+    for (op, path, value) in operations(body, layout)? {
         match path {
-            Some(path) => apply_at(resource, layout, op, &path, value.as_ref())?,
+            Some(Place::Path(path)) => apply_at(resource, layout, op, &path, value.as_ref())?,
+            Some(Place::Extension(urn)) => {
+                // The extension object as a whole: remove drops it, replace
+                // starts it afresh, add merges into it.
+                if matches!(op, Op::Remove | Op::Replace)
+                    && let Some(root) = resource.as_object_mut()
+                {
+                    root.retain(|k, _| !k.eq_ignore_ascii_case(&urn));
+                }
+                if op != Op::Remove {
+                    let Some(Value::Object(members)) = value else {
+                        return Err(ScimError::InvalidValue(format!(
+                            "the value for `{urn}` must be an object"
+                        )));
+                    };
+                    for (key, value) in members {
+                        if !key.eq_ignore_ascii_case("schemas") {
+                            apply_key(resource, layout, op, &format!("{urn}:{key}"), value)?;
+                        }
+                    }
+                }
+            }
             None => {
                 // RFC 7644 §3.5.2.1/3: without a path, the value is a set of
                 // attributes; each key is applied as if it were a path.

@@ -120,6 +120,8 @@ struct Def {
     mutability: &'static str,
     returned: &'static str,
     uniqueness: &'static str,
+    reference_types: &'static [&'static str],
+    canonical: &'static [&'static str],
     subs: Vec<Def>,
 }
 
@@ -133,6 +135,8 @@ fn def(name: &'static str, kind: &'static str) -> Def {
         mutability: "readWrite",
         returned: "default",
         uniqueness: "none",
+        reference_types: &["external"],
+        canonical: &[],
         subs: Vec::new(),
     }
 }
@@ -162,6 +166,16 @@ impl Def {
         self.uniqueness = u;
         self
     }
+    /// RFC 7643 §7 `referenceTypes`: what a reference points at.
+    fn references(mut self, types: &'static [&'static str]) -> Self {
+        self.reference_types = types;
+        self
+    }
+    /// RFC 7643 §7 `canonicalValues`.
+    fn canonical(mut self, values: &'static [&'static str]) -> Self {
+        self.canonical = values;
+        self
+    }
     fn with(mut self, subs: Vec<Def>) -> Self {
         self.subs = subs;
         self
@@ -182,7 +196,10 @@ impl Def {
             v["uniqueness"] = json!(self.uniqueness);
         }
         if self.kind == "reference" {
-            v["referenceTypes"] = json!(["external"]);
+            v["referenceTypes"] = json!(self.reference_types);
+        }
+        if !self.canonical.is_empty() {
+            v["canonicalValues"] = json!(self.canonical);
         }
         if !self.subs.is_empty() {
             v["subAttributes"] = Value::Array(self.subs.iter().map(Def::json).collect());
@@ -191,12 +208,13 @@ impl Def {
     }
 }
 
-/// `{value, display, type, primary}` of a multi-valued attribute.
-fn multi(name: &'static str) -> Def {
+/// `{value, display, type, primary}` of a multi-valued attribute, with the
+/// canonical `type` values of RFC 7643 §4.1.2.
+fn multi(name: &'static str, types: &'static [&'static str]) -> Def {
     def(name, "complex").multi().with(vec![
         def("value", "string"),
         def("display", "string"),
-        def("type", "string"),
+        def("type", "string").canonical(types),
         def("primary", "boolean"),
     ])
 }
@@ -223,10 +241,10 @@ fn user_schema(base: &str) -> Value {
         s("timezone"),
         def("active", "boolean"),
         s("password").case_exact().mutability("writeOnly").returned("never"),
-        multi("emails"),
-        multi("phoneNumbers"),
-        multi("ims"),
-        multi("photos"),
+        multi("emails", &["work", "home", "other"]),
+        multi("phoneNumbers", &["work", "home", "mobile", "fax", "pager", "other"]),
+        multi("ims", &["aim", "gtalk", "icq", "xmpp", "msn", "skype", "qq", "yahoo"]),
+        multi("photos", &["photo", "thumbnail"]),
         def("addresses", "complex").multi().with(vec![
             s("formatted"),
             s("streetAddress"),
@@ -234,17 +252,17 @@ fn user_schema(base: &str) -> Value {
             s("region"),
             s("postalCode"),
             s("country"),
-            s("type"),
+            s("type").canonical(&["work", "home", "other"]),
             def("primary", "boolean"),
         ]),
         def("groups", "complex").multi().mutability("readOnly").with(vec![
             s("value").mutability("readOnly"),
-            def("$ref", "reference").mutability("readOnly"),
+            def("$ref", "reference").references(&["User", "Group"]).mutability("readOnly"),
             s("display").mutability("readOnly"),
-            s("type").mutability("readOnly"),
+            s("type").canonical(&["direct", "indirect"]).mutability("readOnly"),
         ]),
-        multi("entitlements"),
-        multi("roles"),
+        multi("entitlements", &[]),
+        multi("roles", &[]),
         def("x509Certificates", "complex").multi().with(vec![
             def("value", "binary").case_exact(),
             s("display"),
@@ -265,7 +283,7 @@ fn enterprise_schema(base: &str) -> Value {
         s("department"),
         def("manager", "complex").with(vec![
             s("value"),
-            def("$ref", "reference").mutability("readOnly"),
+            def("$ref", "reference").references(&["User"]),
             s("displayName").mutability("readOnly"),
         ]),
     ];
@@ -277,9 +295,9 @@ fn group_schema(base: &str) -> Value {
         def("displayName", "string").required().unique("server"),
         def("members", "complex").multi().with(vec![
             def("value", "string").case_exact().mutability("immutable"),
-            def("$ref", "reference").case_exact().mutability("immutable"),
+            def("$ref", "reference").references(&["User", "Group"]).case_exact().mutability("immutable"),
             def("display", "string").mutability("readOnly"),
-            def("type", "string").mutability("immutable"),
+            def("type", "string").canonical(&["User", "Group"]).mutability("immutable"),
         ]),
     ];
     schema(base, GROUP_SCHEMA, "Group", "Group", &attributes)

@@ -8,6 +8,7 @@ mod discovery;
 mod groups;
 mod projection;
 mod request;
+mod root;
 mod users;
 mod wire;
 mod write;
@@ -87,6 +88,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("/Users/{id}", web::put().to(users::replace))
             .route("/Users/{id}", web::delete().to(users::delete))
             .route("/Users/{id}", web::patch().to(users::patch))
+            .route("/.search", web::post().to(root::search))
             .route("/Bulk", web::post().to(bulk::bulk))
             .route("/Me", web::get().to(users::me_get))
             .route("/Me", web::put().to(users::me_put))

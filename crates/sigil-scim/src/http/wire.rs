@@ -34,6 +34,7 @@ fn classify(error: &ScimError) -> (StatusCode, Option<&'static str>) {
         ScimError::PreconditionFailed => (StatusCode::PRECONDITION_FAILED, None),
         ScimError::Unauthorized { .. } => (StatusCode::UNAUTHORIZED, None),
         ScimError::Forbidden { .. } => (StatusCode::FORBIDDEN, None),
+        ScimError::MethodNotAllowed(_) => (StatusCode::METHOD_NOT_ALLOWED, None),
         ScimError::PayloadTooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, None),
         ScimError::NotImplemented(_) => (StatusCode::NOT_IMPLEMENTED, None),
         ScimError::Store(StoreError::Unavailable(_)) => (StatusCode::SERVICE_UNAVAILABLE, None),
@@ -62,6 +63,7 @@ fn detail(error: &ScimError) -> String {
         ScimError::PreconditionFailed => {
             "the resource has changed since the version given in If-Match".into()
         }
+        ScimError::MethodNotAllowed(allow) => format!("this endpoint answers {allow}"),
         ScimError::Unauthorized { description, .. } | ScimError::Forbidden { description, .. } => {
             description.clone()
         }
@@ -101,6 +103,9 @@ pub(crate) fn error_response(error: &ScimError) -> HttpResponse {
                 "Bearer realm=\"scim\", error=\"invalid_token\", error_description=\"the access token is not valid\"",
             ));
         }
+        ScimError::MethodNotAllowed(allow) => {
+            response.insert_header((actix_web::http::header::ALLOW, *allow));
+        }
         ScimError::Forbidden { scope: Some(scope), .. } => {
             response.insert_header((
                 WWW_AUTHENTICATE,
@@ -117,9 +122,24 @@ pub(crate) fn scim(response: &mut HttpResponseBuilder, body: &Value) -> HttpResp
     response.content_type(SCIM_JSON).insert_header(("Cache-Control", "no-store")).body(body.to_string())
 }
 
-/// Unknown paths under the SCIM prefix.
-pub(crate) async fn not_found() -> HttpResponse {
-    error_response(&ScimError::NotFound("no such SCIM endpoint".into()))
+/// What no route answered: 405 with `Allow` for a known endpoint asked
+/// with another method, 404 otherwise.
+pub(crate) async fn not_found(req: actix_web::HttpRequest) -> HttpResponse {
+    let path = req.path().strip_prefix(super::PREFIX).unwrap_or_default().trim_end_matches('/');
+    let segments: Vec<&str> = path.split('/').skip(1).collect();
+    let allow = match segments.as_slice() {
+        ["ServiceProviderConfig"] | ["ResourceTypes" | "Schemas"] | ["ResourceTypes" | "Schemas", _] => {
+            Some("GET")
+        }
+        [".search"] | ["Users" | "Groups", ".search"] | ["Bulk"] => Some("POST"),
+        ["Users" | "Groups"] => Some("GET, POST"),
+        ["Users" | "Groups", _] | ["Me"] => Some("GET, PUT, PATCH, DELETE"),
+        _ => None,
+    };
+    match allow {
+        Some(allow) => error_response(&ScimError::MethodNotAllowed(allow)),
+        None => error_response(&ScimError::NotFound("no such SCIM endpoint".into())),
+    }
 }
 
 #[cfg(test)]
@@ -143,6 +163,7 @@ mod tests {
             (ScimError::PreconditionFailed, 412, None),
             (ScimError::Unauthorized { token_problem: true, description: "x".into() }, 401, None),
             (ScimError::Forbidden { scope: Some("scim:write"), description: "x".into() }, 403, None),
+            (ScimError::MethodNotAllowed("GET"), 405, None),
             (ScimError::PayloadTooLarge("x".into()), 413, None),
             (ScimError::NotImplemented("x".into()), 501, None),
             (ScimError::Store(StoreError::Unavailable("down".into())), 503, None),

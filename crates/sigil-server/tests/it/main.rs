@@ -12,6 +12,7 @@ mod policy;
 mod scim;
 mod scim_bulk;
 mod scim_clients;
+mod scim_details;
 mod scim_groups;
 mod scim_patch;
 mod server;

@@ -1,0 +1,88 @@
+//! POST /.search at the service root (RFC 7644 §3.4.3): one search over
+//! users and groups. Users come first, then groups, each in creation
+//! order; `startIndex` and `count` page the whole. A filter naming an
+//! attribute only one resource type has selects nothing of the other;
+//! `sortBy` and cursors, which cannot span both types, are refused.
+
+use actix_web::web::{self, Payload};
+use actix_web::{HttpRequest, HttpResponse};
+use serde_json::Value;
+use sigil_store::groups::{memberships_of_user, named_members};
+
+use super::ScimContext;
+use super::auth::{Access, authorize};
+use super::request::{ListRequest, json_body, list_response, search_request};
+use super::wire::error_response;
+use crate::filter::GROUP_SCHEMA;
+use crate::user::USER_SCHEMA;
+use crate::{Query, ScimError, search_groups, search_users};
+
+/// How many of a type match, or `None` when the filter does not apply to it.
+fn total<T>(found: Result<T, ScimError>, count: impl Fn(&T) -> i64) -> Result<Option<i64>, ScimError> {
+    match found {
+        Ok(page) => Ok(Some(count(&page))),
+        Err(ScimError::InvalidFilter(_)) => Ok(None),
+        Err(other) => Err(other),
+    }
+}
+
+/// POST /.search.
+pub(crate) async fn search(ctx: web::Data<ScimContext>, req: HttpRequest, payload: Payload) -> HttpResponse {
+    let run = async {
+        authorize(&ctx, &req, Access::Read).await?;
+        let request = search_request(&ctx, &json_body(payload).await?, &[USER_SCHEMA, GROUP_SCHEMA])?;
+        let ListRequest { query, start_index, projection, cursor_count } = request;
+        if cursor_count.is_some() || query.sort_by.is_some() || query.descending {
+            return Err(ScimError::InvalidValue(
+                "a search at the root spans users and groups: sortBy and cursor are not available there"
+                    .into(),
+            ));
+        }
+        let base = ctx.base.clone();
+        let (total, resources) = ctx
+            .store
+            .read(move |c| {
+                let counting = Query { offset: 0, limit: 0, ..query.clone() };
+                let users = total(search_users(c, &counting), |p| p.total);
+                let groups = total(search_groups(c, &counting), |p| p.total);
+                let (users, groups) = match (users, groups) {
+                    (Ok(None), Ok(None)) => {
+                        // Neither type has what the filter names: its own error.
+                        return Ok(Err(search_users(c, &counting).err().unwrap_or_else(|| {
+                            ScimError::InvalidFilter("the filter applies to no resource type".into())
+                        })));
+                    }
+                    (Ok(u), Ok(g)) => (u.unwrap_or(0), g.unwrap_or(0)),
+                    (Err(e), _) | (_, Err(e)) => return Ok(Err(e)),
+                };
+                let mut resources: Vec<Value> = Vec::new();
+                if users > query.offset && query.limit > 0 {
+                    let page = match search_users(c, &query) {
+                        Ok(page) => page,
+                        Err(e) => return Ok(Err(e)),
+                    };
+                    for user in &page.users {
+                        resources.push(crate::user::render(user, &memberships_of_user(c, &user.id)?, &base));
+                    }
+                }
+                let remaining = query.limit - i64::try_from(resources.len()).unwrap_or(i64::MAX);
+                if groups > 0 && remaining > 0 {
+                    let offset = (query.offset - users).max(0);
+                    let page = match search_groups(c, &Query { offset, limit: remaining, ..query.clone() }) {
+                        Ok(page) => page,
+                        Err(e) => return Ok(Err(e)),
+                    };
+                    let ids: Vec<&str> = page.groups.iter().map(|g| g.id.as_str()).collect();
+                    let mut members = named_members(c, &ids)?;
+                    for group in &page.groups {
+                        let members = members.remove(&group.id).unwrap_or_default();
+                        resources.push(crate::group::render(group, &members, &base));
+                    }
+                }
+                Ok(Ok((users + groups, resources)))
+            })
+            .await??;
+        Ok(list_response(total, start_index, None, resources, &projection))
+    };
+    run.await.unwrap_or_else(|e: ScimError| error_response(&e))
+}

@@ -1,0 +1,134 @@
+//! The finer points SCIM compliance testers check: the root search,
+//! 405 for known endpoints asked with another method, schema references
+//! and canonical values, PATCH on a whole extension, and what removing
+//! `active` means.
+
+use serde_json::{Value, json};
+use sigil_testkit::process::Server;
+use sigil_testkit::{TestDb, backend_tests};
+
+use crate::oidc::rp_http;
+use crate::scim::{Scim, assert_error, token};
+use crate::scim_patch::patch_body;
+
+backend_tests!(root_search_spans_users_and_groups, endpoints_and_schemas_say_what_they_accept);
+
+const ENTERPRISE: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
+
+fn root_search_spans_users_and_groups(db: &TestDb) {
+    let server = Server::start(crate::bin(), db, &[]);
+    let scim =
+        Scim { server: &server, http: rp_http(), token: token(db, &server, "provisioner", "scim:write") };
+    for name in ["ann", "ben"] {
+        scim.send(
+            "POST",
+            "/Users",
+            Some(&json!({ "userName": name, "displayName": format!("Team {name}") })),
+            &[],
+        );
+    }
+    scim.send("POST", "/Groups", Some(&json!({ "displayName": "Team Blue" })), &[]);
+    let search = |body: Value| {
+        let mut request = json!({ "schemas": ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"] });
+        for (k, v) in body.as_object().unwrap() {
+            request[k] = v.clone();
+        }
+        scim.send("POST", "/.search", Some(&request), &[])
+    };
+    let kinds = |page: &Value| -> Vec<String> {
+        page["Resources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["meta"]["resourceType"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let (status, _, all) = search(json!({ "filter": "displayName sw \"team\"" }));
+    assert_eq!(status, 200, "{all}");
+    assert_eq!(
+        (all["totalResults"].as_i64(), kinds(&all)),
+        (Some(3), vec!["User".into(), "User".into(), "Group".into()])
+    );
+    let (_, _, page) = search(json!({ "filter": "displayName sw \"team\"", "startIndex": 2, "count": 2 }));
+    assert_eq!(kinds(&page), ["User", "Group"], "paging spans both types");
+    let (_, _, users_only) = search(json!({ "filter": "userName eq \"ann\"", "attributes": ["userName"] }));
+    assert_eq!(users_only["totalResults"], 1, "groups have no userName: {users_only}");
+    assert_eq!(users_only["Resources"][0].as_object().unwrap().len(), 3);
+    let (status, _, body) = search(json!({ "filter": "nosuch eq \"x\"" }));
+    assert_error(status, &body, 400, Some("invalidFilter"));
+    let (status, _, body) = search(json!({ "sortBy": "userName" }));
+    assert_error(status, &body, 400, Some("invalidValue"));
+}
+
+fn endpoints_and_schemas_say_what_they_accept(db: &TestDb) {
+    let server = Server::start(crate::bin(), db, &[]);
+    let scim =
+        Scim { server: &server, http: rp_http(), token: token(db, &server, "provisioner", "scim:write") };
+
+    // RFC 9110 §15.5.6: a known endpoint with another method is 405 + Allow.
+    for (method, path, allow) in [
+        ("POST", "/ServiceProviderConfig", "GET"),
+        ("DELETE", "/Schemas", "GET"),
+        ("PUT", "/ResourceTypes/User", "GET"),
+        ("GET", "/Bulk", "POST"),
+        ("PATCH", "/Users", "GET, POST"),
+    ] {
+        let (status, headers, body) = scim.send(method, path, None, &[]);
+        assert_error(status, &body, 405, None);
+        assert_eq!(headers["allow"], allow, "{method} {path}");
+    }
+    let (status, _, body) = scim.get("/Nowhere/at/all");
+    assert_error(status, &body, 404, None);
+
+    // RFC 7643 §8.7.1: references say what they point at; types their values.
+    let (_, _, schemas) = scim.get("/Schemas");
+    let attribute = |schema: &str, path: &[&str]| -> Value {
+        let mut node = schemas["Resources"].as_array().unwrap().iter().find(|s| s["id"] == schema).unwrap()["attributes"].clone();
+        let mut found = Value::Null;
+        for name in path {
+            found = node.as_array().unwrap().iter().find(|a| a["name"] == *name).unwrap().clone();
+            node = found["subAttributes"].clone();
+        }
+        found
+    };
+    let group = "urn:ietf:params:scim:schemas:core:2.0:Group";
+    let user = "urn:ietf:params:scim:schemas:core:2.0:User";
+    assert_eq!(attribute(group, &["members", "$ref"])["referenceTypes"], json!(["User", "Group"]));
+    assert_eq!(attribute(group, &["members", "type"])["canonicalValues"], json!(["User", "Group"]));
+    assert_eq!(attribute(user, &["groups", "type"])["canonicalValues"], json!(["direct", "indirect"]));
+    assert_eq!(attribute(user, &["emails", "type"])["canonicalValues"], json!(["work", "home", "other"]));
+    assert_eq!(attribute(ENTERPRISE, &["manager", "$ref"])["referenceTypes"], json!(["User"]));
+    assert_eq!(attribute(user, &["profileUrl"])["referenceTypes"], json!(["external"]));
+
+    // A whole extension as a PATCH path, and removing `active`.
+    let (_, _, created) = scim.send(
+        "POST",
+        "/Users",
+        Some(&json!({ "userName": "carl", (ENTERPRISE): { "department": "Sales", "costCenter": "1" } })),
+        &[],
+    );
+    let path = format!("/Users/{}", created["id"].as_str().unwrap());
+    let (status, _, replaced) = scim.send(
+        "PATCH",
+        &path,
+        Some(&patch_body(json!([{ "op": "replace", "path": ENTERPRISE, "value": { "schemas": [ENTERPRISE], "employeeNumber": "42" } }]))),
+        &[],
+    );
+    assert_eq!(status, 200, "{replaced}");
+    assert_eq!(
+        replaced[ENTERPRISE],
+        json!({ "employeeNumber": "42" }),
+        "replace starts the extension afresh"
+    );
+    let (status, _, removed) = scim.send(
+        "PATCH",
+        &path,
+        Some(&patch_body(
+            json!([{ "op": "remove", "path": ENTERPRISE }, { "op": "remove", "path": "active" }]),
+        )),
+        &[],
+    );
+    assert_eq!(status, 200, "{removed}");
+    assert!(removed.get(ENTERPRISE).is_none(), "{removed}");
+    assert_eq!(removed["active"], false, "a removed active never means enabled");
+}
