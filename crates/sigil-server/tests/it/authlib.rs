@@ -19,7 +19,7 @@ use crate::oidc::{PASSWORD, RP, setup};
 backend_tests!(authlib_signs_in_validates_the_id_token_and_refreshes);
 
 fn rp_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../conformance/authlib-rp")
+    crate::python::conformance("authlib-rp")
 }
 
 /// A Python interpreter with `requirements.txt` installed.
@@ -29,30 +29,7 @@ fn python() -> &'static Path {
         if let Some(given) = std::env::var_os("SIGIL_TEST_PYTHON") {
             return PathBuf::from(given);
         }
-        let requirements = std::fs::read_to_string(rp_dir().join("requirements.txt")).unwrap();
-        let venv = Path::new(env!("CARGO_TARGET_TMPDIR")).join("authlib-venv");
-        let python = venv.join("bin/python");
-        // The environment is rebuilt whenever the pins change.
-        let stamp = venv.join("requirements.installed");
-        if std::fs::read_to_string(&stamp).ok().as_deref() == Some(requirements.as_str()) {
-            return python;
-        }
-        let _ = std::fs::remove_dir_all(&venv);
-        let run = |command: &mut Command| {
-            let out = command.output().unwrap_or_else(|e| panic!("cannot run {command:?}: {e}"));
-            assert!(
-                out.status.success(),
-                "{command:?} failed: {}{}",
-                String::from_utf8_lossy(&out.stdout),
-                String::from_utf8_lossy(&out.stderr)
-            );
-        };
-        run(Command::new("python3").args(["-m", "venv"]).arg(&venv));
-        run(Command::new(&python)
-            .args(["-m", "pip", "install", "--quiet", "--disable-pip-version-check", "-r"])
-            .arg(rp_dir().join("requirements.txt")));
-        std::fs::write(&stamp, requirements).unwrap();
-        python
+        crate::python::venv("authlib-venv", &rp_dir().join("requirements.txt")).join("python")
     })
 }
 

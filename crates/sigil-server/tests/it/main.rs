@@ -9,12 +9,14 @@ mod lifecycle;
 mod oauth;
 mod oidc;
 mod policy;
+mod python;
 mod scim;
 mod scim_bulk;
 mod scim_clients;
 mod scim_details;
 mod scim_groups;
 mod scim_patch;
+mod scim_testers;
 mod server;
 
 use std::path::Path;
