@@ -63,6 +63,15 @@ async fn sign_access_token(
     ctx.signers.sign(&keys, access_token_alg(client)?, "at+jwt", claims)
 }
 
+/// The `groups` claim (the Curity seed's model): the display names of every
+/// group the user belongs to, directly or through nesting, read from the
+/// store when the token is issued.
+pub(crate) async fn groups_claim(ctx: &OidcContext, user_id: &str) -> Result<Value, OidcError> {
+    let id = user_id.to_owned();
+    let memberships = ctx.store.read(move |c| sigil_store::groups::memberships_of_user(c, &id)).await?;
+    Ok(json!(memberships.into_iter().map(|(group, _)| group.display_name).collect::<Vec<_>>()))
+}
+
 fn access_token_alg(client: &Client) -> Result<SigningAlg, OidcError> {
     client.access_token_signed_response_alg.parse()
 }
@@ -218,6 +227,11 @@ pub(crate) async fn authorization_code(
     let mut claims = access_token_claims(ctx, &user.id, client, &audience, &record.scope, now);
     claims.insert("auth_time".into(), json!(numeric_date(record.auth_time)));
     claims.insert("grant_id".into(), json!(record.grant_id));
+    let groups =
+        if scope.iter().any(|s| s == "groups") { Some(groups_claim(ctx, &user.id).await?) } else { None };
+    if let Some(groups) = &groups {
+        claims.insert("groups".into(), groups.clone());
+    }
     let keys = ctx.store.read(keys::list).await?;
     let access_token = ctx.signers.sign(&keys, access_token_alg(client)?, "at+jwt", claims)?;
     let mut response = json!({
@@ -268,6 +282,9 @@ pub(crate) async fn authorization_code(
         }
         if let Some(sid) = &record.session_id_hash {
             id.insert("sid".into(), json!(sid));
+        }
+        if let Some(groups) = groups {
+            id.insert("groups".into(), groups);
         }
         response["id_token"] = json!(ctx.signers.sign(&keys, alg, "JWT", id)?);
     }
@@ -362,6 +379,9 @@ pub(crate) async fn refresh_token(
         if client.audiences.is_empty() { vec![client.id.clone()] } else { client.audiences.clone() };
     let mut claims = access_token_claims(ctx, &user.id, client, &audience, &scope, now);
     claims.insert("grant_id".into(), json!(token.family_id));
+    if scope.split(' ').any(|s| s == "groups") {
+        claims.insert("groups".into(), groups_claim(ctx, &user.id).await?);
+    }
     if let Some(auth_time) = token.auth_time {
         claims.insert("auth_time".into(), json!(numeric_date(auth_time)));
     }

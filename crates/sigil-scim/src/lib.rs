@@ -12,6 +12,7 @@ mod filter;
 pub mod group;
 pub mod http;
 mod patch;
+pub mod rights;
 mod search;
 mod sql;
 pub mod user;

@@ -13,6 +13,7 @@ use std::time::Duration;
 
 use chrono::TimeDelta;
 use sigil_oidc::http::Lifetimes;
+use sigil_scim::rights::Right;
 use sigil_store::{DatabaseUrl, PoolOptions};
 use tracing_subscriber::EnvFilter;
 use url::Url;
@@ -38,6 +39,7 @@ pub(crate) struct Config {
     pub(crate) log_level: String,
     pub(crate) shutdown_timeout: Duration,
     pub(crate) lifetimes: Lifetimes,
+    pub(crate) scim_rights: Vec<Right>,
 }
 
 impl Default for Config {
@@ -51,6 +53,7 @@ impl Default for Config {
             log_level: "info".into(),
             shutdown_timeout: Duration::from_secs(30),
             lifetimes: Lifetimes::default(),
+            scim_rights: Vec::new(),
         }
     }
 }
@@ -212,6 +215,14 @@ const SETTINGS: &[Setting] = &[
         },
     },
     Setting {
+        key: "scim.rights",
+        env: "SIGIL_SCIM_RIGHTS",
+        apply: |c, raw| {
+            c.scim_rights = parse_rights(raw)?;
+            Ok(())
+        },
+    },
+    Setting {
         key: "shutdown_timeout_seconds",
         env: "SIGIL_SHUTDOWN_TIMEOUT_SECONDS",
         apply: |c, raw| {
@@ -220,6 +231,45 @@ const SETTINGS: &[Setting] = &[
         },
     },
 ];
+
+/// `scim.rights`: an array of `{ group, resource, operations }` tables (in
+/// the environment, the same array written inline in TOML).
+fn parse_rights(raw: &Raw<'_>) -> Result<Vec<Right>, String> {
+    let parsed;
+    let value = match raw {
+        Raw::Toml(value) => *value,
+        Raw::Env(text) => {
+            let table: toml::Table = format!("rights = {text}").parse().map_err(|e: toml::de::Error| {
+                format!("not a TOML array of tables: {}", e.message().trim())
+            })?;
+            parsed = table.get("rights").cloned().unwrap_or(toml::Value::Array(Vec::new()));
+            &parsed
+        }
+    };
+    let Some(list) = value.as_array() else {
+        return Err("expected an array of { group, resource, operations } tables".into());
+    };
+    list.iter()
+        .enumerate()
+        .map(|(i, entry)| {
+            let entry = entry.as_table().ok_or_else(|| format!("entry {} is not a table", i + 1))?;
+            let text = |name: &str| {
+                entry
+                    .get(name)
+                    .and_then(toml::Value::as_str)
+                    .ok_or_else(|| format!("entry {} needs `{name}`", i + 1))
+            };
+            let operations = entry
+                .get("operations")
+                .and_then(toml::Value::as_array)
+                .ok_or_else(|| format!("entry {} needs `operations`", i + 1))?
+                .iter()
+                .map(|op| op.as_str().ok_or_else(|| "operations are strings".to_owned())?.parse())
+                .collect::<Result<Vec<_>, String>>()?;
+            Ok(Right { group: text("group")?.to_owned(), kind: text("resource")?.parse()?, operations })
+        })
+        .collect()
+}
 
 /// A bounded number of seconds as a duration.
 fn seconds(n: u64) -> TimeDelta {
@@ -398,6 +448,31 @@ mod tests {
         let err = from_file("bind = \n").unwrap_err().to_string();
         assert!(err.contains("not valid TOML"), "{err}");
         assert!(from_file("[log]\nformat = \"json\"\nlevel = \"debug\"\n").is_ok());
+    }
+
+    #[test]
+    fn scim_rights_come_from_the_file_or_the_environment() {
+        let config = from_file(
+            "[[scim.rights]]\ngroup = \"HR\"\nresource = \"User\"\noperations = [\"create\", \"read\"]\n",
+        )
+        .unwrap();
+        assert_eq!(config.scim_rights.len(), 1);
+        assert_eq!(config.scim_rights[0].group, "HR");
+        let (config, _) = Config::load(
+            None,
+            env(&[(
+                "SIGIL_SCIM_RIGHTS",
+                r#"[{ group = "A", resource = "Groups", operations = ["delete"] }]"#,
+            )]),
+        )
+        .unwrap();
+        assert_eq!(config.scim_rights[0].operations, [sigil_scim::rights::Operation::Delete]);
+        for bad in
+            [r#"[{ group = "A", resource = "Robots", operations = [] }]"#, r#"[{ group = "A" }]"#, "nope"]
+        {
+            let err = Config::load(None, env(&[("SIGIL_SCIM_RIGHTS", bad)])).unwrap_err().to_string();
+            assert!(err.contains("`scim.rights` (from SIGIL_SCIM_RIGHTS)"), "{bad}: {err}");
+        }
     }
 
     #[test]

@@ -17,7 +17,14 @@ impl AccessTokens for ProviderTokens {
                 AccessTokenRefused::Invalid => TokenRefused::Invalid,
                 AccessTokenRefused::Unavailable(why) => TokenRefused::Unavailable(why),
             })?;
-            let subject = claims.get("sub").and_then(Value::as_str).ok_or(TokenRefused::Invalid)?.to_owned();
+            let text = |name: &str| claims.get(name).and_then(Value::as_str).map(str::to_owned);
+            let subject = text("sub").ok_or(TokenRefused::Invalid)?;
+            let client_id = text("client_id").ok_or(TokenRefused::Invalid)?;
+            let groups = claims
+                .get("groups")
+                .and_then(Value::as_array)
+                .map(|list| list.iter().filter_map(Value::as_str).map(str::to_owned).collect())
+                .unwrap_or_default();
             let scopes = claims
                 .get("scope")
                 .and_then(Value::as_str)
@@ -26,7 +33,7 @@ impl AccessTokens for ProviderTokens {
                 .filter(|s| !s.is_empty())
                 .map(str::to_owned)
                 .collect();
-            Ok(Token { subject, scopes })
+            Ok(Token { subject, client_id, scopes, groups })
         })
     }
 }

@@ -46,7 +46,9 @@ async fn serve(store: Store, listener: TcpListener, issuer: url::Url, config: Co
     let oidc = web::Data::new(OidcContext::new(store.clone(), issuer.as_str(), config.lifetimes));
     let issuer = oidc.issuer().to_owned();
     let tokens = Arc::new(ProviderTokens(oidc.get_ref().clone()));
-    let scim = web::Data::new(ScimContext::new(store.clone(), &issuer, tokens));
+    let scim = web::Data::new(
+        ScimContext::new(store.clone(), &issuer, tokens).with_rights(config.scim_rights.clone()),
+    );
     let server = HttpServer::new(move || {
         App::new()
             .app_data(state.clone())

@@ -108,9 +108,21 @@ async fn userinfo(ctx: &OidcContext, req: &HttpRequest, form: Option<&Form>) -> 
         }
         Err(error) => return internal(&error),
     };
-    HttpResponse::Ok()
-        .insert_header(("Cache-Control", "no-store"))
-        .json(Value::Object(user_claims(&user, &scope)))
+    let mut claims = user_claims(&user, &scope);
+    if scope.contains(&"groups") {
+        match crate::grants::groups_claim(ctx, &user.id).await {
+            Ok(groups) => {
+                claims.insert("groups".into(), groups);
+            }
+            Err(error) => {
+                tracing::error!(%error, "userinfo: groups");
+                return HttpResponse::InternalServerError()
+                    .insert_header(("Cache-Control", "no-store"))
+                    .finish();
+            }
+        }
+    }
+    HttpResponse::Ok().insert_header(("Cache-Control", "no-store")).json(Value::Object(claims))
 }
 
 fn internal(error: &StoreError) -> HttpResponse {

@@ -6,6 +6,7 @@ use actix_web::http::header::AUTHORIZATION;
 
 use super::{ScimContext, Token, TokenRefused};
 use crate::ScimError;
+use crate::rights::{Kind, Operation, allowed};
 
 /// What an operation does, and so which scope it needs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -58,4 +59,38 @@ pub(crate) async fn authorize(
         });
     }
     Ok(token)
+}
+
+/// The checked token of `req`, if its scopes allow `operation` and, for a
+/// token acting for a user, one of the user's groups holds the right.
+pub(crate) async fn authorize_for(
+    ctx: &ScimContext,
+    req: &HttpRequest,
+    kind: Kind,
+    operation: Operation,
+) -> Result<Token, ScimError> {
+    let access = if operation == Operation::Read { Access::Read } else { Access::Write };
+    let token = authorize(ctx, req, access).await?;
+    permit(ctx, &token, kind, operation)?;
+    Ok(token)
+}
+
+/// The rights check alone, for a token already checked (also per /Bulk
+/// operation).
+pub(crate) fn permit(
+    ctx: &ScimContext,
+    token: &Token,
+    kind: Kind,
+    operation: Operation,
+) -> Result<(), ScimError> {
+    if ctx.rights.is_empty()
+        || !token.acts_for_a_user()
+        || allowed(&ctx.rights, &token.groups, kind, operation)
+    {
+        return Ok(());
+    }
+    Err(ScimError::Forbidden {
+        scope: None,
+        description: format!("none of your groups may {operation} {kind}"),
+    })
 }

@@ -17,11 +17,13 @@ use actix_web::{HttpRequest, HttpResponse};
 use serde_json::{Map, Value, json};
 
 use super::ScimContext;
-use super::auth::{Access, authorize};
+use super::Token;
+use super::auth::{Access, authorize, permit};
 use super::request::json_body;
 use super::wire::{error_body, error_response, scim};
 use super::write;
 use crate::ScimError;
+use crate::rights::{Kind, Operation as Right};
 
 /// The most operations one request may carry.
 pub(crate) const MAX_OPERATIONS: usize = 1000;
@@ -141,9 +143,18 @@ fn target(path: &str) -> Result<(&str, Option<&str>), ScimError> {
 /// location and version of the result.
 async fn run(
     ctx: &ScimContext,
+    token: &Token,
     op: &Operation,
 ) -> Result<(StatusCode, Option<String>, Option<String>), ScimError> {
     let (kind, id) = target(&op.path)?;
+    // Each operation needs the right its own endpoint would need.
+    let resource = if kind == "Users" { Kind::User } else { Kind::Group };
+    let needed = match op.method.as_str() {
+        "POST" => Right::Create,
+        "DELETE" => Right::Delete,
+        _ => Right::Update,
+    };
+    permit(ctx, token, resource, needed)?;
     let data =
         || op.data.as_ref().ok_or_else(|| ScimError::InvalidSyntax(format!("{} needs data", op.method)));
     let if_match = op.version.as_deref();
@@ -185,10 +196,11 @@ async fn run(
 /// POST /Bulk.
 pub(crate) async fn bulk(ctx: web::Data<ScimContext>, req: HttpRequest, payload: Payload) -> HttpResponse {
     let prepared = async {
-        authorize(&ctx, &req, Access::Write).await?;
-        parse(&json_body(payload).await?)
+        let token = authorize(&ctx, &req, Access::Write).await?;
+        let (operations, fail_on_errors) = parse(&json_body(payload).await?)?;
+        Ok::<_, ScimError>((token, operations, fail_on_errors))
     };
-    let (operations, fail_on_errors) = match prepared.await {
+    let (token, operations, fail_on_errors) = match prepared.await {
         Ok(prepared) => prepared,
         Err(e) => return error_response(&e),
     };
@@ -212,7 +224,7 @@ pub(crate) async fn bulk(ctx: web::Data<ScimContext>, req: HttpRequest, payload:
             if let Some(bulk_id) = &op.bulk_id {
                 entry["bulkId"] = json!(bulk_id);
             }
-            match run(&ctx, &op).await {
+            match run(&ctx, &token, &op).await {
                 Ok((status, location, version)) => {
                     if let (Some(bulk_id), Some(location)) = (&op.bulk_id, &location)
                         && let Some(id) = location.rsplit('/').next()

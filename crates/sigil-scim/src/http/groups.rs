@@ -10,7 +10,7 @@ use serde_json::Value;
 use sigil_store::groups::named_members;
 
 use super::ScimContext;
-use super::auth::{Access, authorize};
+use super::auth::authorize_for;
 use super::projection::Projection;
 use super::request::{
     ListParams, ListRequest, cursor_page, header_matches, if_match, integer, json_body, list_request,
@@ -20,6 +20,7 @@ use super::wire::error_response;
 use super::write::{self, load_group};
 use crate::filter::GROUP_SCHEMA;
 use crate::group::render;
+use crate::rights::{Kind, Operation};
 use crate::user::etag;
 use crate::{ScimError, search_groups};
 
@@ -39,7 +40,7 @@ pub(crate) async fn get(
     id: web::Path<String>,
 ) -> HttpResponse {
     answer(async {
-        authorize(&ctx, &req, Access::Read).await?;
+        authorize_for(&ctx, &req, Kind::Group, Operation::Read).await?;
         let projection = projection(&req)?;
         let (base, id) = (ctx.base.clone(), id.into_inner());
         let (resource, version) = ctx.store.read(move |c| load_group(c, &id, &base)).await?;
@@ -54,7 +55,7 @@ pub(crate) async fn get(
 /// POST /Groups.
 pub(crate) async fn create(ctx: web::Data<ScimContext>, req: HttpRequest, payload: Payload) -> HttpResponse {
     answer(async {
-        authorize(&ctx, &req, Access::Write).await?;
+        authorize_for(&ctx, &req, Kind::Group, Operation::Create).await?;
         let projection = projection(&req)?;
         let (resource, version) = write::create_group(&ctx, &json_body(payload).await?).await?;
         Ok(resource_response(StatusCode::CREATED, resource, version, &projection))
@@ -70,7 +71,7 @@ pub(crate) async fn replace(
     payload: Payload,
 ) -> HttpResponse {
     answer(async {
-        authorize(&ctx, &req, Access::Write).await?;
+        authorize_for(&ctx, &req, Kind::Group, Operation::Update).await?;
         let projection = projection(&req)?;
         let body = json_body(payload).await?;
         let (resource, version) = write::replace_group(&ctx, &id, &body, if_match(&req).as_deref()).await?;
@@ -87,7 +88,7 @@ pub(crate) async fn patch(
     payload: Payload,
 ) -> HttpResponse {
     answer(async {
-        authorize(&ctx, &req, Access::Write).await?;
+        authorize_for(&ctx, &req, Kind::Group, Operation::Update).await?;
         let projection = projection(&req)?;
         let body = json_body(payload).await?;
         let (resource, version) = write::patch_group(&ctx, &id, &body, if_match(&req).as_deref()).await?;
@@ -103,7 +104,7 @@ pub(crate) async fn delete(
     id: web::Path<String>,
 ) -> HttpResponse {
     answer(async {
-        authorize(&ctx, &req, Access::Write).await?;
+        authorize_for(&ctx, &req, Kind::Group, Operation::Delete).await?;
         write::delete_group(&ctx, &id, if_match(&req).as_deref()).await?;
         Ok(HttpResponse::NoContent().finish())
     })
@@ -139,7 +140,7 @@ async fn run_list(ctx: &ScimContext, request: ListRequest) -> Result<HttpRespons
 /// GET /Groups.
 pub(crate) async fn list(ctx: web::Data<ScimContext>, req: HttpRequest) -> HttpResponse {
     answer(async {
-        authorize(&ctx, &req, Access::Read).await?;
+        authorize_for(&ctx, &req, Kind::Group, Operation::Read).await?;
         let p = params(&req)?;
         let list = ListParams {
             filter: param(&p, "filter"),
@@ -158,7 +159,7 @@ pub(crate) async fn list(ctx: web::Data<ScimContext>, req: HttpRequest) -> HttpR
 /// POST /Groups/.search.
 pub(crate) async fn search(ctx: web::Data<ScimContext>, req: HttpRequest, payload: Payload) -> HttpResponse {
     answer(async {
-        authorize(&ctx, &req, Access::Read).await?;
+        authorize_for(&ctx, &req, Kind::Group, Operation::Read).await?;
         let request = search_request(&ctx, &json_body(payload).await?, &[GROUP_SCHEMA])?;
         run_list(&ctx, request).await
     })

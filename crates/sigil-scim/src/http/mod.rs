@@ -32,8 +32,19 @@ pub const MAX_PAYLOAD_BYTES: usize = 1024 * 1024;
 pub struct Token {
     /// `sub`: the user, or the client for a client credentials token.
     pub subject: String,
+    /// `client_id`: the client the token was issued to.
+    pub client_id: String,
     /// The granted scopes.
     pub scopes: Vec<String>,
+    /// The `groups` claim (display names), when the token carries one.
+    pub groups: Vec<String>,
+}
+
+impl Token {
+    /// Whether the token acts for a user rather than for its client alone.
+    pub fn acts_for_a_user(&self) -> bool {
+        self.subject != self.client_id
+    }
 }
 
 /// Why a token was refused; shown to the client as `invalid_token`.
@@ -62,13 +73,28 @@ pub struct ScimContext {
     pub(crate) base: String,
     pub(crate) tokens: Arc<dyn AccessTokens>,
     pub(crate) max_results: i64,
+    pub(crate) rights: Vec<crate::rights::Right>,
 }
 
 impl ScimContext {
     /// The service of the issuer `issuer`, whose SCIM base URL is
     /// `{issuer}/scim/v2`.
     pub fn new(store: Store, issuer: &str, tokens: Arc<dyn AccessTokens>) -> Self {
-        Self { store, base: format!("{}{PREFIX}", issuer.trim_end_matches('/')), tokens, max_results: 200 }
+        Self {
+            store,
+            base: format!("{}{PREFIX}", issuer.trim_end_matches('/')),
+            tokens,
+            max_results: 200,
+            rights: Vec::new(),
+        }
+    }
+
+    /// Rights per group (see [`crate::rights`]); without any, scopes alone
+    /// decide.
+    #[must_use]
+    pub fn with_rights(mut self, rights: Vec<crate::rights::Right>) -> Self {
+        self.rights = rights;
+        self
     }
 }
 

@@ -11,7 +11,7 @@ use sigil_store::groups::memberships_of_user;
 use sigil_store::users;
 
 use super::ScimContext;
-use super::auth::{Access, authorize};
+use super::auth::{Access, authorize, authorize_for};
 use super::projection::Projection;
 use super::request::{
     ListParams, ListRequest, cursor_page, header_matches, if_match, integer, json_body, list_request,
@@ -19,6 +19,7 @@ use super::request::{
 };
 use super::wire::error_response;
 use super::write::{self, load_user};
+use crate::rights::{Kind, Operation};
 use crate::user::{USER_SCHEMA, etag, render};
 use crate::{ScimError, search_users};
 
@@ -39,7 +40,7 @@ pub(crate) async fn get(
     id: web::Path<String>,
 ) -> HttpResponse {
     answer(async {
-        authorize(&ctx, &req, Access::Read).await?;
+        authorize_for(&ctx, &req, Kind::User, Operation::Read).await?;
         read(&ctx, &req, id.into_inner()).await
     })
     .await
@@ -58,7 +59,7 @@ async fn read(ctx: &ScimContext, req: &HttpRequest, id: String) -> Result<HttpRe
 /// POST /Users.
 pub(crate) async fn create(ctx: web::Data<ScimContext>, req: HttpRequest, payload: Payload) -> HttpResponse {
     answer(async {
-        authorize(&ctx, &req, Access::Write).await?;
+        authorize_for(&ctx, &req, Kind::User, Operation::Create).await?;
         let projection = projection(&req)?;
         let (resource, version) = write::create_user(&ctx, &json_body(payload).await?).await?;
         Ok(resource_response(StatusCode::CREATED, resource, version, &projection))
@@ -74,7 +75,7 @@ pub(crate) async fn replace(
     payload: Payload,
 ) -> HttpResponse {
     answer(async {
-        authorize(&ctx, &req, Access::Write).await?;
+        authorize_for(&ctx, &req, Kind::User, Operation::Update).await?;
         let projection = projection(&req)?;
         let body = json_body(payload).await?;
         let (resource, version) = write::replace_user(&ctx, &id, &body, if_match(&req).as_deref()).await?;
@@ -91,7 +92,7 @@ pub(crate) async fn patch(
     payload: Payload,
 ) -> HttpResponse {
     answer(async {
-        authorize(&ctx, &req, Access::Write).await?;
+        authorize_for(&ctx, &req, Kind::User, Operation::Update).await?;
         let projection = projection(&req)?;
         let body = json_body(payload).await?;
         let (resource, version) = write::patch_user(&ctx, &id, &body, if_match(&req).as_deref()).await?;
@@ -107,7 +108,7 @@ pub(crate) async fn delete(
     id: web::Path<String>,
 ) -> HttpResponse {
     answer(async {
-        authorize(&ctx, &req, Access::Write).await?;
+        authorize_for(&ctx, &req, Kind::User, Operation::Delete).await?;
         write::delete_user(&ctx, &id, if_match(&req).as_deref()).await?;
         Ok(HttpResponse::NoContent().finish())
     })
@@ -140,7 +141,7 @@ async fn run_list(ctx: &ScimContext, request: ListRequest) -> Result<HttpRespons
 /// GET /Users (RFC 7644 §3.4.2).
 pub(crate) async fn list(ctx: web::Data<ScimContext>, req: HttpRequest) -> HttpResponse {
     answer(async {
-        authorize(&ctx, &req, Access::Read).await?;
+        authorize_for(&ctx, &req, Kind::User, Operation::Read).await?;
         let p = params(&req)?;
         let list = ListParams {
             filter: param(&p, "filter"),
@@ -160,7 +161,7 @@ pub(crate) async fn list(ctx: web::Data<ScimContext>, req: HttpRequest) -> HttpR
 /// a SearchRequest body.
 pub(crate) async fn search(ctx: web::Data<ScimContext>, req: HttpRequest, payload: Payload) -> HttpResponse {
     answer(async {
-        authorize(&ctx, &req, Access::Read).await?;
+        authorize_for(&ctx, &req, Kind::User, Operation::Read).await?;
         let request = search_request(&ctx, &json_body(payload).await?, &[USER_SCHEMA])?;
         run_list(&ctx, request).await
     })

@@ -11,7 +11,11 @@ use crate::oidc::rp_http;
 use crate::scim::{Scim, assert_error, token};
 use crate::scim_patch::patch_body;
 
-backend_tests!(root_search_spans_users_and_groups, endpoints_and_schemas_say_what_they_accept);
+backend_tests!(
+    root_search_spans_users_and_groups,
+    endpoints_and_schemas_say_what_they_accept,
+    group_rights_limit_what_a_user_token_may_do,
+);
 
 const ENTERPRISE: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
 
@@ -131,4 +135,65 @@ fn endpoints_and_schemas_say_what_they_accept(db: &TestDb) {
     assert_eq!(status, 200, "{removed}");
     assert!(removed.get(ENTERPRISE).is_none(), "{removed}");
     assert_eq!(removed["active"], false, "a removed active never means enabled");
+}
+
+/// The Curity seed's model: rights per group, checked against the `groups`
+/// claim of a user's token; a client's own token is judged by its scopes.
+fn group_rights_limit_what_a_user_token_may_do(db: &TestDb) {
+    crate::cli(
+        db,
+        &["user", "add", "--username", "alice", "--password", crate::oidc::PASSWORD, "--group", "HR Admins"],
+    );
+    let out = crate::cli(
+        db,
+        &[
+            "client",
+            "add",
+            "--id",
+            "hr-portal",
+            "--redirect-uri",
+            crate::oidc::RP,
+            "--skip-consent",
+            "--scope",
+            "openid groups scim:read scim:write",
+        ],
+    );
+    let secret = out.lines().find_map(|l| l.strip_prefix("client_secret: ")).unwrap().to_owned();
+    let rights = r#"[{ group = "hr admins", resource = "User", operations = ["create", "read"] }]"#;
+    let server = Server::start(crate::bin(), db, &[("SIGIL_SCIM_RIGHTS", rights)]);
+    let rp = crate::lifecycle::Rp { server: &server, http: rp_http(), id: "hr-portal", secret };
+    let (_, tokens) = rp.tokens(&crate::oidc::browser(), "openid groups scim:write");
+    let access = tokens["access_token"].as_str().unwrap().to_owned();
+    let claims = |jwt: &str| -> Value {
+        use base64::Engine;
+        let payload = jwt.split('.').nth(1).unwrap();
+        serde_json::from_slice(&base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload).unwrap())
+            .unwrap()
+    };
+    // With the groups scope, the access token, the ID token and userinfo
+    // carry the user's groups.
+    assert_eq!(claims(&access)["groups"], json!(["HR Admins"]));
+    assert_eq!(claims(tokens["id_token"].as_str().unwrap())["groups"], json!(["HR Admins"]));
+    let info: Value =
+        rp_http().get(server.url("/userinfo")).bearer_auth(&access).send().unwrap().json().unwrap();
+    assert_eq!(info["groups"], json!(["HR Admins"]));
+
+    let hr = Scim { server: &server, http: rp_http(), token: access };
+    let (status, _, created) = hr.send("POST", "/Users", Some(&json!({ "userName": "newhire" })), &[]);
+    assert_eq!(status, 201, "create is granted: {created}");
+    assert_eq!(hr.get("/Users").0, 200, "read is granted");
+    let (status, _, body) =
+        hr.send("DELETE", &format!("/Users/{}", created["id"].as_str().unwrap()), None, &[]);
+    assert_error(status, &body, 403, None);
+    let (status, _, body) = hr.get("/Groups");
+    assert_error(status, &body, 403, None);
+    let bulk = json!({ "schemas": ["urn:ietf:params:scim:api:messages:2.0:BulkRequest"], "Operations": [
+        { "method": "POST", "path": "/Groups", "bulkId": "g", "data": { "displayName": "Sneaky" } }
+    ]});
+    let (_, _, answer) = hr.send("POST", "/Bulk", Some(&bulk), &[]);
+    assert_eq!(answer["Operations"][0]["status"], "403", "each bulk operation needs its right: {answer}");
+
+    // A service client acts for no user: its scopes decide.
+    let service = Scim { server: &server, http: rp_http(), token: token(db, &server, "sync", "scim:write") };
+    assert_eq!(service.get("/Groups").0, 200);
 }
