@@ -272,7 +272,11 @@ fn compare(path: &AttrPath, op: CompareOp, value: &CompareValue) -> Result<UserC
         ("externalId", None, Literal::Text(t)) => optional_text_compare!(users::external_id, op, t),
         ("userName", None, Literal::Text(t)) => text_compare!(users::user_name_folded, op, t),
         ("profileUrl", None, Literal::Text(t)) => optional_text_compare!(users::profile_url, op, t),
-        ("active", None, Literal::Bool(b)) => bool_compare!(users::active, op, b),
+        // An unassigned `active` (removed by PATCH) matches no comparison.
+        ("active", None, Literal::Bool(b)) => {
+            let compared: UserCondition = bool_compare!(users::active, op, b);
+            Box::new(users::active_assigned.nullable().and(compared))
+        }
         ("meta", Some("created"), Literal::Time(t)) => time_compare!(users::created, op, t),
         ("meta", Some("lastModified"), Literal::Time(t)) => time_compare!(users::last_modified, op, t),
         ("meta", Some("resourceType"), Literal::Text(t)) => {
@@ -310,9 +314,8 @@ fn present(path: &AttrPath) -> Result<UserCondition, ScimError> {
         return Ok(in_values(name, inner));
     }
     Ok(match (attr.as_str(), explicit_sub.as_deref()) {
-        ("id" | "userName" | "active" | "schemas", None) | ("meta", Some("created" | "lastModified")) => {
-            always(true)
-        }
+        ("id" | "userName" | "schemas", None) | ("meta", Some("created" | "lastModified")) => always(true),
+        ("active", None) => Box::new(users::active_assigned.nullable()),
         ("meta", None) | ("meta", Some("resourceType" | "location" | "version")) => always(true),
         ("externalId", None) => optional_text_present!(users::external_id),
         ("profileUrl", None) => optional_text_present!(users::profile_url),

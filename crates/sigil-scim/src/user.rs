@@ -108,7 +108,10 @@ pub fn render(user: &User, groups: &[(Group, bool)], base: &str) -> Value {
     put(&mut object, "preferredLanguage", user.preferred_language.as_ref());
     put(&mut object, "locale", user.locale.as_ref());
     put(&mut object, "timezone", user.timezone.as_ref());
-    object.insert("active".into(), json!(user.active));
+    // RFC 7643 §2.5: an unassigned attribute is left out.
+    if user.active_assigned {
+        object.insert("active".into(), json!(user.active));
+    }
     for kind in ValueKind::ALL {
         let values = user.values(kind);
         if !values.is_empty() {

@@ -34,6 +34,7 @@ diesel::table! {
         created -> Timestamp,
         last_modified -> Timestamp,
         version -> BigInt,
+        active_assigned -> Bool,
     }
 }
 

@@ -172,6 +172,9 @@ pub struct User {
     pub timezone: Option<String>,
     /// Whether the user may log in.
     pub active: bool,
+    /// Whether `active` was given a value; an unassigned `active` (a SCIM
+    /// PATCH removed it) is stored as `false`.
+    pub active_assigned: bool,
     /// argon2id hash in PHC form, if the user has a password.
     pub password_hash: Option<String>,
     /// Enterprise extension attributes.
@@ -213,6 +216,7 @@ impl User {
             locale: None,
             timezone: None,
             active: true,
+            active_assigned: true,
             password_hash: None,
             enterprise: Enterprise::default(),
             emails: Vec::new(),
@@ -329,6 +333,7 @@ struct UserRow {
     created: NaiveDateTime,
     last_modified: NaiveDateTime,
     version: i64,
+    active_assigned: bool,
 }
 
 impl UserRow {
@@ -353,7 +358,8 @@ impl UserRow {
             preferred_language: user.preferred_language.clone(),
             locale: user.locale.clone(),
             timezone: user.timezone.clone(),
-            active: user.active,
+            active: user.active && user.active_assigned,
+            active_assigned: user.active_assigned,
             password_hash: user.password_hash.clone(),
             employee_number: enterprise.employee_number.clone(),
             cost_center: enterprise.cost_center.clone(),
@@ -389,6 +395,7 @@ impl UserRow {
             locale: self.locale,
             timezone: self.timezone,
             active: self.active,
+            active_assigned: self.active_assigned,
             password_hash: self.password_hash,
             enterprise: Enterprise {
                 employee_number: self.employee_number,

@@ -107,14 +107,15 @@ pub(crate) async fn patch_user(
         let (mut resource, version) = ctx.store.read(move |c| load_user(c, &read_id, &base)).await?;
         check_version(if_match, version)?;
         crate::patch::apply(&mut resource, crate::user::patch_layout(), body)?;
-        // A removed `active` is stored as false: an unassigned flag must not
-        // re-enable an account (the store keeps no "unassigned" for it).
-        if let Some(object) = resource.as_object_mut()
-            && !object.keys().any(|k| k.eq_ignore_ascii_case("active"))
-        {
-            object.insert("active".into(), Value::Bool(false));
-        }
+        // RFC 7644 §3.5.2.2: a removed `active` is unassigned, which never
+        // means enabled (the PUT default of true does not apply).
+        let unassigned =
+            resource.as_object().is_some_and(|o| !o.keys().any(|k| k.eq_ignore_ascii_case("active")));
         let mut user = with_password(crate::user_input::parse(&resource)?).await?;
+        if unassigned {
+            user.active = false;
+            user.active_assigned = false;
+        }
         user.id = id.to_owned();
         let (base, now) = (ctx.base.clone(), ctx.store.now());
         let written = ctx

@@ -1,7 +1,7 @@
 //! The finer points SCIM compliance testers check: the root search,
 //! 405 for known endpoints asked with another method, schema references
-//! and canonical values, PATCH on a whole extension, and what removing
-//! `active` means.
+//! and canonical values, PATCH on a whole extension, removing `active`,
+//! and rights per group.
 
 use serde_json::{Value, json};
 use sigil_testkit::process::Server;
@@ -134,7 +134,18 @@ fn endpoints_and_schemas_say_what_they_accept(db: &TestDb) {
     );
     assert_eq!(status, 200, "{removed}");
     assert!(removed.get(ENTERPRISE).is_none(), "{removed}");
-    assert_eq!(removed["active"], false, "a removed active never means enabled");
+    // RFC 7644 §3.5.2.2: removed means unassigned, and unassigned is not active.
+    assert!(removed.get("active").is_none(), "{removed}");
+    for filter in ["userName eq \"carl\" and active eq true", "userName eq \"carl\" and active pr"] {
+        assert_eq!(scim.list(&[("filter", filter)])["totalResults"], 0, "{filter}");
+    }
+    let (status, _, back) = scim.send(
+        "PATCH",
+        &path,
+        Some(&patch_body(json!([{ "op": "add", "path": "active", "value": true }]))),
+        &[],
+    );
+    assert_eq!((status, &back["active"]), (200, &json!(true)));
 }
 
 /// The Curity seed's model: rights per group, checked against the `groups`
