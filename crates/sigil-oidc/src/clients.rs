@@ -41,6 +41,19 @@ pub enum Credentials {
     PrivateKeyJwtUri(String),
 }
 
+/// What a client may do at the token endpoint's token exchange (RFC 8693).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ExchangePolicy {
+    /// Audiences it may exchange tokens for.
+    pub audiences: Vec<String>,
+    /// Whether it may impersonate: get a token with no `act` claim, as if
+    /// the subject had asked for it. Without this, every exchanged token
+    /// names its actor.
+    pub impersonation: bool,
+    /// Whether it may get refresh tokens by exchange.
+    pub refresh_tokens: bool,
+}
+
 /// What an operator asks to register.
 #[derive(Debug, Clone)]
 pub struct Registration {
@@ -71,6 +84,8 @@ pub struct Registration {
     /// Issue a refresh token with every code exchange, not only when the
     /// user granted `offline_access`.
     pub refresh_without_offline_access: bool,
+    /// Token exchange policy (RFC 8693).
+    pub exchange: ExchangePolicy,
     /// For secret clients, `client_secret_post` instead of the default
     /// `client_secret_basic`.
     pub secret_in_body: bool,
@@ -154,6 +169,9 @@ fn validate(r: Registration, now: NaiveDateTime) -> Result<(Client, Option<Plain
         jwks_uri,
         access_token_signed_response_alg: r.access_token_alg.as_str().to_owned(),
         refresh_without_offline_access: r.refresh_without_offline_access,
+        exchange_audiences: r.exchange.audiences,
+        exchange_impersonation: r.exchange.impersonation,
+        exchange_refresh_tokens: r.exchange.refresh_tokens,
         created: now,
         last_modified: now,
     };
@@ -179,6 +197,22 @@ fn check_settings(client: &Client) -> Result<(), OidcError> {
         }
     }
     let grants = |g: &str| client.grant_types.iter().any(|x| x == g);
+    let exchanges = grants(crate::exchange::GRANT_TYPE);
+    if !client.exchange_audiences.is_empty() && !exchanges {
+        return Err(OidcError::Invalid(format!(
+            "--exchange-audience needs the token exchange grant (--grant-type {})",
+            crate::exchange::GRANT_TYPE
+        )));
+    }
+    if exchanges && client.is_public {
+        // RFC 8693 §5: the requester is authenticated; a public client is not.
+        return Err(OidcError::Invalid("a public client cannot use token exchange".into()));
+    }
+    for audience in &client.exchange_audiences {
+        if audience.trim().is_empty() {
+            return Err(OidcError::Invalid("an exchange audience cannot be empty".into()));
+        }
+    }
     if grants("authorization_code") && client.redirect_uris.is_empty() {
         return Err(OidcError::Invalid(
             "the authorization_code grant needs at least one --redirect-uri".into(),
@@ -221,6 +255,8 @@ pub struct Changes {
     pub access_token_alg: Option<SigningAlg>,
     /// Issue refresh tokens without `offline_access` or not.
     pub refresh_without_offline_access: Option<bool>,
+    /// New token exchange policy.
+    pub exchange: Option<ExchangePolicy>,
     /// Replace the client secret with a newly generated one.
     pub rotate_secret: bool,
 }
@@ -250,6 +286,7 @@ pub fn update(
         id_token_alg,
         access_token_alg,
         refresh_without_offline_access,
+        exchange,
         rotate_secret,
     } = changes;
     client.name = name.or(client.name);
@@ -268,6 +305,11 @@ pub fn update(
     }
     client.refresh_without_offline_access =
         refresh_without_offline_access.unwrap_or(client.refresh_without_offline_access);
+    if let Some(exchange) = exchange {
+        client.exchange_audiences = exchange.audiences;
+        client.exchange_impersonation = exchange.impersonation;
+        client.exchange_refresh_tokens = exchange.refresh_tokens;
+    }
     let secret = if rotate_secret {
         if client.secret_hash.is_none() {
             return Err(OidcError::Invalid(format!("client `{id}` has no secret to rotate")));

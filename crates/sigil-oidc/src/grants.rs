@@ -16,7 +16,7 @@ use crate::tokens::{at_hash, numeric_date};
 
 /// Grant types the token endpoint implements.
 pub(crate) const SUPPORTED_GRANT_TYPES: &[&str] =
-    &["authorization_code", "refresh_token", "client_credentials"];
+    &["authorization_code", "refresh_token", "client_credentials", crate::exchange::GRANT_TYPE];
 
 /// Scopes about a user, meaningless in a token a client gets for itself.
 const USER_SCOPES: &[&str] = &["openid", "profile", "email", "phone", "address", "offline_access", "groups"];
@@ -54,7 +54,7 @@ pub(crate) async fn client_credentials(
 
 /// RFC 9068 §2.1: an access token is a JWT with `typ` `at+jwt`, signed
 /// with the algorithm chosen for its client (RS256 unless set otherwise).
-async fn sign_access_token(
+pub(crate) async fn sign_access_token(
     ctx: &OidcContext,
     client: &Client,
     claims: Map<String, Value>,
@@ -78,7 +78,7 @@ fn access_token_alg(client: &Client) -> Result<SigningAlg, OidcError> {
 
 /// The claims of an RFC 9068 access token (§2.2: iss, exp, aud, sub,
 /// client_id, iat, jti, and scope when there is one).
-fn access_token_claims(
+pub(crate) fn access_token_claims(
     ctx: &OidcContext,
     sub: &str,
     client: &Client,
@@ -299,7 +299,10 @@ fn pkce_s256(verifier: &str) -> String {
 }
 
 /// Stores a new refresh token like `template` and returns it in the clear.
-async fn issue_refresh(ctx: &OidcContext, mut template: RefreshToken) -> Result<String, OidcError> {
+pub(crate) async fn issue_refresh(
+    ctx: &OidcContext,
+    mut template: RefreshToken,
+) -> Result<String, OidcError> {
     let secret = PlainSecret::generate()?;
     template.token_hash = secret.hash().as_str().to_owned();
     ctx.store.write(move |c| refresh::insert_refresh(c, &template)).await?;

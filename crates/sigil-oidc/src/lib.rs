@@ -9,6 +9,7 @@
 
 pub mod clients;
 mod error;
+pub mod exchange;
 mod grants;
 pub mod http;
 pub mod keys;

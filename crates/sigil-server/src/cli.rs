@@ -162,6 +162,15 @@ pub(crate) struct ClientUpdate {
     /// the offline_access scope.
     #[arg(long, value_name = "BOOL")]
     pub(crate) refresh_without_offline_access: Option<bool>,
+    /// Audiences the client may exchange tokens for (replaces the list).
+    #[arg(long = "exchange-audience", value_name = "AUD")]
+    pub(crate) exchange_audiences: Option<Vec<String>>,
+    /// Whether exchanged tokens may leave out the `act` claim naming this client.
+    #[arg(long, value_name = "BOOL")]
+    pub(crate) exchange_impersonation: Option<bool>,
+    /// Whether this client may get refresh tokens by exchange.
+    #[arg(long, value_name = "BOOL")]
+    pub(crate) exchange_refresh_tokens: Option<bool>,
     /// Replace the client secret with a new generated one, printed once.
     #[arg(long)]
     pub(crate) rotate_secret: bool,
@@ -239,6 +248,17 @@ pub(crate) struct ClientAdd {
     /// was not asked for offline_access.
     #[arg(long)]
     pub(crate) refresh_without_offline_access: bool,
+    /// An audience (API) the client may exchange tokens for (RFC 8693; needs
+    /// the token exchange grant). Repeatable.
+    #[arg(long = "exchange-audience", value_name = "AUD")]
+    pub(crate) exchange_audiences: Vec<String>,
+    /// Let exchanged tokens leave out the `act` claim naming this client
+    /// (impersonation) when no actor token is given.
+    #[arg(long)]
+    pub(crate) exchange_impersonation: bool,
+    /// Let this client get refresh tokens by token exchange.
+    #[arg(long)]
+    pub(crate) exchange_refresh_tokens: bool,
 }
 
 #[derive(Debug, Subcommand)]

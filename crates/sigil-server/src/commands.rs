@@ -6,7 +6,7 @@ use std::io::BufRead;
 
 use anyhow::{Context, anyhow, bail};
 use sigil_oidc::OidcError;
-use sigil_oidc::clients::{Changes, Credentials, Registration, register, update};
+use sigil_oidc::clients::{Changes, Credentials, ExchangePolicy, Registration, register, update};
 use sigil_oidc::keys::{DEFAULT_RETIRED_KEY_RETENTION, SigningAlg, rotate};
 use sigil_store::groups::{self, Member};
 use sigil_store::secret::PlainSecret;
@@ -184,6 +184,11 @@ pub(crate) fn client_add(config: &Config, args: ClientAdd) -> anyhow::Result<()>
         id_token_alg: args.id_token_alg.parse()?,
         access_token_alg: args.access_token_alg.parse()?,
         refresh_without_offline_access: args.refresh_without_offline_access,
+        exchange: ExchangePolicy {
+            audiences: args.exchange_audiences,
+            impersonation: args.exchange_impersonation,
+            refresh_tokens: args.exchange_refresh_tokens,
+        },
         secret_in_body: method == Some("client_secret_post"),
     };
     // Validate before opening the store, so a bad value never needs a database.
@@ -212,11 +217,25 @@ pub(crate) fn client_update(config: &Config, args: ClientUpdate) -> anyhow::Resu
         id_token_alg: args.id_token_alg.map(|alg| alg.parse()).transpose()?,
         access_token_alg: args.access_token_alg.map(|alg| alg.parse()).transpose()?,
         refresh_without_offline_access: args.refresh_without_offline_access,
+        exchange: None,
         rotate_secret: args.rotate_secret,
     };
+    let mut changes = changes;
+    let exchange_changed = args.exchange_audiences.is_some()
+        || args.exchange_impersonation.is_some()
+        || args.exchange_refresh_tokens.is_some();
     let store = open_store(config)?;
     let now = store.now();
     let id = args.id;
+    if exchange_changed {
+        let current_id = id.clone();
+        let current = store.read_blocking(move |conn| sigil_store::clients::get(conn, &current_id))?;
+        changes.exchange = Some(ExchangePolicy {
+            audiences: args.exchange_audiences.unwrap_or(current.exchange_audiences),
+            impersonation: args.exchange_impersonation.unwrap_or(current.exchange_impersonation),
+            refresh_tokens: args.exchange_refresh_tokens.unwrap_or(current.exchange_refresh_tokens),
+        });
+    }
     let (client, secret) = write_oidc(&store, move |conn| update(conn, &id, changes, now))?;
     println!("updated client {}", client.id);
     if let Some(secret) = secret {

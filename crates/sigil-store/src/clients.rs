@@ -49,6 +49,13 @@ pub struct Client {
     /// Whether refresh tokens are issued with every authorization code
     /// exchange, not only when `offline_access` was granted.
     pub refresh_without_offline_access: bool,
+    /// Audiences the client may exchange tokens for (RFC 8693).
+    pub exchange_audiences: Vec<String>,
+    /// Whether an exchange may issue a token that does not name the client
+    /// as actor (impersonation, RFC 8693 §1.1).
+    pub exchange_impersonation: bool,
+    /// Whether an exchange may issue refresh tokens.
+    pub exchange_refresh_tokens: bool,
     /// When the client was registered.
     pub created: NaiveDateTime,
     /// When it last changed.
@@ -77,6 +84,9 @@ struct ClientRow {
     access_token_signed_response_alg: String,
     refresh_without_offline_access: bool,
     jwks_uri: Option<String>,
+    exchange_audiences: String,
+    exchange_impersonation: bool,
+    exchange_refresh_tokens: bool,
 }
 
 fn encode_list(list: &[String]) -> Result<String, StoreError> {
@@ -110,6 +120,9 @@ impl ClientRow {
             access_token_signed_response_alg: client.access_token_signed_response_alg.clone(),
             refresh_without_offline_access: client.refresh_without_offline_access,
             jwks_uri: client.jwks_uri.clone(),
+            exchange_audiences: encode_list(&client.exchange_audiences)?,
+            exchange_impersonation: client.exchange_impersonation,
+            exchange_refresh_tokens: client.exchange_refresh_tokens,
         })
     }
 
@@ -123,6 +136,9 @@ impl ClientRow {
             grant_types: decode_list("grant_types", &self.grant_types)?,
             scopes: decode_list("scopes", &self.scopes)?,
             audiences: decode_list("audiences", &self.audiences)?,
+            exchange_audiences: decode_list("exchange_audiences", &self.exchange_audiences)?,
+            exchange_impersonation: self.exchange_impersonation,
+            exchange_refresh_tokens: self.exchange_refresh_tokens,
             id: self.id,
             name: self.name,
             secret_hash: self.secret_hash.map(HashedSecret::from_stored),

@@ -128,6 +128,9 @@ diesel::table! {
         access_token_signed_response_alg -> Text,
         refresh_without_offline_access -> Bool,
         jwks_uri -> Nullable<Text>,
+        exchange_audiences -> Text,
+        exchange_impersonation -> Bool,
+        exchange_refresh_tokens -> Bool,
     }
 }
 

@@ -87,7 +87,8 @@ pub(crate) async fn introspect(ctx: web::Data<OidcContext>, req: HttpRequest, bo
             let mut out = Map::new();
             out.insert("active".into(), json!(true));
             out.insert("token_type".into(), json!("Bearer"));
-            for name in ["scope", "client_id", "sub", "aud", "iss", "exp", "iat", "jti", "auth_time"] {
+            // `act` shows an exchanged token's chain of actors (RFC 8693 §4.1).
+            for name in ["scope", "client_id", "sub", "aud", "iss", "exp", "iat", "jti", "auth_time", "act"] {
                 if let Some(value) = claims.get(name) {
                     out.insert(name.into(), value.clone());
                 }

@@ -45,6 +45,7 @@ async fn issue(ctx: &OidcContext, req: &HttpRequest, body: &[u8]) -> Result<serd
         "authorization_code" => grants::authorization_code(ctx, &client, &form).await,
         "client_credentials" => grants::client_credentials(ctx, &client, &form).await,
         "refresh_token" => grants::refresh_token(ctx, &client, &form).await,
+        crate::exchange::GRANT_TYPE => crate::exchange::token_exchange(ctx, &client, &form).await,
         other => Err(OidcError::UnsupportedGrantType(format!("the grant type `{other}` is not supported"))),
     }
 }

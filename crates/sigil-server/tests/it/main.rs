@@ -5,6 +5,7 @@ mod authlib;
 mod basic_op;
 mod cli;
 mod config;
+mod exchange;
 mod lifecycle;
 mod oauth;
 mod oidc;

@@ -26,6 +26,9 @@ fn client(id: &str, now: chrono::NaiveDateTime) -> Client {
         jwks_uri: Some("https://app.example.com/jwks".into()),
         access_token_signed_response_alg: "ES256".into(),
         refresh_without_offline_access: true,
+        exchange_audiences: vec!["https://api.example.com".into()],
+        exchange_impersonation: false,
+        exchange_refresh_tokens: true,
         created: now,
         last_modified: now,
     }

@@ -1,0 +1,3 @@
+ALTER TABLE clients DROP COLUMN exchange_refresh_tokens;
+ALTER TABLE clients DROP COLUMN exchange_impersonation;
+ALTER TABLE clients DROP COLUMN exchange_audiences;
