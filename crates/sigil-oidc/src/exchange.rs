@@ -19,7 +19,7 @@ use sigil_store::tokens::{self as refresh, RefreshToken};
 use sigil_store::{keys, users};
 
 use crate::OidcError;
-use crate::grants::{access_token_claims, groups_claim, issue_refresh, sign_access_token};
+use crate::grants::{access_token_claims, groups_claim, issue_refresh, roles_claim, sign_access_token};
 use crate::http::{Form, OidcContext};
 use crate::keys::SigningAlg;
 use crate::tokens::{numeric_date, read_numeric_date, verify_signature};
@@ -289,6 +289,10 @@ pub(crate) async fn token_exchange(
             }
             if scope.iter().any(|s| s == "groups") {
                 claims.insert("groups".into(), groups_claim(ctx, &user.id).await?);
+            }
+            // The roles the user holds in the API the token is now for.
+            if let Some(roles) = roles_claim(ctx, &user.id, &audience).await? {
+                claims.insert("roles".into(), roles);
             }
             let token = sign_access_token(ctx, client, claims).await?;
             json!({ "access_token": token, "token_type": "Bearer", "expires_in": ctx.access_token_lifetime.num_seconds() })

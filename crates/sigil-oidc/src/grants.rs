@@ -72,6 +72,28 @@ pub(crate) async fn groups_claim(ctx: &OidcContext, user_id: &str) -> Result<Val
     Ok(json!(memberships.into_iter().map(|(group, _)| group.display_name).collect::<Vec<_>>()))
 }
 
+/// The `roles` claim: the roles the user holds (directly or through its
+/// groups, nested ones included) in the applications the token is for.
+/// `None` when there are none, so the claim is left out.
+pub(crate) async fn roles_claim(
+    ctx: &OidcContext,
+    user_id: &str,
+    audience: &[String],
+) -> Result<Option<Value>, OidcError> {
+    let (user, audience) = (user_id.to_owned(), audience.to_vec());
+    let names = ctx
+        .store
+        .read(move |c| {
+            let mut names = std::collections::BTreeSet::new();
+            for application in &audience {
+                names.extend(sigil_store::roles::effective(c, &user, application)?);
+            }
+            Ok(names)
+        })
+        .await?;
+    Ok((!names.is_empty()).then(|| json!(names.into_iter().collect::<Vec<_>>())))
+}
+
 fn access_token_alg(client: &Client) -> Result<SigningAlg, OidcError> {
     client.access_token_signed_response_alg.parse()
 }
@@ -232,6 +254,9 @@ pub(crate) async fn authorization_code(
     if let Some(groups) = &groups {
         claims.insert("groups".into(), groups.clone());
     }
+    if let Some(roles) = roles_claim(ctx, &user.id, &audience).await? {
+        claims.insert("roles".into(), roles);
+    }
     let keys = ctx.store.read(keys::list).await?;
     let access_token = ctx.signers.sign(&keys, access_token_alg(client)?, "at+jwt", claims)?;
     let mut response = json!({
@@ -285,6 +310,9 @@ pub(crate) async fn authorization_code(
         }
         if let Some(groups) = groups {
             id.insert("groups".into(), groups);
+        }
+        if let Some(roles) = roles_claim(ctx, &user.id, std::slice::from_ref(&client.id)).await? {
+            id.insert("roles".into(), roles);
         }
         response["id_token"] = json!(ctx.signers.sign(&keys, alg, "JWT", id)?);
     }
@@ -384,6 +412,9 @@ pub(crate) async fn refresh_token(
     claims.insert("grant_id".into(), json!(token.family_id));
     if scope.split(' ').any(|s| s == "groups") {
         claims.insert("groups".into(), groups_claim(ctx, &user.id).await?);
+    }
+    if let Some(roles) = roles_claim(ctx, &user.id, &audience).await? {
+        claims.insert("roles".into(), roles);
     }
     if let Some(auth_time) = token.auth_time {
         claims.insert("auth_time".into(), json!(numeric_date(auth_time)));

@@ -35,6 +35,58 @@ pub(crate) enum Command {
     /// Manage signing keys.
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// Manage the roles applications define, and who holds them.
+    #[command(subcommand)]
+    Role(RoleCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum RoleCommand {
+    /// Define a role for an application (a client).
+    Add {
+        #[command(flatten)]
+        role: RoleName,
+        /// What the role is for.
+        #[arg(long, value_name = "TEXT")]
+        description: Option<String>,
+    },
+    /// Remove a role and its grants.
+    Remove(RoleName),
+    /// Grant a role to a user or a group (whose members, nested ones too,
+    /// then hold it).
+    Grant(RoleGrant),
+    /// Take a role away from a user or a group.
+    Revoke(RoleGrant),
+    /// List roles.
+    List {
+        /// Only this application's roles.
+        #[arg(long, value_name = "ID")]
+        client: Option<String>,
+    },
+}
+
+/// A role of an application.
+#[derive(Debug, Clone, Args)]
+pub(crate) struct RoleName {
+    /// The application (client_id) that defines the role.
+    #[arg(long, value_name = "ID")]
+    pub(crate) client: String,
+    /// The role's name.
+    #[arg(long, value_name = "NAME")]
+    pub(crate) name: String,
+}
+
+/// A role and who it goes to.
+#[derive(Debug, Clone, Args)]
+pub(crate) struct RoleGrant {
+    #[command(flatten)]
+    pub(crate) role: RoleName,
+    /// A user, by user name.
+    #[arg(long, value_name = "USERNAME", conflicts_with = "group")]
+    pub(crate) user: Option<String>,
+    /// A group, by name.
+    #[arg(long, value_name = "NAME")]
+    pub(crate) group: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]

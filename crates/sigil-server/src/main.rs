@@ -9,6 +9,7 @@ mod cli;
 mod commands;
 mod config;
 mod http;
+mod role_commands;
 mod scim;
 mod serve;
 mod telemetry;
@@ -17,7 +18,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-use crate::cli::{Cli, ClientCommand, Command, KeysCommand, UserCommand};
+use crate::cli::{Cli, ClientCommand, Command, KeysCommand, RoleCommand, UserCommand};
 use crate::config::Config;
 
 fn main() -> ExitCode {
@@ -45,6 +46,13 @@ fn main() -> ExitCode {
         Command::Client(ClientCommand::List) => commands::client_list(&config),
         Command::Keys(KeysCommand::Rotate) => commands::keys_rotate(&config),
         Command::Keys(KeysCommand::List) => commands::keys_list(&config),
+        Command::Role(RoleCommand::Add { role, description }) => {
+            role_commands::add(&config, &role, description.as_deref())
+        }
+        Command::Role(RoleCommand::Remove(role)) => role_commands::remove(&config, &role),
+        Command::Role(RoleCommand::Grant(grant)) => role_commands::grant(&config, grant),
+        Command::Role(RoleCommand::Revoke(grant)) => role_commands::revoke(&config, grant),
+        Command::Role(RoleCommand::List { client }) => role_commands::list(&config, client.as_deref()),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

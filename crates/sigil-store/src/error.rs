@@ -21,6 +21,8 @@ pub enum Unique {
     GroupMember,
     /// An OAuth client's id.
     ClientId,
+    /// A role name within its application.
+    RoleName,
     /// A signing key's `kid`.
     KeyId,
     /// A one-time value (code, token hash, `jti`) seen before.
@@ -99,6 +101,7 @@ fn classify_unique(constraint: Option<&str>, message: &str) -> Unique {
         ("groups_pkey", "groups.id", Unique::GroupId),
         ("group_members_pkey", "group_members.group_id", Unique::GroupMember),
         ("clients_pkey", "clients.id", Unique::ClientId),
+        ("roles_client_name_key", "roles.client_id", Unique::RoleName),
         ("signing_keys_pkey", "signing_keys.kid", Unique::KeyId),
         ("authorization_codes_pkey", "authorization_codes.code_hash", Unique::OneTimeValue),
         ("refresh_tokens_pkey", "refresh_tokens.token_hash", Unique::OneTimeValue),

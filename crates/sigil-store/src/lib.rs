@@ -20,6 +20,7 @@ pub mod grants;
 pub mod groups;
 pub mod keys;
 pub mod password;
+pub mod roles;
 pub mod schema;
 pub mod secret;
 pub mod text;

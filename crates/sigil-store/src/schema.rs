@@ -223,6 +223,26 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    roles (id) {
+        id -> Text,
+        client_id -> Text,
+        name -> Text,
+        description -> Nullable<Text>,
+        created -> Timestamp,
+    }
+}
+
+diesel::table! {
+    role_grants (role_id, holder_id) {
+        role_id -> Text,
+        holder_id -> Text,
+        user_id -> Nullable<Text>,
+        group_id -> Nullable<Text>,
+        created -> Timestamp,
+    }
+}
+
 diesel::joinable!(user_values -> users (user_id));
 diesel::joinable!(user_addresses -> users (user_id));
 diesel::joinable!(user_search_terms -> users (user_id));
@@ -230,6 +250,8 @@ diesel::joinable!(group_members -> groups (group_id));
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(consents -> users (user_id));
 diesel::joinable!(consents -> clients (client_id));
+diesel::joinable!(role_grants -> roles (role_id));
+diesel::joinable!(roles -> clients (client_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     users,
@@ -246,4 +268,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     consents,
     revoked_tokens,
     throttle,
+    roles,
+    role_grants,
 );

@@ -56,7 +56,7 @@ pub(crate) async fn openid_configuration(ctx: web::Data<OidcContext>) -> HttpRes
             "sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "at_hash", "azp", "sid",
             "name", "given_name", "family_name", "middle_name", "nickname", "preferred_username",
             "profile", "picture", "zoneinfo", "locale", "updated_at", "email", "email_verified",
-            "phone_number", "phone_number_verified", "address", "groups"
+            "phone_number", "phone_number_verified", "address", "groups", "roles"
         ],
         "claims_parameter_supported": false,
         "request_parameter_supported": false,

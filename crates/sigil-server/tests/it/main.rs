@@ -11,6 +11,7 @@ mod oauth;
 mod oidc;
 mod policy;
 mod python;
+mod roles;
 mod scim;
 mod scim_bulk;
 mod scim_clients;

@@ -35,7 +35,9 @@ fn schema_matches_migrations(db: &TestDb) {
                 refresh_tokens,
                 consents,
                 revoked_tokens,
-                throttle
+                throttle,
+                roles,
+                role_grants
             );
             Ok(())
         })

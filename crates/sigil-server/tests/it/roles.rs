@@ -1,0 +1,125 @@
+//! Roles: an application defines them, users hold them directly or through
+//! their groups (nested ones too), and tokens whose audience is the
+//! application carry them in `roles`, exchanged tokens included.
+
+use serde_json::{Value, json};
+use sigil_testkit::process::Server;
+use sigil_testkit::{TestDb, backend_tests};
+use url::Url;
+
+use crate::cli;
+use crate::lifecycle::Rp;
+use crate::oidc::{PASSWORD, RP, browser, rp_http};
+use crate::scim::{Scim, token};
+
+backend_tests!(roles_reach_tokens_through_nested_groups);
+
+fn claims(jwt: &str) -> Value {
+    use base64::Engine;
+    let payload = jwt.split('.').nth(1).unwrap();
+    serde_json::from_slice(&base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload).unwrap())
+        .unwrap()
+}
+
+fn roles_reach_tokens_through_nested_groups(db: &TestDb) {
+    cli(db, &["user", "add", "--username", "alice", "--password", PASSWORD, "--group", "Engineering"]);
+    let out = cli(
+        db,
+        &[
+            "client",
+            "add",
+            "--id",
+            "web",
+            "--redirect-uri",
+            RP,
+            "--skip-consent",
+            "--grant-type",
+            "authorization_code",
+            "--grant-type",
+            "refresh_token",
+            "--grant-type",
+            "urn:ietf:params:oauth:grant-type:token-exchange",
+            "--exchange-audience",
+            "api-b",
+        ],
+    );
+    let secret = out.lines().find_map(|l| l.strip_prefix("client_secret: ")).unwrap().to_owned();
+    cli(db, &["client", "add", "--id", "api-b", "--grant-type", "client_credentials", "--scope", "api.read"]);
+    let server = Server::start(crate::bin(), db, &[]);
+
+    // Staff contains Engineering, which contains alice.
+    let scim =
+        Scim { server: &server, http: rp_http(), token: token(db, &server, "provisioner", "scim:write") };
+    let url = Url::parse_with_params("http://x/", &[("filter", "displayName eq \"Engineering\"")]).unwrap();
+    let (_, _, found) = scim.get(&format!("/Groups?{}", url.query().unwrap()));
+    let engineering = found["Resources"][0]["id"].as_str().unwrap().to_owned();
+    let (status, _, _) = scim.send(
+        "POST",
+        "/Groups",
+        Some(&json!({ "displayName": "Staff", "members": [{ "value": engineering, "type": "Group" }] })),
+        &[],
+    );
+    assert_eq!(status, 201);
+
+    for args in [
+        vec!["role", "add", "--client", "web", "--name", "admin", "--description", "Runs the app"],
+        vec!["role", "add", "--client", "web", "--name", "viewer"],
+        vec!["role", "add", "--client", "web", "--name", "unused"],
+        vec!["role", "add", "--client", "api-b", "--name", "reader"],
+        vec!["role", "grant", "--client", "web", "--name", "admin", "--user", "alice"],
+        vec!["role", "grant", "--client", "web", "--name", "viewer", "--group", "Staff"],
+        vec!["role", "grant", "--client", "api-b", "--name", "reader", "--group", "Engineering"],
+    ] {
+        cli(db, &args);
+    }
+    let listed = cli(db, &["role", "list", "--client", "web"]);
+    assert!(
+        listed.contains("admin") && listed.contains("Runs the app") && !listed.contains("reader"),
+        "{listed}"
+    );
+
+    let rp = Rp { server: &server, http: rp_http(), id: "web", secret };
+    let (_, tokens) = rp.tokens(&browser(), "openid");
+    let access = tokens["access_token"].as_str().unwrap().to_owned();
+    assert_eq!(
+        claims(&access)["roles"],
+        json!(["admin", "viewer"]),
+        "direct and through Staff ⊃ Engineering"
+    );
+    assert_eq!(claims(tokens["id_token"].as_str().unwrap())["roles"], json!(["admin", "viewer"]));
+
+    // Exchanged for API B, the token carries the user's roles in API B.
+    let (status, exchanged) = rp.post(
+        "/token",
+        &[
+            ("grant_type", "urn:ietf:params:oauth:grant-type:token-exchange"),
+            ("subject_token", &access),
+            ("subject_token_type", "urn:ietf:params:oauth:token-type:access_token"),
+            ("audience", "api-b"),
+        ],
+    );
+    assert_eq!(status, 200, "{exchanged}");
+    assert_eq!(claims(exchanged["access_token"].as_str().unwrap())["roles"], json!(["reader"]));
+
+    // Revoked roles are gone from the next token.
+    cli(db, &["role", "revoke", "--client", "web", "--name", "admin", "--user", "alice"]);
+    let (_, tokens) = rp.tokens(&browser(), "openid");
+    assert_eq!(claims(tokens["access_token"].as_str().unwrap())["roles"], json!(["viewer"]));
+
+    // Bad commands: one line, non-zero, nothing changed.
+    for args in [
+        vec!["role", "add", "--client", "nobody", "--name", "x"],
+        vec!["role", "add", "--client", "web", "--name", "viewer"],
+        vec!["role", "grant", "--client", "web", "--name", "viewer", "--user", "nobody"],
+        vec!["role", "grant", "--client", "web", "--name", "missing", "--group", "Staff"],
+        vec!["role", "revoke", "--client", "web", "--name", "admin", "--user", "alice"],
+    ] {
+        let mut command = sigil_testkit::process::sigil(crate::bin(), db);
+        command.args(&args);
+        let ran = sigil_testkit::process::run(command);
+        assert!(!ran.status.success(), "{args:?} succeeded");
+        assert_eq!(ran.stderr.trim().lines().count(), 1, "{args:?}: {}", ran.stderr);
+    }
+    let all = cli(db, &["role", "list"]);
+    assert_eq!(all.lines().count(), 5, "a header and the four roles, nothing more: {all}");
+}

@@ -1,0 +1,2 @@
+DROP TABLE role_grants;
+DROP TABLE roles;
