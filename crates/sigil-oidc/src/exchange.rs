@@ -42,6 +42,8 @@ struct Presented {
     act: Option<Value>,
     may_act: Option<Value>,
     auth_time: Option<i64>,
+    /// From a trusted issuer: its scopes are another system's.
+    external: bool,
 }
 
 fn invalid(what: &str) -> OidcError {
@@ -60,6 +62,29 @@ async fn check(ctx: &OidcContext, token: &str, kind: &str, what: &str) -> Result
             .map(str::to_owned)
             .collect()
     };
+    // A JWT from a trusted issuer: its user is found by the configured claim.
+    if kind == JWT
+        && let Some(trusted) = crate::trusted::issuer_of(ctx, token)
+    {
+        let trusted = trusted.clone();
+        let claims = crate::trusted::verify(ctx, &trusted, token).await?;
+        let Some(name) = claims.get(&trusted.user_claim).and_then(Value::as_str).map(str::to_owned) else {
+            return Err(OidcError::InvalidGrant(format!("the {what} has no `{}` claim", trusted.user_claim)));
+        };
+        let user = ctx.store.read(move |c| users::find_by_user_name(c, &name)).await?;
+        let Some(user) = user else {
+            return Err(OidcError::InvalidGrant(format!("the {what} names no user of this server")));
+        };
+        return Ok(Presented {
+            sub: user.id,
+            scope: scope_of(&claims),
+            grant_id: None,
+            act: claims.get("act").cloned(),
+            may_act: claims.get("may_act").cloned(),
+            auth_time: read_numeric_date(claims.get("auth_time")),
+            external: true,
+        });
+    }
     match kind {
         ACCESS_TOKEN | JWT => {
             let claims = ctx.check_access_token(token).await.map_err(|refused| match refused {
@@ -76,6 +101,7 @@ async fn check(ctx: &OidcContext, token: &str, kind: &str, what: &str) -> Result
                 act: claims.get("act").cloned(),
                 may_act: claims.get("may_act").cloned(),
                 auth_time: read_numeric_date(claims.get("auth_time")),
+                external: false,
             })
         }
         ID_TOKEN => {
@@ -94,6 +120,7 @@ async fn check(ctx: &OidcContext, token: &str, kind: &str, what: &str) -> Result
                 act: None,
                 may_act: claims.get("may_act").cloned(),
                 auth_time: read_numeric_date(claims.get("auth_time")),
+                external: false,
             })
         }
         REFRESH_TOKEN => {
@@ -114,6 +141,7 @@ async fn check(ctx: &OidcContext, token: &str, kind: &str, what: &str) -> Result
                 act: None,
                 may_act: None,
                 auth_time: record.auth_time.map(numeric_date),
+                external: false,
             })
         }
         other => Err(OidcError::InvalidRequest(format!(
@@ -207,13 +235,24 @@ pub(crate) async fn token_exchange(
         Some(Value::Object(act))
     };
 
-    // §2.1 scope: only what the subject token had.
+    // §2.1 scope: only what the subject token had; a token from another
+    // issuer speaks another system's scopes, so the client's own bound it.
+    let allowed: Vec<String> = if subject.external {
+        client
+            .scopes
+            .iter()
+            .filter(|s| subject.scope.contains(s) || subject.scope.is_empty())
+            .cloned()
+            .collect()
+    } else {
+        subject.scope.clone()
+    };
     let scope: Vec<String> = match form.single("scope")? {
-        None => subject.scope.clone(),
+        None => allowed.clone(),
         Some(requested) => {
             let mut narrowed = Vec::new();
             for wanted in requested.split(' ').filter(|s| !s.is_empty()) {
-                if !subject.scope.iter().any(|s| s == wanted) {
+                if !allowed.iter().any(|s| s == wanted) {
                     return Err(OidcError::InvalidScope(format!(
                         "`{wanted}` is not in the subject token's scope"
                     )));

@@ -15,5 +15,6 @@ pub mod http;
 pub mod keys;
 mod remote_keys;
 mod tokens;
+pub mod trusted;
 
 pub use crate::error::OidcError;

@@ -13,6 +13,7 @@ use std::time::Duration;
 
 use chrono::TimeDelta;
 use sigil_oidc::http::Lifetimes;
+use sigil_oidc::trusted::TrustedIssuer;
 use sigil_scim::rights::Right;
 use sigil_store::{DatabaseUrl, PoolOptions};
 use tracing_subscriber::EnvFilter;
@@ -40,6 +41,7 @@ pub(crate) struct Config {
     pub(crate) shutdown_timeout: Duration,
     pub(crate) lifetimes: Lifetimes,
     pub(crate) scim_rights: Vec<Right>,
+    pub(crate) trusted_issuers: Vec<TrustedIssuer>,
 }
 
 impl Default for Config {
@@ -54,6 +56,7 @@ impl Default for Config {
             shutdown_timeout: Duration::from_secs(30),
             lifetimes: Lifetimes::default(),
             scim_rights: Vec::new(),
+            trusted_issuers: Vec::new(),
         }
     }
 }
@@ -215,6 +218,14 @@ const SETTINGS: &[Setting] = &[
         },
     },
     Setting {
+        key: "exchange.trusted_issuers",
+        env: "SIGIL_EXCHANGE_TRUSTED_ISSUERS",
+        apply: |c, raw| {
+            c.trusted_issuers = parse_trusted_issuers(raw)?;
+            Ok(())
+        },
+    },
+    Setting {
         key: "scim.rights",
         env: "SIGIL_SCIM_RIGHTS",
         apply: |c, raw| {
@@ -232,24 +243,55 @@ const SETTINGS: &[Setting] = &[
     },
 ];
 
-/// `scim.rights`: an array of `{ group, resource, operations }` tables (in
-/// the environment, the same array written inline in TOML).
-fn parse_rights(raw: &Raw<'_>) -> Result<Vec<Right>, String> {
-    let parsed;
+/// An array of tables, from the file, or from the environment where the
+/// same array is written inline in TOML.
+fn table_array(raw: &Raw<'_>, shape: &str) -> Result<Vec<toml::Value>, String> {
     let value = match raw {
-        Raw::Toml(value) => *value,
+        Raw::Toml(value) => (*value).clone(),
         Raw::Env(text) => {
-            let table: toml::Table = format!("rights = {text}").parse().map_err(|e: toml::de::Error| {
+            let table: toml::Table = format!("list = {text}").parse().map_err(|e: toml::de::Error| {
                 format!("not a TOML array of tables: {}", e.message().trim())
             })?;
-            parsed = table.get("rights").cloned().unwrap_or(toml::Value::Array(Vec::new()));
-            &parsed
+            table.get("list").cloned().unwrap_or(toml::Value::Array(Vec::new()))
         }
     };
-    let Some(list) = value.as_array() else {
-        return Err("expected an array of { group, resource, operations } tables".into());
-    };
-    list.iter()
+    match value {
+        toml::Value::Array(list) => Ok(list),
+        _ => Err(format!("expected an array of {shape} tables")),
+    }
+}
+
+/// `exchange.trusted_issuers`: `{ issuer, jwks_uri | jwks, audience?,
+/// user_claim? }` tables.
+fn parse_trusted_issuers(raw: &Raw<'_>) -> Result<Vec<TrustedIssuer>, String> {
+    table_array(raw, "{ issuer, jwks_uri }")?
+        .iter()
+        .enumerate()
+        .map(|(i, entry)| {
+            let entry = entry.as_table().ok_or_else(|| format!("entry {} is not a table", i + 1))?;
+            let text = |name: &str| entry.get(name).and_then(toml::Value::as_str).map(str::to_owned);
+            let issuer = text("issuer").ok_or_else(|| format!("entry {} needs `issuer`", i + 1))?;
+            let (jwks_uri, jwks) = (text("jwks_uri"), text("jwks"));
+            if jwks_uri.is_none() == jwks.is_none() {
+                return Err(format!("entry {} needs one of `jwks_uri` and `jwks`", i + 1));
+            }
+            let trusted = TrustedIssuer {
+                issuer,
+                jwks_uri,
+                jwks,
+                audience: text("audience"),
+                user_claim: text("user_claim").unwrap_or_else(|| "preferred_username".to_owned()),
+            };
+            trusted.check().map_err(|why| format!("entry {}: {why}", i + 1))?;
+            Ok(trusted)
+        })
+        .collect()
+}
+
+/// `scim.rights`: `{ group, resource, operations }` tables.
+fn parse_rights(raw: &Raw<'_>) -> Result<Vec<Right>, String> {
+    table_array(raw, "{ group, resource, operations }")?
+        .iter()
         .enumerate()
         .map(|(i, entry)| {
             let entry = entry.as_table().ok_or_else(|| format!("entry {} is not a table", i + 1))?;

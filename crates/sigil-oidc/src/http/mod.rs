@@ -56,6 +56,7 @@ pub struct OidcContext {
     pub(crate) access_token_lifetime: TimeDelta,
     pub(crate) id_token_lifetime: TimeDelta,
     pub(crate) refresh_token_lifetime: TimeDelta,
+    pub(crate) trusted_issuers: Vec<crate::trusted::TrustedIssuer>,
 }
 
 impl OidcContext {
@@ -70,7 +71,15 @@ impl OidcContext {
             access_token_lifetime: lifetimes.access_token,
             id_token_lifetime: lifetimes.id_token,
             refresh_token_lifetime: lifetimes.refresh_token,
+            trusted_issuers: Vec::new(),
         }
+    }
+
+    /// Issuers whose JWTs token exchange accepts (see [`crate::trusted`]).
+    #[must_use]
+    pub fn with_trusted_issuers(mut self, issuers: Vec<crate::trusted::TrustedIssuer>) -> Self {
+        self.trusted_issuers = issuers;
+        self
     }
 
     /// The issuer identifier, as it appears in `iss`.

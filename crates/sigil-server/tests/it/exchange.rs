@@ -13,7 +13,8 @@ use crate::oidc::{RP, browser, rp_http, setup};
 
 backend_tests!(
     an_application_exchanges_its_users_token_for_an_api,
-    exchange_errors_and_policy_follow_rfc8693
+    exchange_errors_and_policy_follow_rfc8693,
+    tokens_of_a_trusted_issuer_are_subject_tokens,
 );
 
 const EXCHANGE: &str = "urn:ietf:params:oauth:grant-type:token-exchange";
@@ -301,4 +302,68 @@ fn exchange_errors_and_policy_follow_rfc8693(db: &TestDb) {
     let metadata: Value =
         rp_http().get(server.url("/.well-known/oauth-authorization-server")).send().unwrap().json().unwrap();
     assert!(metadata["grant_types_supported"].as_array().unwrap().contains(&json!(EXCHANGE)));
+}
+
+/// A JWT from an issuer the operator trusts (its keys configured inline)
+/// is a subject token; its `preferred_username` names the local user.
+fn tokens_of_a_trusted_issuer_are_subject_tokens(db: &TestDb) {
+    use josekit::jws::{ES256, JwsHeader};
+    use josekit::jwt::JwtPayload;
+    use std::time::{Duration, SystemTime};
+
+    setup(db);
+    let secret = application(db, "app-a", &[]);
+    let pair = ES256.generate_key_pair().unwrap();
+    let mut public = josekit::jwk::KeyPair::to_jwk_public_key(&pair);
+    public.set_key_id("idp-1");
+    let jwks = json!({ "keys": [public.as_ref()] }).to_string();
+    let trusted = format!(r#"[{{ issuer = "https://idp.example.com", jwks = '{jwks}' }}]"#);
+    let server = Server::start(crate::bin(), db, &[("SIGIL_EXCHANGE_TRUSTED_ISSUERS", &trusted)]);
+    let here = format!("http://{}", server.addr);
+    let mut private = josekit::jwk::KeyPair::to_jwk_key_pair(&pair);
+    private.set_key_id("idp-1");
+    let sign = |iss: &str, aud: &str, user: &str, lifetime: i64| {
+        let mut claims = JwtPayload::new();
+        claims.set_issuer(iss);
+        claims.set_subject("external-42");
+        claims.set_audience(vec![aud]);
+        claims.set_claim("preferred_username", Some(json!(user))).unwrap();
+        let when = if lifetime > 0 {
+            SystemTime::now() + Duration::from_secs(lifetime.unsigned_abs())
+        } else {
+            SystemTime::now() - Duration::from_secs(lifetime.unsigned_abs())
+        };
+        claims.set_expires_at(&when);
+        josekit::jwt::encode_with_signer(
+            &claims,
+            &JwsHeader::new(),
+            &ES256.signer_from_jwk(&private).unwrap(),
+        )
+        .unwrap()
+    };
+    let app = Rp { server: &server, http: rp_http(), id: "app-a", secret };
+    let jwt = "urn:ietf:params:oauth:token-type:jwt";
+    let good = sign("https://idp.example.com", &here, "ALICE", 60);
+    let (status, answer) =
+        exchange(&app, &[("subject_token", &good), ("subject_token_type", jwt), ("audience", API_B)]);
+    assert_eq!(status, 200, "{answer}");
+    let got = claims(answer["access_token"].as_str().unwrap());
+    assert_eq!((&got["aud"], &got["act"]["sub"]), (&json!(API_B), &json!("app-a")));
+    assert_eq!(answer["issued_token_type"], ACCESS);
+    let alice = rp_http().get(server.url("/userinfo")).bearer_auth(answer["access_token"].as_str().unwrap());
+    assert_eq!(alice.send().unwrap().status(), 200, "the user it names, by user name in any case");
+
+    for (what, token) in [
+        (
+            "another audience",
+            sign("https://idp.example.com", "https://someone-else.example.com", "alice", 60),
+        ),
+        ("expired", sign("https://idp.example.com", &here, "alice", -120)),
+        ("no such user", sign("https://idp.example.com", &here, "mallory", 60)),
+        ("untrusted issuer", sign("https://evil.example.com", &here, "alice", 60)),
+    ] {
+        let (status, body) =
+            exchange(&app, &[("subject_token", &token), ("subject_token_type", jwt), ("audience", API_B)]);
+        assert_eq!((status, body["error"].as_str()), (400, Some("invalid_grant")), "{what}: {body}");
+    }
 }
