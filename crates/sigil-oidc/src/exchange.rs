@@ -327,7 +327,7 @@ pub(crate) async fn token_exchange(
                 claims.insert("act".into(), act.clone());
             }
             if scope.iter().any(|s| s == "groups") {
-                claims.insert("groups".into(), groups_claim(ctx, &user.id).await?);
+                claims.insert(ctx.groups_claim.name.clone(), groups_claim(ctx, &user.id).await?);
             }
             // The roles the user holds in the API the token is now for.
             if let Some(roles) = roles_claim(ctx, &user.id, &audience).await? {

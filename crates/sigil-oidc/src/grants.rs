@@ -63,13 +63,19 @@ pub(crate) async fn sign_access_token(
     ctx.signers.sign(&keys, access_token_alg(client)?, "at+jwt", claims)
 }
 
-/// The `groups` claim (the Curity seed's model): the display names of every
-/// group the user belongs to, directly or through nesting, read from the
-/// store when the token is issued.
+/// The `groups` claim (the Curity seed's model): every group the user
+/// belongs to, directly or through nesting, by display name (or id, as
+/// configured), read from the store when the token is issued.
 pub(crate) async fn groups_claim(ctx: &OidcContext, user_id: &str) -> Result<Value, OidcError> {
     let id = user_id.to_owned();
     let memberships = ctx.store.read(move |c| sigil_store::groups::memberships_of_user(c, &id)).await?;
-    Ok(json!(memberships.into_iter().map(|(group, _)| group.display_name).collect::<Vec<_>>()))
+    let ids = ctx.groups_claim.ids;
+    Ok(json!(
+        memberships
+            .into_iter()
+            .map(|(group, _)| if ids { group.id } else { group.display_name })
+            .collect::<Vec<_>>()
+    ))
 }
 
 /// The `roles` claim: the roles the user holds (directly or through its
@@ -252,7 +258,7 @@ pub(crate) async fn authorization_code(
     let groups =
         if scope.iter().any(|s| s == "groups") { Some(groups_claim(ctx, &user.id).await?) } else { None };
     if let Some(groups) = &groups {
-        claims.insert("groups".into(), groups.clone());
+        claims.insert(ctx.groups_claim.name.clone(), groups.clone());
     }
     if let Some(roles) = roles_claim(ctx, &user.id, &audience).await? {
         claims.insert("roles".into(), roles);
@@ -309,7 +315,7 @@ pub(crate) async fn authorization_code(
             id.insert("sid".into(), json!(sid));
         }
         if let Some(groups) = groups {
-            id.insert("groups".into(), groups);
+            id.insert(ctx.groups_claim.name.clone(), groups);
         }
         if let Some(roles) = roles_claim(ctx, &user.id, std::slice::from_ref(&client.id)).await? {
             id.insert("roles".into(), roles);
@@ -411,7 +417,7 @@ pub(crate) async fn refresh_token(
     let mut claims = access_token_claims(ctx, &user.id, client, &audience, &scope, now);
     claims.insert("grant_id".into(), json!(token.family_id));
     if scope.split(' ').any(|s| s == "groups") {
-        claims.insert("groups".into(), groups_claim(ctx, &user.id).await?);
+        claims.insert(ctx.groups_claim.name.clone(), groups_claim(ctx, &user.id).await?);
     }
     if let Some(roles) = roles_claim(ctx, &user.id, &audience).await? {
         claims.insert("roles".into(), roles);

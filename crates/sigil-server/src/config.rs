@@ -12,7 +12,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use chrono::TimeDelta;
-use sigil_oidc::http::Lifetimes;
+use sigil_oidc::http::{GroupsClaim, Lifetimes};
 use sigil_oidc::trusted::TrustedIssuer;
 use sigil_scim::rights::Right;
 use sigil_store::{DatabaseUrl, PoolOptions};
@@ -42,6 +42,7 @@ pub(crate) struct Config {
     pub(crate) lifetimes: Lifetimes,
     pub(crate) scim_rights: Vec<Right>,
     pub(crate) trusted_issuers: Vec<TrustedIssuer>,
+    pub(crate) groups_claim: GroupsClaim,
 }
 
 impl Default for Config {
@@ -57,6 +58,7 @@ impl Default for Config {
             lifetimes: Lifetimes::default(),
             scim_rights: Vec::new(),
             trusted_issuers: Vec::new(),
+            groups_claim: GroupsClaim::default(),
         }
     }
 }
@@ -214,6 +216,34 @@ const SETTINGS: &[Setting] = &[
         env: "SIGIL_TOKENS_REFRESH_TOKEN_LIFETIME_SECONDS",
         apply: |c, raw| {
             c.lifetimes.refresh_token = seconds(raw.integer(60, 366 * 86_400)?);
+            Ok(())
+        },
+    },
+    Setting {
+        key: "tokens.groups_claim",
+        env: "SIGIL_TOKENS_GROUPS_CLAIM",
+        apply: |c, raw| {
+            let name = raw.string()?;
+            let valid =
+                !name.is_empty() && name.bytes().all(|b| b.is_ascii_alphanumeric() || b"_-:.".contains(&b));
+            if !valid
+                || ["sub", "iss", "aud", "exp", "iat", "scope", "client_id", "jti"].contains(&name.as_str())
+            {
+                return Err(format!("`{name}` cannot name the groups claim"));
+            }
+            c.groups_claim.name = name;
+            Ok(())
+        },
+    },
+    Setting {
+        key: "tokens.groups_claim_values",
+        env: "SIGIL_TOKENS_GROUPS_CLAIM_VALUES",
+        apply: |c, raw| {
+            c.groups_claim.ids = match raw.string()?.as_str() {
+                "names" => false,
+                "ids" => true,
+                other => return Err(format!("`{other}` is neither `names` nor `ids`")),
+            };
             Ok(())
         },
     },

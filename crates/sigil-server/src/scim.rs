@@ -21,7 +21,7 @@ impl AccessTokens for ProviderTokens {
             let subject = text("sub").ok_or(TokenRefused::Invalid)?;
             let client_id = text("client_id").ok_or(TokenRefused::Invalid)?;
             let groups = claims
-                .get("groups")
+                .get(self.0.groups_claim_name())
                 .and_then(Value::as_array)
                 .map(|list| list.iter().filter_map(Value::as_str).map(str::to_owned).collect())
                 .unwrap_or_default();

@@ -45,7 +45,8 @@ async fn serve(store: Store, listener: TcpListener, issuer: url::Url, config: Co
     let state = web::Data::new(AppState { store: store.clone() });
     let oidc = web::Data::new(
         OidcContext::new(store.clone(), issuer.as_str(), config.lifetimes)
-            .with_trusted_issuers(config.trusted_issuers.clone()),
+            .with_trusted_issuers(config.trusted_issuers.clone())
+            .with_groups_claim(config.groups_claim.clone()),
     );
     let issuer = oidc.issuer().to_owned();
     let tokens = Arc::new(ProviderTokens(oidc.get_ref().clone()));

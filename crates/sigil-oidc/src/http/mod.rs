@@ -46,6 +46,21 @@ impl Default for Lifetimes {
     }
 }
 
+/// How tokens carry a user's groups (with the `groups` scope).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GroupsClaim {
+    /// The claim's name (`groups` by default).
+    pub name: String,
+    /// Group ids instead of display names.
+    pub ids: bool,
+}
+
+impl Default for GroupsClaim {
+    fn default() -> Self {
+        Self { name: "groups".into(), ids: false }
+    }
+}
+
 /// What the endpoints need; one per server, shared by its workers.
 #[derive(Debug, Clone)]
 pub struct OidcContext {
@@ -57,6 +72,7 @@ pub struct OidcContext {
     pub(crate) id_token_lifetime: TimeDelta,
     pub(crate) refresh_token_lifetime: TimeDelta,
     pub(crate) trusted_issuers: Vec<crate::trusted::TrustedIssuer>,
+    pub(crate) groups_claim: GroupsClaim,
 }
 
 impl OidcContext {
@@ -72,7 +88,20 @@ impl OidcContext {
             id_token_lifetime: lifetimes.id_token,
             refresh_token_lifetime: lifetimes.refresh_token,
             trusted_issuers: Vec::new(),
+            groups_claim: GroupsClaim::default(),
         }
+    }
+
+    /// How tokens carry groups.
+    #[must_use]
+    pub fn with_groups_claim(mut self, claim: GroupsClaim) -> Self {
+        self.groups_claim = claim;
+        self
+    }
+
+    /// The name of the claim that carries a user's groups.
+    pub fn groups_claim_name(&self) -> &str {
+        &self.groups_claim.name
     }
 
     /// Issuers whose JWTs token exchange accepts (see [`crate::trusted`]).

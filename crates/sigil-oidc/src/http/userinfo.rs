@@ -112,7 +112,7 @@ async fn userinfo(ctx: &OidcContext, req: &HttpRequest, form: Option<&Form>) -> 
     if scope.contains(&"groups") {
         match crate::grants::groups_claim(ctx, &user.id).await {
             Ok(groups) => {
-                claims.insert("groups".into(), groups);
+                claims.insert(ctx.groups_claim.name.clone(), groups);
             }
             Err(error) => {
                 tracing::error!(%error, "userinfo: groups");

@@ -15,6 +15,7 @@ backend_tests!(
     root_search_spans_users_and_groups,
     endpoints_and_schemas_say_what_they_accept,
     group_rights_limit_what_a_user_token_may_do,
+    the_groups_claim_can_be_renamed_and_carry_ids,
 );
 
 const ENTERPRISE: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
@@ -207,4 +208,60 @@ fn group_rights_limit_what_a_user_token_may_do(db: &TestDb) {
     // A service client acts for no user: its scopes decide.
     let service = Scim { server: &server, http: rp_http(), token: token(db, &server, "sync", "scim:write") };
     assert_eq!(service.get("/Groups").0, 200);
+}
+
+/// `tokens.groups_claim` and `tokens.groups_claim_values`: the claim's name
+/// and whether it lists ids; SCIM rights read the same claim.
+fn the_groups_claim_can_be_renamed_and_carry_ids(db: &TestDb) {
+    crate::cli(
+        db,
+        &["user", "add", "--username", "alice", "--password", crate::oidc::PASSWORD, "--group", "Ops"],
+    );
+    let out = crate::cli(
+        db,
+        &[
+            "client",
+            "add",
+            "--id",
+            "portal",
+            "--redirect-uri",
+            crate::oidc::RP,
+            "--skip-consent",
+            "--scope",
+            "openid groups scim:read",
+        ],
+    );
+    let secret = out.lines().find_map(|l| l.strip_prefix("client_secret: ")).unwrap().to_owned();
+    // The group's id, to grant it a right by id.
+    let server = Server::start(crate::bin(), db, &[]);
+    let admin =
+        Scim { server: &server, http: rp_http(), token: token(db, &server, "provisioner", "scim:read") };
+    let (_, _, groups) = admin.get("/Groups");
+    let ops = groups["Resources"][0]["id"].as_str().unwrap().to_owned();
+    drop(server);
+    let rights = format!(r#"[{{ group = "{ops}", resource = "Group", operations = ["read"] }}]"#);
+    let server = Server::start(
+        crate::bin(),
+        db,
+        &[
+            ("SIGIL_TOKENS_GROUPS_CLAIM", "memberOf"),
+            ("SIGIL_TOKENS_GROUPS_CLAIM_VALUES", "ids"),
+            ("SIGIL_SCIM_RIGHTS", &rights),
+        ],
+    );
+    let rp = crate::lifecycle::Rp { server: &server, http: rp_http(), id: "portal", secret };
+    let (_, tokens) = rp.tokens(&crate::oidc::browser(), "openid groups scim:read");
+    let access = tokens["access_token"].as_str().unwrap().to_owned();
+    let payload: Value = {
+        use base64::Engine;
+        let part = access.split('.').nth(1).unwrap();
+        serde_json::from_slice(&base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(part).unwrap())
+            .unwrap()
+    };
+    assert_eq!(payload["memberOf"], json!([ops]), "{payload}");
+    assert!(payload.get("groups").is_none());
+    let user = Scim { server: &server, http: rp_http(), token: access };
+    assert_eq!(user.get("/Groups").0, 200, "the right granted to the group's id applies");
+    let (status, _, body) = user.get("/Users");
+    assert_error(status, &body, 403, None);
 }
