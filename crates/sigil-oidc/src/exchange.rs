@@ -311,7 +311,7 @@ pub(crate) async fn token_exchange(
             if let Some(act) = &act {
                 claims.insert("act".into(), act.clone());
             }
-            let keys = ctx.store.read(keys::list).await?;
+            let keys = ctx.keys_for_signing().await?;
             let token = ctx.signers.sign(&keys, alg, "JWT", claims)?;
             json!({ "access_token": token, "token_type": "N_A", "expires_in": ctx.id_token_lifetime.num_seconds() })
         }

@@ -5,7 +5,7 @@ use sigil_store::clients::Client;
 use sigil_store::grants::{self as stored, Redemption};
 use sigil_store::secret::{HashedSecret, PlainSecret};
 use sigil_store::tokens::{self as refresh, RefreshToken, RefreshUse};
-use sigil_store::{keys, users};
+use sigil_store::users;
 use subtle::ConstantTimeEq;
 
 use crate::OidcError;
@@ -59,7 +59,7 @@ pub(crate) async fn sign_access_token(
     client: &Client,
     claims: Map<String, Value>,
 ) -> Result<String, OidcError> {
-    let keys = ctx.store.read(keys::list).await?;
+    let keys = ctx.keys_for_signing().await?;
     ctx.signers.sign(&keys, access_token_alg(client)?, "at+jwt", claims)
 }
 
@@ -263,7 +263,7 @@ pub(crate) async fn authorization_code(
     if let Some(roles) = roles_claim(ctx, &user.id, &audience).await? {
         claims.insert("roles".into(), roles);
     }
-    let keys = ctx.store.read(keys::list).await?;
+    let keys = ctx.keys_for_signing().await?;
     let access_token = ctx.signers.sign(&keys, access_token_alg(client)?, "at+jwt", claims)?;
     let mut response = json!({
         "access_token": access_token,

@@ -60,6 +60,36 @@ impl SignerCache {
     }
 }
 
+/// The key list the signing paths use, read from the store at most once per
+/// [`KEYS_FRESH_FOR`] per node.
+///
+/// Safe across nodes: after a rotation elsewhere, this node may sign with
+/// the key that was active a moment ago; that key stays published (retired
+/// keys are kept a day) so its tokens still verify everywhere. Verification
+/// and the JWKS do not use this cache; they read the store.
+#[derive(Debug, Default, Clone)]
+pub(crate) struct KeyCache(Arc<Mutex<Option<CachedKeys>>>);
+
+/// A key list and when it was read.
+type CachedKeys = (std::time::Instant, Arc<Vec<SigningKey>>);
+
+/// How long the signing paths reuse a key list.
+pub(crate) const KEYS_FRESH_FOR: std::time::Duration = std::time::Duration::from_secs(1);
+
+impl KeyCache {
+    pub(crate) fn fresh(&self) -> Option<Arc<Vec<SigningKey>>> {
+        let cache = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        cache.as_ref().filter(|(at, _)| at.elapsed() < KEYS_FRESH_FOR).map(|(_, keys)| Arc::clone(keys))
+    }
+
+    pub(crate) fn store(&self, keys: Vec<SigningKey>) -> Arc<Vec<SigningKey>> {
+        let keys = Arc::new(keys);
+        *self.0.lock().unwrap_or_else(PoisonError::into_inner) =
+            Some((std::time::Instant::now(), Arc::clone(&keys)));
+        keys
+    }
+}
+
 /// The key that signs for `alg`: the most recently activated active key.
 pub(crate) fn active_key(keys: &[SigningKey], alg: SigningAlg) -> Option<&SigningKey> {
     keys.iter()

@@ -67,6 +67,7 @@ pub struct OidcContext {
     pub(crate) store: Store,
     pub(crate) issuer: String,
     pub(crate) signers: SignerCache,
+    pub(crate) signing_keys: crate::tokens::KeyCache,
     pub(crate) remote_keys: RemoteKeySets,
     pub(crate) access_token_lifetime: TimeDelta,
     pub(crate) id_token_lifetime: TimeDelta,
@@ -83,6 +84,7 @@ impl OidcContext {
             store,
             issuer: issuer.trim_end_matches('/').to_owned(),
             signers: SignerCache::default(),
+            signing_keys: crate::tokens::KeyCache::default(),
             remote_keys: RemoteKeySets::default(),
             access_token_lifetime: lifetimes.access_token,
             id_token_lifetime: lifetimes.id_token,
@@ -109,6 +111,17 @@ impl OidcContext {
     pub fn with_trusted_issuers(mut self, issuers: Vec<crate::trusted::TrustedIssuer>) -> Self {
         self.trusted_issuers = issuers;
         self
+    }
+
+    /// The keys to sign with (see `tokens::KeyCache`).
+    pub(crate) async fn keys_for_signing(
+        &self,
+    ) -> Result<std::sync::Arc<Vec<sigil_store::keys::SigningKey>>, sigil_store::StoreError> {
+        if let Some(keys) = self.signing_keys.fresh() {
+            return Ok(keys);
+        }
+        let keys = self.store.read(sigil_store::keys::list).await?;
+        Ok(self.signing_keys.store(keys))
     }
 
     /// The issuer identifier, as it appears in `iss`.
