@@ -86,6 +86,9 @@ pub struct Registration {
     pub refresh_without_offline_access: bool,
     /// Token exchange policy (RFC 8693).
     pub exchange: ExchangePolicy,
+    /// Put the user's groups in this client's tokens even without the
+    /// `groups` scope.
+    pub always_groups_claim: bool,
     /// For secret clients, `client_secret_post` instead of the default
     /// `client_secret_basic`.
     pub secret_in_body: bool,
@@ -172,6 +175,7 @@ fn validate(r: Registration, now: NaiveDateTime) -> Result<(Client, Option<Plain
         exchange_audiences: r.exchange.audiences,
         exchange_impersonation: r.exchange.impersonation,
         exchange_refresh_tokens: r.exchange.refresh_tokens,
+        always_groups_claim: r.always_groups_claim,
         created: now,
         last_modified: now,
     };
@@ -257,6 +261,8 @@ pub struct Changes {
     pub refresh_without_offline_access: Option<bool>,
     /// New token exchange policy.
     pub exchange: Option<ExchangePolicy>,
+    /// Groups in every token of the client, or only with the scope.
+    pub always_groups_claim: Option<bool>,
     /// Replace the client secret with a newly generated one.
     pub rotate_secret: bool,
 }
@@ -287,6 +293,7 @@ pub fn update(
         access_token_alg,
         refresh_without_offline_access,
         exchange,
+        always_groups_claim,
         rotate_secret,
     } = changes;
     client.name = name.or(client.name);
@@ -305,6 +312,7 @@ pub fn update(
     }
     client.refresh_without_offline_access =
         refresh_without_offline_access.unwrap_or(client.refresh_without_offline_access);
+    client.always_groups_claim = always_groups_claim.unwrap_or(client.always_groups_claim);
     if let Some(exchange) = exchange {
         client.exchange_audiences = exchange.audiences;
         client.exchange_impersonation = exchange.impersonation;

@@ -326,7 +326,7 @@ pub(crate) async fn token_exchange(
             if let Some(act) = &act {
                 claims.insert("act".into(), act.clone());
             }
-            if scope.iter().any(|s| s == "groups") {
+            if scope.iter().any(|s| s == "groups") || client.always_groups_claim {
                 claims.insert(ctx.groups_claim.name.clone(), groups_claim(ctx, &user.id).await?);
             }
             // The roles the user holds in the API the token is now for.

@@ -255,8 +255,9 @@ pub(crate) async fn authorization_code(
     let mut claims = access_token_claims(ctx, &user.id, client, &audience, &record.scope, now);
     claims.insert("auth_time".into(), json!(numeric_date(record.auth_time)));
     claims.insert("grant_id".into(), json!(record.grant_id));
-    let groups =
-        if scope.iter().any(|s| s == "groups") { Some(groups_claim(ctx, &user.id).await?) } else { None };
+    // With the groups scope, or by the client's policy.
+    let wants_groups = scope.iter().any(|s| s == "groups") || client.always_groups_claim;
+    let groups = if wants_groups { Some(groups_claim(ctx, &user.id).await?) } else { None };
     if let Some(groups) = &groups {
         claims.insert(ctx.groups_claim.name.clone(), groups.clone());
     }
@@ -416,7 +417,7 @@ pub(crate) async fn refresh_token(
         if client.audiences.is_empty() { vec![client.id.clone()] } else { client.audiences.clone() };
     let mut claims = access_token_claims(ctx, &user.id, client, &audience, &scope, now);
     claims.insert("grant_id".into(), json!(token.family_id));
-    if scope.split(' ').any(|s| s == "groups") {
+    if scope.split(' ').any(|s| s == "groups") || client.always_groups_claim {
         claims.insert(ctx.groups_claim.name.clone(), groups_claim(ctx, &user.id).await?);
     }
     if let Some(roles) = roles_claim(ctx, &user.id, &audience).await? {

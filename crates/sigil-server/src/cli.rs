@@ -223,6 +223,9 @@ pub(crate) struct ClientUpdate {
     /// Whether this client may get refresh tokens by exchange.
     #[arg(long, value_name = "BOOL")]
     pub(crate) exchange_refresh_tokens: Option<bool>,
+    /// Whether the user's groups go in every token of this client.
+    #[arg(long, value_name = "BOOL")]
+    pub(crate) always_groups_claim: Option<bool>,
     /// Replace the client secret with a new generated one, printed once.
     #[arg(long)]
     pub(crate) rotate_secret: bool,
@@ -311,6 +314,10 @@ pub(crate) struct ClientAdd {
     /// Let this client get refresh tokens by token exchange.
     #[arg(long)]
     pub(crate) exchange_refresh_tokens: bool,
+    /// Put the user's groups in this client's tokens even when it does not
+    /// ask for the groups scope.
+    #[arg(long)]
+    pub(crate) always_groups_claim: bool,
 }
 
 #[derive(Debug, Subcommand)]

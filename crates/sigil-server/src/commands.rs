@@ -189,6 +189,7 @@ pub(crate) fn client_add(config: &Config, args: ClientAdd) -> anyhow::Result<()>
             impersonation: args.exchange_impersonation,
             refresh_tokens: args.exchange_refresh_tokens,
         },
+        always_groups_claim: args.always_groups_claim,
         secret_in_body: method == Some("client_secret_post"),
     };
     // Validate before opening the store, so a bad value never needs a database.
@@ -218,6 +219,7 @@ pub(crate) fn client_update(config: &Config, args: ClientUpdate) -> anyhow::Resu
         access_token_alg: args.access_token_alg.map(|alg| alg.parse()).transpose()?,
         refresh_without_offline_access: args.refresh_without_offline_access,
         exchange: None,
+        always_groups_claim: args.always_groups_claim,
         rotate_secret: args.rotate_secret,
     };
     let mut changes = changes;

@@ -56,6 +56,9 @@ pub struct Client {
     pub exchange_impersonation: bool,
     /// Whether an exchange may issue refresh tokens.
     pub exchange_refresh_tokens: bool,
+    /// Whether the client's tokens carry the user's groups even without the
+    /// `groups` scope.
+    pub always_groups_claim: bool,
     /// When the client was registered.
     pub created: NaiveDateTime,
     /// When it last changed.
@@ -87,6 +90,7 @@ struct ClientRow {
     exchange_audiences: String,
     exchange_impersonation: bool,
     exchange_refresh_tokens: bool,
+    always_groups_claim: bool,
 }
 
 fn encode_list(list: &[String]) -> Result<String, StoreError> {
@@ -123,6 +127,7 @@ impl ClientRow {
             exchange_audiences: encode_list(&client.exchange_audiences)?,
             exchange_impersonation: client.exchange_impersonation,
             exchange_refresh_tokens: client.exchange_refresh_tokens,
+            always_groups_claim: client.always_groups_claim,
         })
     }
 
@@ -139,6 +144,7 @@ impl ClientRow {
             exchange_audiences: decode_list("exchange_audiences", &self.exchange_audiences)?,
             exchange_impersonation: self.exchange_impersonation,
             exchange_refresh_tokens: self.exchange_refresh_tokens,
+            always_groups_claim: self.always_groups_claim,
             id: self.id,
             name: self.name,
             secret_hash: self.secret_hash.map(HashedSecret::from_stored),

@@ -131,6 +131,7 @@ diesel::table! {
         exchange_audiences -> Text,
         exchange_impersonation -> Bool,
         exchange_refresh_tokens -> Bool,
+        always_groups_claim -> Bool,
     }
 }
 

@@ -1,6 +1,7 @@
 //! Roles: an application defines them, users hold them directly or through
 //! their groups (nested ones too), and tokens whose audience is the
-//! application carry them in `roles`, exchanged tokens included.
+//! application carry them in `roles`, exchanged tokens included. Also the
+//! per-client policy that puts the groups claim in every token.
 
 use serde_json::{Value, json};
 use sigil_testkit::process::Server;
@@ -104,7 +105,15 @@ fn roles_reach_tokens_through_nested_groups(db: &TestDb) {
     // Revoked roles are gone from the next token.
     cli(db, &["role", "revoke", "--client", "web", "--name", "admin", "--user", "alice"]);
     let (_, tokens) = rp.tokens(&browser(), "openid");
-    assert_eq!(claims(tokens["access_token"].as_str().unwrap())["roles"], json!(["viewer"]));
+    let access = claims(tokens["access_token"].as_str().unwrap());
+    assert_eq!(access["roles"], json!(["viewer"]));
+    assert!(access.get("groups").is_none(), "no groups scope, no groups claim: {access}");
+
+    // A client's policy can put the groups in every token it gets.
+    cli(db, &["client", "update", "--id", "web", "--always-groups-claim", "true"]);
+    let (_, tokens) = rp.tokens(&browser(), "openid");
+    assert_eq!(claims(tokens["access_token"].as_str().unwrap())["groups"], json!(["Engineering", "Staff"]));
+    assert_eq!(claims(tokens["id_token"].as_str().unwrap())["groups"], json!(["Engineering", "Staff"]));
 
     // Bad commands: one line, non-zero, nothing changed.
     for args in [

@@ -29,6 +29,7 @@ fn client(id: &str, now: chrono::NaiveDateTime) -> Client {
         exchange_audiences: vec!["https://api.example.com".into()],
         exchange_impersonation: false,
         exchange_refresh_tokens: true,
+        always_groups_claim: true,
         created: now,
         last_modified: now,
     }
