@@ -12,6 +12,7 @@
 //! ([`users`], [`groups`], [`clients`], [`keys`]) hold the queries, each
 //! written once for both backends.
 
+pub mod admin_grants;
 pub mod clients;
 pub mod clock;
 mod db;

@@ -244,6 +244,17 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    admin_grants (role, holder) {
+        role -> Text,
+        holder -> Text,
+        user_id -> Nullable<Text>,
+        group_id -> Nullable<Text>,
+        client_id -> Nullable<Text>,
+        created -> Timestamp,
+    }
+}
+
 diesel::joinable!(user_values -> users (user_id));
 diesel::joinable!(user_addresses -> users (user_id));
 diesel::joinable!(user_search_terms -> users (user_id));
@@ -271,4 +282,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     throttle,
     roles,
     role_grants,
+    admin_grants,
 );

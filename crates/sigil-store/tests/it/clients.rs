@@ -7,7 +7,7 @@ use sigil_testkit::{TestDb, backend_tests};
 
 backend_tests!(client_round_trips, client_id_is_unique);
 
-fn client(id: &str, now: chrono::NaiveDateTime) -> Client {
+pub(crate) fn client(id: &str, now: chrono::NaiveDateTime) -> Client {
     Client {
         id: id.into(),
         name: Some("Web app".into()),

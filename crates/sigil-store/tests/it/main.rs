@@ -1,6 +1,7 @@
 //! Store tests. Every test in the `backend_tests!` lists runs twice, on a
 //! fresh SQLite file and on a fresh PostgreSQL database.
 
+mod admin_grants;
 mod clients;
 mod concurrency;
 mod crash;

@@ -37,7 +37,8 @@ fn schema_matches_migrations(db: &TestDb) {
                 revoked_tokens,
                 throttle,
                 roles,
-                role_grants
+                role_grants,
+                admin_grants
             );
             Ok(())
         })
