@@ -5,7 +5,9 @@
 # Both must be on PATH: pip install -r requirements.txt (beside this script).
 #
 # Usage: SCIM_URL=http://127.0.0.1:8080/scim/v2 SCIM_TOKEN=... conformance/scim/run.sh
-#   SCIM_TOKEN is an access token with the scopes scim:read and scim:write.
+#   SCIM_TOKEN is an access token with the scopes scim:read and scim:write,
+#   of a client holding the built-in role service-account
+#   (sigil admin grant service-account --client ID).
 # Exits non-zero when either tester reports a failed check (a skipped one
 # is not a failure).
 set -euo pipefail

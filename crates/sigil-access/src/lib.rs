@@ -214,12 +214,19 @@ pub enum Refusal {
 /// Whether a token with `scopes`, whose principal holds `roles`, may do
 /// `operation`.
 pub fn check<S: AsRef<str>>(operation: Operation, scopes: &[S], roles: &[Role]) -> Result<(), Refusal> {
-    let right = operation.right();
-    let wanted = right.scopes.any_of();
-    if !scopes.iter().any(|s| wanted.contains(&s.as_ref())) {
-        return Err(Refusal::Scope(right.scopes.least()));
+    check_scope(operation, scopes)?;
+    if roles.iter().any(|held| operation.right().roles.contains(held)) { Ok(()) } else { Err(Refusal::Role) }
+}
+
+/// Whether a token with `scopes` is admitted to `operation` at all, before
+/// anyone asks what its principal holds.
+pub fn check_scope<S: AsRef<str>>(operation: Operation, scopes: &[S]) -> Result<(), Refusal> {
+    let wanted = operation.right().scopes;
+    if scopes.iter().any(|s| wanted.any_of().contains(&s.as_ref())) {
+        Ok(())
+    } else {
+        Err(Refusal::Scope(wanted.least()))
     }
-    if roles.iter().any(|held| right.roles.contains(held)) { Ok(()) } else { Err(Refusal::Role) }
 }
 
 #[cfg(test)]

@@ -3,11 +3,11 @@
 //! Groups, and a user's token is allowed an operation when one of the
 //! groups in its `groups` claim holds that right.
 //!
-//! Rights add to scopes, they do not replace them: a token still needs
-//! `scim:read` or `scim:write` (what its client may do), and a token of a
-//! user also needs a right (what that user may do). A client's own token
-//! (client credentials) acts for no user and is judged by its scopes
-//! alone. With no rights configured, scopes alone decide.
+//! Rights per group stand beside the built-in roles of `sigil-access`: a
+//! user's token may do an operation when the user holds a role that may,
+//! or one of its groups holds the right. Either way the token still needs
+//! the scope (what its client may do). A client's own token (client
+//! credentials) acts for no user and is judged by the client's roles.
 
 use std::fmt;
 use std::str::FromStr;
@@ -87,6 +87,11 @@ impl fmt::Display for Kind {
             Self::Group => "groups",
         })
     }
+}
+
+/// Whether one of `groups` holds any right at all.
+pub(crate) fn any_right(rights: &[Right], groups: &[String]) -> bool {
+    rights.iter().any(|r| groups.iter().any(|g| g.eq_ignore_ascii_case(&r.group)))
 }
 
 /// Whether members of `groups` may do `operation` on `kind` under `rights`.

@@ -38,6 +38,40 @@ pub(crate) enum Command {
     /// Manage the roles applications define, and who holds them.
     #[command(subcommand)]
     Role(RoleCommand),
+    /// Manage who holds Sigil's built-in roles (platform-operator,
+    /// user-admin, auditor, service-account); see docs/authorization.md.
+    #[command(subcommand)]
+    Admin(AdminCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum AdminCommand {
+    /// Grant a built-in role to a user, a group (whose members, nested ones
+    /// too, then hold it) or a client (for its client credentials tokens).
+    Grant(AdminGrant),
+    /// Take a built-in role away.
+    Revoke(AdminGrant),
+    /// List who holds which built-in role.
+    List,
+}
+
+/// A built-in role and who it goes to.
+#[derive(Debug, Clone, Args)]
+#[group(skip)]
+#[command(group(clap::ArgGroup::new("grantee").required(true).args(["user", "group", "client"])))]
+pub(crate) struct AdminGrant {
+    /// platform-operator, user-admin, auditor or service-account.
+    #[arg(value_name = "ROLE")]
+    pub(crate) role: String,
+    /// A user, by user name.
+    #[arg(long, value_name = "USERNAME")]
+    pub(crate) user: Option<String>,
+    /// A group, by name.
+    #[arg(long, value_name = "NAME")]
+    pub(crate) group: Option<String>,
+    /// A client, by client_id.
+    #[arg(long, value_name = "ID")]
+    pub(crate) client: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]

@@ -5,6 +5,7 @@
 //! malformed value, an unreachable database), 2 for a usage or
 //! configuration error. Failures are reported as one line on stderr.
 
+mod admin_commands;
 mod cli;
 mod commands;
 mod config;
@@ -18,7 +19,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-use crate::cli::{Cli, ClientCommand, Command, KeysCommand, RoleCommand, UserCommand};
+use crate::cli::{AdminCommand, Cli, ClientCommand, Command, KeysCommand, RoleCommand, UserCommand};
 use crate::config::Config;
 
 fn main() -> ExitCode {
@@ -53,6 +54,9 @@ fn main() -> ExitCode {
         Command::Role(RoleCommand::Grant(grant)) => role_commands::grant(&config, grant),
         Command::Role(RoleCommand::Revoke(grant)) => role_commands::revoke(&config, grant),
         Command::Role(RoleCommand::List { client }) => role_commands::list(&config, client.as_deref()),
+        Command::Admin(AdminCommand::Grant(grant)) => admin_commands::grant(&config, grant),
+        Command::Admin(AdminCommand::Revoke(grant)) => admin_commands::revoke(&config, grant),
+        Command::Admin(AdminCommand::List) => admin_commands::list(&config),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

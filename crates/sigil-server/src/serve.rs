@@ -7,6 +7,7 @@ use std::sync::Arc;
 use actix_web::middleware::from_fn;
 use actix_web::{App, HttpServer, web};
 use anyhow::Context;
+use sigil_admin::AdminContext;
 use sigil_oidc::http::OidcContext;
 use sigil_oidc::keys::{SigningAlg, ensure_key_set};
 use sigil_scim::http::ScimContext;
@@ -49,7 +50,8 @@ async fn serve(store: Store, listener: TcpListener, issuer: url::Url, config: Co
             .with_groups_claim(config.groups_claim.clone()),
     );
     let issuer = oidc.issuer().to_owned();
-    let tokens = Arc::new(ProviderTokens(oidc.get_ref().clone()));
+    let tokens = Arc::new(ProviderTokens { oidc: oidc.get_ref().clone(), store: store.clone() });
+    let admin = web::Data::new(AdminContext::new(store.clone(), oidc.get_ref().clone()));
     let scim = web::Data::new(
         ScimContext::new(store.clone(), &issuer, tokens).with_rights(config.scim_rights.clone()),
     );
@@ -58,10 +60,12 @@ async fn serve(store: Store, listener: TcpListener, issuer: url::Url, config: Co
             .app_data(state.clone())
             .app_data(oidc.clone())
             .app_data(scim.clone())
+            .app_data(admin.clone())
             .wrap(from_fn(log_requests))
             .configure(routes)
             .configure(sigil_oidc::http::configure)
             .configure(sigil_scim::http::configure)
+            .configure(sigil_admin::configure)
     })
     .shutdown_timeout(config.shutdown_timeout.as_secs())
     .listen(listener)?

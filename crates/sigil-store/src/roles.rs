@@ -143,3 +143,22 @@ pub fn effective(
         .load(conn)?;
     Ok(names.into_iter().collect::<BTreeSet<_>>().into_iter().collect())
 }
+
+/// Who `role_id` is granted to, users first, each by id.
+pub fn holders(conn: &mut AnyConnection, role_id: &str) -> Result<Vec<Holder>, StoreError> {
+    let rows: Vec<(Option<String>, Option<String>)> = role_grants::table
+        .filter(role_grants::role_id.eq(role_id))
+        .order(role_grants::holder_id.asc())
+        .select((role_grants::user_id, role_grants::group_id))
+        .load(conn)?;
+    let mut holders: Vec<Holder> = rows
+        .into_iter()
+        .filter_map(|row| match row {
+            (Some(user), _) => Some(Holder::User(user)),
+            (None, Some(group)) => Some(Holder::Group(group)),
+            (None, None) => None,
+        })
+        .collect();
+    holders.sort_by_key(|h| matches!(h, Holder::Group(_)));
+    Ok(holders)
+}

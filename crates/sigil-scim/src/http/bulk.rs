@@ -18,7 +18,7 @@ use serde_json::{Map, Value, json};
 
 use super::ScimContext;
 use super::Token;
-use super::auth::{Access, authorize, permit};
+use super::auth::{authorize_scopes, permit};
 use super::request::json_body;
 use super::wire::{error_body, error_response, scim};
 use super::write;
@@ -196,7 +196,7 @@ async fn run(
 /// POST /Bulk.
 pub(crate) async fn bulk(ctx: web::Data<ScimContext>, req: HttpRequest, payload: Payload) -> HttpResponse {
     let prepared = async {
-        let token = authorize(&ctx, &req, Access::Write).await?;
+        let token = authorize_scopes(&ctx, &req, sigil_access::Scopes::ScimWrite).await?;
         let (operations, fail_on_errors) = parse(&json_body(payload).await?)?;
         Ok::<_, ScimError>((token, operations, fail_on_errors))
     };

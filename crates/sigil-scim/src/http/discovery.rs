@@ -4,7 +4,7 @@
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::{Value, json};
 
-use super::auth::{Access, authorize};
+use super::auth::authorize_discovery;
 use super::wire::{error_response, scim};
 use super::{MAX_PAYLOAD_BYTES, ScimContext};
 use crate::ScimError;
@@ -18,7 +18,7 @@ const LIST_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:ListResponse";
 
 /// GET /ServiceProviderConfig (RFC 7643 §5).
 pub(crate) async fn service_provider_config(ctx: web::Data<ScimContext>, req: HttpRequest) -> HttpResponse {
-    if let Err(e) = authorize(&ctx, &req, Access::Read).await {
+    if let Err(e) = authorize_discovery(&ctx, &req).await {
         return error_response(&e);
     }
     let body = json!({
@@ -87,7 +87,7 @@ fn list(resources: &[Value]) -> Value {
 
 /// GET /ResourceTypes (RFC 7643 §6).
 pub(crate) async fn resource_types(ctx: web::Data<ScimContext>, req: HttpRequest) -> HttpResponse {
-    if let Err(e) = authorize(&ctx, &req, Access::Read).await {
+    if let Err(e) = authorize_discovery(&ctx, &req).await {
         return error_response(&e);
     }
     scim(&mut HttpResponse::Ok(), &list(&[user_resource_type(&ctx.base), group_resource_type(&ctx.base)]))
@@ -99,7 +99,7 @@ pub(crate) async fn resource_type(
     req: HttpRequest,
     name: web::Path<String>,
 ) -> HttpResponse {
-    if let Err(e) = authorize(&ctx, &req, Access::Read).await {
+    if let Err(e) = authorize_discovery(&ctx, &req).await {
         return error_response(&e);
     }
     match name.as_str() {
@@ -316,7 +316,7 @@ fn schema(base: &str, id: &str, name: &str, description: &str, attributes: &[Def
 
 /// GET /Schemas (RFC 7643 §7).
 pub(crate) async fn schemas(ctx: web::Data<ScimContext>, req: HttpRequest) -> HttpResponse {
-    if let Err(e) = authorize(&ctx, &req, Access::Read).await {
+    if let Err(e) = authorize_discovery(&ctx, &req).await {
         return error_response(&e);
     }
     scim(
@@ -331,7 +331,7 @@ pub(crate) async fn schema_by_id(
     req: HttpRequest,
     urn: web::Path<String>,
 ) -> HttpResponse {
-    if let Err(e) = authorize(&ctx, &req, Access::Read).await {
+    if let Err(e) = authorize_discovery(&ctx, &req).await {
         return error_response(&e);
     }
     let body = if urn.eq_ignore_ascii_case(USER_SCHEMA) {

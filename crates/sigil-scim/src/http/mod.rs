@@ -38,6 +38,9 @@ pub struct Token {
     pub scopes: Vec<String>,
     /// The `groups` claim (display names), when the token carries one.
     pub groups: Vec<String>,
+    /// The built-in roles of the token's principal: the user's (directly
+    /// or through groups), or the client's for a client's own token.
+    pub roles: Vec<sigil_access::Role>,
 }
 
 impl Token {

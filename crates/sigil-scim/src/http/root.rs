@@ -10,7 +10,7 @@ use serde_json::Value;
 use sigil_store::groups::{memberships_of_user, named_members};
 
 use super::ScimContext;
-use super::auth::{Access, authorize, permit};
+use super::auth::{authenticate, permit};
 use super::request::{ListRequest, json_body, list_response, search_request};
 use super::wire::error_response;
 use crate::filter::GROUP_SCHEMA;
@@ -30,7 +30,7 @@ fn total<T>(found: Result<T, ScimError>, count: impl Fn(&T) -> i64) -> Result<Op
 /// POST /.search.
 pub(crate) async fn search(ctx: web::Data<ScimContext>, req: HttpRequest, payload: Payload) -> HttpResponse {
     let run = async {
-        let token = authorize(&ctx, &req, Access::Read).await?;
+        let token = authenticate(&ctx, &req).await?;
         permit(&ctx, &token, Kind::User, Operation::Read)?;
         permit(&ctx, &token, Kind::Group, Operation::Read)?;
         let request = search_request(&ctx, &json_body(payload).await?, &[USER_SCHEMA, GROUP_SCHEMA])?;

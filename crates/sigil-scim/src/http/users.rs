@@ -11,7 +11,7 @@ use sigil_store::groups::memberships_of_user;
 use sigil_store::users;
 
 use super::ScimContext;
-use super::auth::{Access, authorize, authorize_for};
+use super::auth::{authenticate, authorize_for};
 use super::projection::Projection;
 use super::request::{
     ListParams, ListRequest, cursor_page, header_matches, if_match, integer, json_body, list_request,
@@ -171,7 +171,7 @@ pub(crate) async fn search(ctx: web::Data<ScimContext>, req: HttpRequest, payloa
 /// The user `/Me` stands for (RFC 7644 §3.11): the subject of the token,
 /// which any valid token may ask about itself.
 async fn me(ctx: &ScimContext, req: &HttpRequest) -> Result<String, ScimError> {
-    let token = authorize(ctx, req, Access::Any).await?;
+    let token = authenticate(ctx, req).await?;
     let subject = token.subject.clone();
     let found = ctx.store.read(move |c| users::get(c, &subject).map(|u| u.id)).await;
     match found {

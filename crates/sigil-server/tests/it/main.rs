@@ -1,6 +1,7 @@
 //! End-to-end tests of the `sigil` binary: its commands as an operator types
 //! them, and the HTTP server on an ephemeral port, on SQLite and PostgreSQL.
 
+mod admin;
 mod authlib;
 mod basic_op;
 mod cli;

@@ -24,19 +24,10 @@ backend_tests!(
 
 const SCIM_JSON: &str = "application/scim+json";
 
-/// Registers a service client with `scope` and returns a token for it.
+/// Registers a provisioning client (`service-account`) with `scope` and
+/// returns a token for it.
 pub(crate) fn token(db: &TestDb, server: &Server, id: &str, scope: &str) -> String {
-    let out = cli(db, &["client", "add", "--id", id, "--grant-type", "client_credentials", "--scope", scope]);
-    let secret = out.lines().find_map(|l| l.strip_prefix("client_secret: ")).unwrap().to_owned();
-    let body: Value = rp_http()
-        .post(server.url("/token"))
-        .basic_auth(id, Some(secret))
-        .form(&[("grant_type", "client_credentials"), ("scope", scope)])
-        .send()
-        .unwrap()
-        .json()
-        .unwrap();
-    body["access_token"].as_str().unwrap_or_else(|| panic!("{body}")).to_owned()
+    crate::admin::principal(db, server, id, scope, "service-account")
 }
 
 /// A SCIM client holding a bearer token.

@@ -205,7 +205,7 @@ fn group_rights_limit_what_a_user_token_may_do(db: &TestDb) {
     let (_, _, answer) = hr.send("POST", "/Bulk", Some(&bulk), &[]);
     assert_eq!(answer["Operations"][0]["status"], "403", "each bulk operation needs its right: {answer}");
 
-    // A service client acts for no user: its scopes decide.
+    // A service client acts for no user: its own built-in roles decide.
     let service = Scim { server: &server, http: rp_http(), token: token(db, &server, "sync", "scim:write") };
     assert_eq!(service.get("/Groups").0, 200);
 }

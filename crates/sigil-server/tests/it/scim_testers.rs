@@ -48,6 +48,7 @@ fn token(db: &TestDb, server: &Server) -> String {
             "scim:read scim:write",
         ],
     );
+    crate::cli(db, &["admin", "grant", "service-account", "--client", "tester"]);
     let secret = out.lines().find_map(|l| l.strip_prefix("client_secret: ")).unwrap().to_owned();
     let body: serde_json::Value = rp_http()
         .post(server.url("/token"))

@@ -1,0 +1,110 @@
+//! The admin API under `/admin`: clients, the roles applications define and
+//! who holds them, who holds Sigil's built-in roles, and signing keys — what
+//! the `sigil` CLI does on the machine, over HTTP for operators and their
+//! automation elsewhere.
+//!
+//! Every request carries an access token Sigil issued with the `admin`
+//! scope; what its principal may do is the table of rights in
+//! `sigil-access`, checked in [`auth`] before a handler touches the store.
+
+mod access;
+mod auth;
+mod clients;
+mod error;
+mod keys;
+mod roles;
+
+use actix_web::web;
+use sigil_oidc::http::OidcContext;
+use sigil_store::{Store, StoreError};
+
+pub use error::AdminError;
+
+/// What the admin endpoints need; one per server, shared by its workers.
+#[derive(Debug, Clone)]
+pub struct AdminContext {
+    pub(crate) store: Store,
+    pub(crate) oidc: OidcContext,
+}
+
+impl AdminContext {
+    /// A context over `store`, checking tokens with `oidc`'s verifier.
+    pub fn new(store: Store, oidc: OidcContext) -> Self {
+        Self { store, oidc }
+    }
+}
+
+/// Mounts the admin API. Expects `web::Data<AdminContext>` in the app.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::scope("/admin")
+            .service(web::resource("/clients").get(clients::list).post(clients::create))
+            .service(web::resource("/clients/{id}").get(clients::get).delete(clients::delete))
+            .service(web::resource("/roles").get(roles::list).post(roles::define))
+            .service(web::resource("/roles/{client}/{name}").delete(roles::remove))
+            .service(
+                web::resource("/roles/{client}/{name}/{kind}/{id}").put(roles::grant).delete(roles::revoke),
+            )
+            .service(web::resource("/access").get(access::list))
+            .service(web::resource("/access/{role}/{kind}/{id}").put(access::grant).delete(access::revoke))
+            .service(web::resource("/keys").get(keys::list))
+            .service(web::resource("/keys/rotate").post(keys::rotate))
+            .default_service(web::to(error::no_such_endpoint)),
+    );
+}
+
+/// The built-in roles of a token's principal: the user it acts for
+/// (directly or through nested groups; none while the user is inactive),
+/// or its client when `subject` is the client itself (client credentials).
+/// Read from the store on every request, so a revoked role stops working
+/// at once on every node.
+pub async fn roles_of(
+    store: &Store,
+    subject: &str,
+    client_id: &str,
+) -> Result<Vec<sigil_access::Role>, StoreError> {
+    let (subject, client_id) = (subject.to_owned(), client_id.to_owned());
+    let names = store
+        .read(move |c| {
+            if subject == client_id {
+                return sigil_store::admin_grants::held_by_client(c, &client_id);
+            }
+            match sigil_store::users::get(c, &subject) {
+                Ok(user) if user.active => sigil_store::admin_grants::held_by_user(c, &subject),
+                Ok(_) | Err(StoreError::NotFound) => Ok(Vec::new()),
+                Err(other) => Err(other),
+            }
+        })
+        .await?;
+    // The schema admits only the built-in names, so none is dropped here.
+    Ok(names.iter().filter_map(|name| name.parse().ok()).collect())
+}
+
+/// Runs `f` in one write transaction. A refusal rolls the transaction back
+/// just as a store error does, and is answered as itself.
+pub(crate) async fn write<T: Send + 'static>(
+    store: &Store,
+    f: impl FnOnce(&mut sigil_store::AnyConnection) -> Result<T, AdminError> + Send + 'static,
+) -> Result<T, AdminError> {
+    let refusal = std::sync::Arc::new(std::sync::Mutex::new(None));
+    let slot = refusal.clone();
+    let result = store
+        .write(move |conn| {
+            f(conn).map_err(|e| match e {
+                AdminError::Store(store) => store,
+                other => {
+                    if let Ok(mut slot) = slot.lock() {
+                        *slot = Some(other);
+                    }
+                    StoreError::Other("refused".into())
+                }
+            })
+        })
+        .await;
+    let refused = refusal.lock().ok().and_then(|mut slot| slot.take());
+    match (result, refused) {
+        (Ok(value), _) => Ok(value),
+        (Err(_), Some(refusal)) => Err(refusal),
+        (Err(store), None) => Err(store.into()),
+    }
+}
