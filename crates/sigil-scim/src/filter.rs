@@ -24,7 +24,7 @@ use diesel::dsl::not;
 use diesel::prelude::*;
 use diesel::sql_types::{Bool, Nullable};
 use scim_filter_parser::{AttrPath, AttrType, CompareOp, CompareValue, Filter, Matcher, Schema};
-use sigil_store::schema::{group_members, groups, user_addresses, user_search_terms, user_values, users};
+use sigil_store::schema::{group_members, user_addresses, user_search_terms, user_values, users};
 use sigil_store::text::fold;
 use sigil_store::users::{Backend, UserCondition};
 
@@ -263,6 +263,13 @@ fn compare(path: &AttrPath, op: CompareOp, value: &CompareValue) -> Result<UserC
     if let Some(name) = term_name(&attr, sub.as_deref()) {
         return Ok(term(name, op, text(lit)?));
     }
+    if attr == "roles" {
+        // Stored values, or application roles held (see `held`).
+        let sub = sub.as_deref().unwrap_or("value");
+        let stored = value_compare(path, sub, op, lit.clone(), case_exact)?;
+        let held = held::role_compare(path, sub, op, lit, case_exact)?;
+        return Ok(Box::new(in_values("roles", stored).or(held::holding(held))));
+    }
     if let Some(name) = values_name(&attr) {
         let inner = value_compare(path, sub.as_deref().unwrap_or("value"), op, lit, case_exact)?;
         return Ok(in_values(name, inner));
@@ -295,7 +302,7 @@ fn compare(path: &AttrPath, op: CompareOp, value: &CompareValue) -> Result<UserC
         }
         ("manager", Some("value"), Literal::Text(t)) => optional_text_compare!(users::manager_id, op, t),
         ("addresses", Some(sub), lit) => in_addresses(address_compare(path, sub, op, lit)?),
-        ("groups", Some(sub), lit) => in_groups(sub, op, lit, path)?,
+        ("groups", Some(sub), lit) => held::in_groups(sub, op, lit, path)?,
         _ => return Err(unsupported(path)),
     })
 }
@@ -311,6 +318,10 @@ fn present(path: &AttrPath) -> Result<UserCondition, ScimError> {
             None => Box::new(user_values::value.ne("").nullable()),
             Some(sub) => value_present(path, sub)?,
         };
+        if attr == "roles" {
+            let held = held::role_present(path, explicit_sub.as_deref().unwrap_or("value"))?;
+            return Ok(Box::new(in_values(name, inner).or(held::holding(held))));
+        }
         return Ok(in_values(name, inner));
     }
     Ok(match (attr.as_str(), explicit_sub.as_deref()) {
@@ -417,25 +428,16 @@ fn address_present(path: &AttrPath, sub: &str) -> Result<Condition<user_addresse
     })
 }
 
-/// A user's `groups` are the groups it is a direct member of.
-fn in_groups(sub: &str, op: CompareOp, lit: Literal, path: &AttrPath) -> Result<UserCondition, ScimError> {
-    let Literal::Text(t) = lit else { return Err(unsupported(path)) };
-    let inner: Condition<groups::table> = match sub {
-        "value" => text_compare!(groups::id, op, t),
-        "display" => text_compare!(groups::display_name_folded, op, t),
-        _ => return Err(unsupported(path)),
-    };
-    let in_group: Condition<group_members::table> =
-        Box::new(InSubquery::new(("group_members", "group_id"), ("groups", "id"), inner).nullable());
-    Ok(Box::new(InSubquery::new(("users", "id"), ("group_members", "member_user_id"), in_group).nullable()))
-}
-
 /// `attr[filter]`: some value of `attr` satisfies every part of `filter`.
 fn value_filter(attr: &AttrPath, filter: &Filter) -> Result<UserCondition, ScimError> {
     let (name, _, _, _) = resolve(attr)?;
     if let Some(values) = values_name(&name) {
         let (schema_attr, _) = user_schema().find(attr).ok_or_else(|| unsupported(attr))?;
         let inner = sub_filter(filter, schema_attr, &value_present, &value_compare)?;
+        if name == "roles" {
+            let held = sub_filter(filter, schema_attr, &held::role_present, &held::role_compare)?;
+            return Ok(Box::new(in_values(values, inner).or(held::holding(held))));
+        }
         return Ok(in_values(values, inner));
     }
     if name == "addresses" {
@@ -495,5 +497,6 @@ where
 }
 
 mod group_filter;
+mod held;
 
 pub(crate) use group_filter::{GROUP_SCHEMA, group_condition, group_schema};

@@ -7,11 +7,17 @@
 
 use serde_json::{Map, Value, json};
 use sigil_store::groups::{Group, Member, NamedMember};
+use sigil_store::roles::Role;
 use sigil_store::{AnyConnection, StoreError, groups, users};
 
 use crate::ScimError;
 use crate::filter::GROUP_SCHEMA;
 use crate::user::{date_time, etag};
+
+/// Sigil's extension of the Group resource: the application roles granted
+/// to the group (its members, nested ones too, hold them). Read-only: roles
+/// are granted through the admin API or `sigil role grant`.
+pub const GROUP_ROLES_SCHEMA: &str = "urn:ietf:params:scim:schemas:extension:sigil:2.0:Group";
 
 /// Schemas Microsoft Entra ID puts beside the core Group schema.
 const TOLERATED_SCHEMAS: &[&str] =
@@ -21,15 +27,22 @@ const TOLERATED_SCHEMAS: &[&str] =
 pub(crate) fn patch_layout() -> crate::patch::Layout<'static> {
     crate::patch::Layout {
         schema: crate::filter::group_schema(),
-        extensions: &[],
+        extensions: &[(GROUP_ROLES_SCHEMA, &["roles"])],
         read_only: &["id", "meta", "schemas"],
     }
 }
 
-/// Renders `group` with its direct `members`; `base` is the service's base URL.
-pub fn render(group: &Group, members: &[NamedMember], base: &str) -> Value {
+/// Renders `group` with its direct `members` and the application `roles`
+/// granted to it; `base` is the service's base URL.
+pub fn render(group: &Group, members: &[NamedMember], roles: &[Role], base: &str) -> Value {
     let mut object = Map::new();
-    object.insert("schemas".into(), json!([GROUP_SCHEMA]));
+    if roles.is_empty() {
+        object.insert("schemas".into(), json!([GROUP_SCHEMA]));
+    } else {
+        object.insert("schemas".into(), json!([GROUP_SCHEMA, GROUP_ROLES_SCHEMA]));
+        let roles: Vec<Value> = roles.iter().map(crate::user::application_role).collect();
+        object.insert(GROUP_ROLES_SCHEMA.into(), json!({ "roles": roles }));
+    }
     object.insert("id".into(), json!(group.id));
     if let Some(external_id) = &group.external_id {
         object.insert("externalId".into(), json!(external_id));
@@ -124,6 +137,7 @@ pub(crate) fn parse(body: &Value) -> Result<GroupInput, ScimError> {
         for schema in schemas {
             let known = schema.as_str().is_some_and(|s| {
                 s.eq_ignore_ascii_case(GROUP_SCHEMA)
+                    || s.eq_ignore_ascii_case(GROUP_ROLES_SCHEMA)
                     || TOLERATED_SCHEMAS.iter().any(|t| t.eq_ignore_ascii_case(s))
             });
             if !known {

@@ -7,8 +7,10 @@
 
 use chrono::{NaiveDateTime, SecondsFormat};
 use serde_json::{Map, Value, json};
-use sigil_store::groups::Group;
+use sigil_store::groups::{Group, memberships_of_user};
+use sigil_store::roles::{self, Role};
 use sigil_store::users::{Address, MultiValue, User, ValueKind};
+use sigil_store::{AnyConnection, StoreError};
 
 /// The core User schema.
 pub const USER_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
@@ -71,10 +73,38 @@ pub(crate) fn values_attribute(kind: ValueKind) -> &'static str {
     kind.as_str()
 }
 
-/// Renders `user` as a SCIM User. `groups` are the groups it belongs to,
-/// directly or through nesting (`direct` tells which); `base` is the
-/// service's base URL, such as `https://id.example.com/scim/v2`.
-pub fn render(user: &User, groups: &[(Group, bool)], base: &str) -> Value {
+/// What a User resource shows that the user's own record does not hold.
+#[derive(Debug, Clone, Default)]
+pub struct Related {
+    /// The groups it belongs to, directly or through nesting (`true` when
+    /// direct).
+    pub groups: Vec<(Group, bool)>,
+    /// The application roles it holds, granted to it or to any of those
+    /// groups.
+    pub roles: Vec<Role>,
+}
+
+impl Related {
+    /// Loads what is related to the user `user_id`.
+    pub fn load(conn: &mut AnyConnection, user_id: &str) -> Result<Self, StoreError> {
+        let groups = memberships_of_user(conn, user_id)?;
+        let ids: Vec<String> = groups.iter().map(|(g, _)| g.id.clone()).collect();
+        let roles = roles::held(conn, user_id, &ids)?;
+        Ok(Self { groups, roles })
+    }
+}
+
+/// An application role as an entry of `roles`: `value` is its name, `type`
+/// the application's client_id. These entries are computed from grants,
+/// so they are read-only: a write that sends them back changes nothing.
+pub(crate) fn application_role(role: &Role) -> Value {
+    json!({ "value": role.name, "type": role.client_id })
+}
+
+/// Renders `user` as a SCIM User with what is `related` to it; `base` is
+/// the service's base URL, such as `https://id.example.com/scim/v2`.
+pub fn render(user: &User, related: &Related, base: &str) -> Value {
+    let groups = &related.groups;
     let mut object = Map::new();
     let has_enterprise = {
         let e = &user.enterprise;
@@ -116,6 +146,12 @@ pub fn render(user: &User, groups: &[(Group, bool)], base: &str) -> Value {
         let values = user.values(kind);
         if !values.is_empty() {
             object.insert(values_attribute(kind).into(), values.iter().map(multi_value).collect());
+        }
+    }
+    if !related.roles.is_empty() {
+        let entries = object.entry("roles").or_insert_with(|| Value::Array(Vec::new()));
+        if let Value::Array(entries) = entries {
+            entries.extend(related.roles.iter().map(application_role));
         }
     }
     if !user.addresses.is_empty() {

@@ -65,6 +65,38 @@ pub struct Client {
     pub last_modified: NaiveDateTime,
 }
 
+impl Client {
+    /// A public client with nothing allowed yet, for callers that fill in
+    /// the rest; the rules a registration must follow are the OIDC layer's.
+    pub fn new(id: &str) -> Self {
+        Self {
+            id: id.to_owned(),
+            name: None,
+            secret_hash: None,
+            is_public: true,
+            redirect_uris: Vec::new(),
+            post_logout_redirect_uris: Vec::new(),
+            grant_types: Vec::new(),
+            scopes: Vec::new(),
+            audiences: Vec::new(),
+            token_endpoint_auth_method: "none".into(),
+            id_token_signed_response_alg: "RS256".into(),
+            require_pkce: true,
+            skip_consent: false,
+            jwks: None,
+            jwks_uri: None,
+            access_token_signed_response_alg: "RS256".into(),
+            refresh_without_offline_access: false,
+            exchange_audiences: Vec::new(),
+            exchange_impersonation: false,
+            exchange_refresh_tokens: false,
+            always_groups_claim: false,
+            created: NaiveDateTime::default(),
+            last_modified: NaiveDateTime::default(),
+        }
+    }
+}
+
 #[derive(Debug, Queryable, Selectable, Insertable, AsChangeset)]
 #[diesel(table_name = clients, treat_none_as_null = true)]
 struct ClientRow {

@@ -3,7 +3,7 @@
 //! groups too. What a role means is the application's business; the store
 //! keeps the names and the grants.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
@@ -13,7 +13,7 @@ use crate::error::StoreError;
 use crate::groups::memberships_of_user;
 use crate::new_id;
 use crate::schema::{role_grants, roles};
-use crate::text::check_name;
+use crate::text::{check_name, fold};
 
 /// A role of an application.
 #[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable)]
@@ -64,6 +64,8 @@ pub fn define(
             roles::name.eq(&role.name),
             roles::description.eq(&role.description),
             roles::created.eq(role.created),
+            roles::name_folded.eq(fold(&role.name)),
+            roles::client_id_folded.eq(fold(&role.client_id)),
         ))
         .execute(conn)?;
     Ok(role)
@@ -161,4 +163,59 @@ pub fn holders(conn: &mut AnyConnection, role_id: &str) -> Result<Vec<Holder>, S
         .collect();
     holders.sort_by_key(|h| matches!(h, Holder::Group(_)));
     Ok(holders)
+}
+
+/// The application roles a user holds: granted to `user_id` or to any of
+/// `group_ids` (the groups it belongs to, nested ones included, as
+/// `groups::memberships_of_user` lists them); by application, then name.
+pub fn held(conn: &mut AnyConnection, user_id: &str, group_ids: &[String]) -> Result<Vec<Role>, StoreError> {
+    let mut holders: Vec<&str> = vec![user_id];
+    holders.extend(group_ids.iter().map(String::as_str));
+    let mut found: Vec<Role> = roles::table
+        .inner_join(role_grants::table)
+        .filter(role_grants::holder_id.eq_any(&holders))
+        .order((roles::client_id.asc(), roles::name.asc()))
+        .select(Role::as_select())
+        .load(conn)?;
+    found.dedup_by(|a, b| a.id == b.id);
+    Ok(found)
+}
+
+/// The roles granted to each of `group_ids` itself, by application then
+/// name; groups holding none are left out.
+pub fn granted_to_groups(
+    conn: &mut AnyConnection,
+    group_ids: &[&str],
+) -> Result<HashMap<String, Vec<Role>>, StoreError> {
+    let rows: Vec<(Option<String>, Role)> = roles::table
+        .inner_join(role_grants::table)
+        .filter(role_grants::group_id.eq_any(group_ids))
+        .order((roles::client_id.asc(), roles::name.asc()))
+        .select((role_grants::group_id, Role::as_select()))
+        .load(conn)?;
+    let mut by_group: HashMap<String, Vec<Role>> = HashMap::new();
+    for (group_id, role) in rows {
+        if let Some(group_id) = group_id {
+            by_group.entry(group_id).or_default().push(role);
+        }
+    }
+    Ok(by_group)
+}
+
+/// Which of `(client_id, name)` pairs name a defined role, compared
+/// regardless of letter case; returned folded.
+pub fn defined_among(
+    conn: &mut AnyConnection,
+    pairs: &[(String, String)],
+) -> Result<HashSet<(String, String)>, StoreError> {
+    if pairs.is_empty() {
+        return Ok(HashSet::new());
+    }
+    let names: Vec<String> = pairs.iter().map(|(_, name)| fold(name)).collect();
+    let candidates: Vec<(String, String)> = roles::table
+        .filter(roles::name_folded.eq_any(&names))
+        .select((roles::client_id_folded, roles::name_folded))
+        .load(conn)?;
+    let wanted: HashSet<(String, String)> = pairs.iter().map(|(c, n)| (fold(c), fold(n))).collect();
+    Ok(candidates.into_iter().filter(|pair| wanted.contains(pair)).collect())
 }

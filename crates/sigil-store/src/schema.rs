@@ -231,6 +231,8 @@ diesel::table! {
         name -> Text,
         description -> Nullable<Text>,
         created -> Timestamp,
+        name_folded -> Text,
+        client_id_folded -> Text,
     }
 }
 

@@ -8,10 +8,11 @@ use diesel::prelude::*;
 use diesel::sql_types::{Bool, Nullable};
 use scim_filter_parser::{AttrPath, AttrType, Attribute, CompareOp, CompareValue, Filter, Matcher, Schema};
 use sigil_store::groups::GroupCondition;
-use sigil_store::schema::{group_members, groups};
+use sigil_store::schema::{group_members, groups, role_grants, roles};
 use sigil_store::users::Backend;
 
-use super::{Literal, like_pattern, literal, unsupported};
+use super::held::{role_compare, role_present};
+use super::{Literal, like_pattern, literal, sub_filter, unsupported};
 use crate::ScimError;
 use crate::sql::{Condition, InSubquery};
 
@@ -50,6 +51,10 @@ pub(crate) fn group_schema() -> &'static Schema {
                 )
                 .multi_valued(),
             )
+            .extension(
+                crate::group::GROUP_ROLES_SCHEMA,
+                vec![Attribute::complex("roles", vec![s("value"), s("type")]).multi_valued()],
+            )
     })
 }
 
@@ -72,10 +77,14 @@ fn compile(filter: &Filter) -> Result<GroupCondition, ScimError> {
         },
         Filter::ValuePath { attr, filter } => {
             let (name, _) = resolve(attr)?;
-            if name != "members" {
-                return Err(unsupported(attr));
+            match name.as_str() {
+                "members" => in_members(members_filter(filter)?),
+                "roles" => {
+                    let (roles, _) = group_schema().find(attr).ok_or_else(|| unsupported(attr))?;
+                    granted(sub_filter(filter, roles, &role_present, &role_compare)?)
+                }
+                _ => return Err(unsupported(attr)),
             }
-            in_members(members_filter(filter)?)
         }
     })
 }
@@ -94,13 +103,24 @@ fn in_members(condition: Condition<group_members::table>) -> GroupCondition {
     Box::new(InSubquery::new(("groups", "id"), ("group_members", "group_id"), condition).nullable())
 }
 
+/// The groups granted an application role that satisfies `condition`.
+fn granted(condition: Condition<roles::table>) -> GroupCondition {
+    let role: Condition<role_grants::table> =
+        Box::new(InSubquery::new(("role_grants", "role_id"), ("roles", "id"), condition).nullable());
+    let grant: Condition<role_grants::table> =
+        Box::new(role_grants::group_id.is_not_null().nullable().and(role));
+    Box::new(InSubquery::new(("groups", "id"), ("role_grants", "group_id"), grant).nullable())
+}
+
 fn compare(path: &AttrPath, op: CompareOp, value: &CompareValue) -> Result<GroupCondition, ScimError> {
     let (attr, sub) = resolve(path)?;
     let (attribute, sub_attribute) = group_schema().find(path).ok_or_else(|| unsupported(path))?;
     let leaf = sub_attribute.unwrap_or(attribute);
     // A complex attribute without a sub-attribute compares its "value".
     let (sub, leaf) = match (attr.as_str(), sub) {
-        ("members", None) => (Some("value".to_owned()), attribute.sub_attribute("value").unwrap_or(leaf)),
+        ("members" | "roles", None) => {
+            (Some("value".to_owned()), attribute.sub_attribute("value").unwrap_or(leaf))
+        }
         (_, sub) => (sub, leaf),
     };
     let lit = literal(value, leaf.kind, leaf.case_exact)?;
@@ -122,6 +142,7 @@ fn compare(path: &AttrPath, op: CompareOp, value: &CompareValue) -> Result<Group
             CompareOp::Le => "group" <= t.as_str(),
         }),
         ("members", Some(sub), lit) => in_members(member_compare(path, sub, op, lit)?),
+        ("roles", Some(sub), lit) => granted(role_compare(path, sub, op, lit, false)?),
         _ => return Err(unsupported(path)),
     })
 }
@@ -134,6 +155,7 @@ fn present(path: &AttrPath) -> Result<GroupCondition, ScimError> {
         ("members", None | Some("value" | "type" | "$ref")) => {
             in_members(Box::new(group_members::member_id.ne("").nullable()))
         }
+        ("roles", sub) => granted(role_present(path, sub.unwrap_or("value"))?),
         _ => return Err(unsupported(path)),
     })
 }

@@ -9,6 +9,7 @@ use super::wire::{error_response, scim};
 use super::{MAX_PAYLOAD_BYTES, ScimContext};
 use crate::ScimError;
 use crate::filter::GROUP_SCHEMA;
+use crate::group::GROUP_ROLES_SCHEMA;
 use crate::user::{ENTERPRISE_SCHEMA, USER_SCHEMA};
 
 const SPC_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig";
@@ -71,6 +72,7 @@ fn group_resource_type(base: &str) -> Value {
         "endpoint": "/Groups",
         "description": "Group",
         "schema": GROUP_SCHEMA,
+        "schemaExtensions": [{ "schema": GROUP_ROLES_SCHEMA, "required": false }],
         "meta": { "resourceType": "ResourceType", "location": format!("{base}/ResourceTypes/Group") },
     })
 }
@@ -303,6 +305,16 @@ fn group_schema(base: &str) -> Value {
     schema(base, GROUP_SCHEMA, "Group", "Group", &attributes)
 }
 
+/// Sigil's Group extension: the application roles granted to the group,
+/// `value` the role's name and `type` its application's client_id.
+fn group_roles_schema(base: &str) -> Value {
+    let attributes = vec![def("roles", "complex").multi().mutability("readOnly").with(vec![
+        def("value", "string").mutability("readOnly"),
+        def("type", "string").mutability("readOnly"),
+    ])];
+    schema(base, GROUP_ROLES_SCHEMA, "GroupRoles", "Application roles granted to a group", &attributes)
+}
+
 fn schema(base: &str, id: &str, name: &str, description: &str, attributes: &[Def]) -> Value {
     json!({
         "schemas": [SCHEMA_SCHEMA],
@@ -321,7 +333,12 @@ pub(crate) async fn schemas(ctx: web::Data<ScimContext>, req: HttpRequest) -> Ht
     }
     scim(
         &mut HttpResponse::Ok(),
-        &list(&[user_schema(&ctx.base), enterprise_schema(&ctx.base), group_schema(&ctx.base)]),
+        &list(&[
+            user_schema(&ctx.base),
+            enterprise_schema(&ctx.base),
+            group_schema(&ctx.base),
+            group_roles_schema(&ctx.base),
+        ]),
     )
 }
 
@@ -340,6 +357,8 @@ pub(crate) async fn schema_by_id(
         enterprise_schema(&ctx.base)
     } else if urn.eq_ignore_ascii_case(GROUP_SCHEMA) {
         group_schema(&ctx.base)
+    } else if urn.eq_ignore_ascii_case(GROUP_ROLES_SCHEMA) {
+        group_roles_schema(&ctx.base)
     } else {
         return error_response(&ScimError::NotFound(format!("no schema `{urn}`")));
     };

@@ -126,10 +126,14 @@ async fn run_list(ctx: &ScimContext, request: ListRequest) -> Result<HttpRespons
             });
             let ids: Vec<&str> = page.groups.iter().map(|g| g.id.as_str()).collect();
             let mut members = named_members(c, &ids)?;
+            let mut roles = sigil_store::roles::granted_to_groups(c, &ids)?;
             let resources: Vec<Value> = page
                 .groups
                 .iter()
-                .map(|g| render(g, &members.remove(&g.id).unwrap_or_default(), &base))
+                .map(|g| {
+                    let members = members.remove(&g.id).unwrap_or_default();
+                    render(g, &members, &roles.remove(&g.id).unwrap_or_default(), &base)
+                })
                 .collect();
             Ok(Ok((page.total, resources, cursors)))
         })

@@ -7,7 +7,7 @@
 use actix_web::web::{self, Payload};
 use actix_web::{HttpRequest, HttpResponse};
 use serde_json::Value;
-use sigil_store::groups::{memberships_of_user, named_members};
+use sigil_store::groups::named_members;
 
 use super::ScimContext;
 use super::auth::{authenticate, permit};
@@ -65,7 +65,8 @@ pub(crate) async fn search(ctx: web::Data<ScimContext>, req: HttpRequest, payloa
                         Err(e) => return Ok(Err(e)),
                     };
                     for user in &page.users {
-                        resources.push(crate::user::render(user, &memberships_of_user(c, &user.id)?, &base));
+                        let related = crate::user::Related::load(c, &user.id)?;
+                        resources.push(crate::user::render(user, &related, &base));
                     }
                 }
                 let remaining = query.limit - i64::try_from(resources.len()).unwrap_or(i64::MAX);
@@ -77,9 +78,11 @@ pub(crate) async fn search(ctx: web::Data<ScimContext>, req: HttpRequest, payloa
                     };
                     let ids: Vec<&str> = page.groups.iter().map(|g| g.id.as_str()).collect();
                     let mut members = named_members(c, &ids)?;
+                    let mut roles = sigil_store::roles::granted_to_groups(c, &ids)?;
                     for group in &page.groups {
                         let members = members.remove(&group.id).unwrap_or_default();
-                        resources.push(crate::group::render(group, &members, &base));
+                        let roles = roles.remove(&group.id).unwrap_or_default();
+                        resources.push(crate::group::render(group, &members, &roles, &base));
                     }
                 }
                 Ok(Ok((users + groups, resources)))

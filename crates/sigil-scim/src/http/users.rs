@@ -7,7 +7,6 @@ use actix_web::http::header::{ETAG, IF_NONE_MATCH};
 use actix_web::web::{self, Payload};
 use actix_web::{HttpRequest, HttpResponse};
 use sigil_store::StoreError;
-use sigil_store::groups::memberships_of_user;
 use sigil_store::users;
 
 use super::ScimContext;
@@ -129,8 +128,8 @@ async fn run_list(ctx: &ScimContext, request: ListRequest) -> Result<HttpRespons
                 .map(|count| cursor_page(&query, count, &mut page.users, |u| (u.meta.created, u.id.clone())));
             let mut resources = Vec::with_capacity(page.users.len());
             for user in &page.users {
-                let groups = memberships_of_user(c, &user.id)?;
-                resources.push(render(user, &groups, &base));
+                let related = crate::user::Related::load(c, &user.id)?;
+                resources.push(render(user, &related, &base));
             }
             Ok(Ok((page.total, resources, cursors)))
         })

@@ -3,8 +3,9 @@
 //! transaction, and returns the resource as JSON with its version.
 
 use serde_json::Value;
-use sigil_store::groups::{self, Group, Member, memberships_of_user, named_members};
+use sigil_store::groups::{self, Group, Member, named_members};
 use sigil_store::password::hash_password;
+use sigil_store::text::fold;
 use sigil_store::users::{self, User};
 use sigil_store::{AnyConnection, StoreError};
 
@@ -12,7 +13,7 @@ use super::ScimContext;
 use super::request::tags_match;
 use crate::ScimError;
 use crate::group::{GroupInput, resolve_member};
-use crate::user::render;
+use crate::user::{Related, render};
 use crate::user_input::UserInput;
 
 /// A resource as JSON, with its version.
@@ -22,11 +23,25 @@ pub(crate) type Written = (Value, i64);
 /// read and its write (without `If-Match`, the client did not ask to fail).
 const PATCH_ATTEMPTS: usize = 3;
 
-/// The user with its groups, as JSON.
+/// The user with its groups and roles, as JSON.
 pub(crate) fn load_user(conn: &mut AnyConnection, id: &str, base: &str) -> Result<Written, StoreError> {
     let user = users::get(conn, id)?;
-    let groups = memberships_of_user(conn, &user.id)?;
-    Ok((render(&user, &groups, base), user.meta.version))
+    let related = Related::load(conn, &user.id)?;
+    Ok((render(&user, &related, base), user.meta.version))
+}
+
+/// Drops the entries of `roles` that name an application role (`type` its
+/// client_id, `value` its name): they are computed from grants, read-only,
+/// and ignored on input (RFC 7643 §2.2), never stored as plain values.
+fn without_application_roles(conn: &mut AnyConnection, user: &mut User) -> Result<(), StoreError> {
+    let pairs: Vec<(String, String)> =
+        user.roles.iter().filter_map(|r| r.kind.clone().map(|kind| (kind, r.value.clone()))).collect();
+    let defined = sigil_store::roles::defined_among(conn, &pairs)?;
+    if !defined.is_empty() {
+        user.roles
+            .retain(|r| r.kind.as_ref().is_none_or(|kind| !defined.contains(&(fold(kind), fold(&r.value)))));
+    }
+    Ok(())
 }
 
 /// The group with its members, as JSON.
@@ -34,7 +49,8 @@ pub(crate) fn load_group(conn: &mut AnyConnection, id: &str, base: &str) -> Resu
     let group = groups::get(conn, id)?;
     let mut members = named_members(conn, &[group.id.as_str()])?;
     let members = members.remove(&group.id).unwrap_or_default();
-    Ok((crate::group::render(&group, &members, base), group.meta.version))
+    let roles = sigil_store::roles::granted_to_groups(conn, &[group.id.as_str()])?.remove(&group.id);
+    Ok((crate::group::render(&group, &members, &roles.unwrap_or_default(), base), group.meta.version))
 }
 
 fn check_version(if_match: Option<&str>, version: i64) -> Result<(), StoreError> {
@@ -59,11 +75,12 @@ async fn with_password(input: UserInput) -> Result<User, ScimError> {
 
 /// POST /Users (RFC 7644 §3.3).
 pub(crate) async fn create_user(ctx: &ScimContext, body: &Value) -> Result<Written, ScimError> {
-    let user = with_password(crate::user_input::parse(body)?).await?;
+    let mut user = with_password(crate::user_input::parse(body)?).await?;
     let (now, base) = (ctx.store.now(), ctx.base.clone());
     Ok(ctx
         .store
         .write(move |c| {
+            without_application_roles(c, &mut user)?;
             let user = users::insert(c, user, now)?;
             load_user(c, &user.id, &base)
         })
@@ -86,6 +103,7 @@ pub(crate) async fn replace_user(
         .write(move |c| {
             let stored = users::get(c, &user.id)?;
             check_version(if_match.as_deref(), stored.meta.version)?;
+            without_application_roles(c, &mut user)?;
             if user.password_hash.is_none() {
                 user.password_hash = stored.password_hash;
             }
@@ -122,6 +140,7 @@ pub(crate) async fn patch_user(
             .store
             .write(move |c| {
                 let stored = users::get(c, &user.id)?;
+                without_application_roles(c, &mut user)?;
                 if user.password_hash.is_none() {
                     user.password_hash = stored.password_hash;
                 }

@@ -4,9 +4,12 @@
 //! and operator, then a few hundred generated combinations of them.
 
 use scim_filter_parser::{Matcher, Schema, parse_filter};
+use sigil_scim::user::Related;
 use sigil_scim::{Query, ScimError, search_groups, search_users};
 use sigil_store::Store;
+use sigil_store::clients::{self, Client};
 use sigil_store::groups::{self, Group, Member};
+use sigil_store::roles::{self, Holder};
 use sigil_store::users::{self, Address, MultiValue, User};
 use sigil_testkit::{TestDb, backend_tests};
 
@@ -156,6 +159,23 @@ const FILTERS: &[&str] = &[
     r#"groups pr"#,
     r#"groups.display eq "staff""#,
     r#"not (groups.display eq "staff")"#,
+    r#"groups.display eq "EVERYONE""#,
+    r#"groups.display sw "e" and not (groups.display eq "staff")"#,
+    r#"roles pr"#,
+    r#"not (roles pr)"#,
+    r#"roles.value eq "editor""#,
+    r#"roles eq "ADMIN""#,
+    r#"roles[type eq "app" and value eq "admin"]"#,
+    r#"roles[type pr]"#,
+    r#"roles.type eq "portal""#,
+    r#"roles.type ne "app""#,
+    r#"roles.value gt "f""#,
+    r#"roles.value co "I""#,
+    r#"roles.display pr"#,
+    r#"roles.primary eq false"#,
+    r#"roles[not (primary eq true)]"#,
+    r#"roles[not (type eq "app") and value sw "v"]"#,
+    r#"roles[type sw "a" and value ew "OR"]"#,
     r#"userName eq "alice" or userName eq "zoë""#,
     r#"(userName sw "a" or userName sw "b") and emails.type eq "work""#,
     r#"not (userName sw "a" or emails pr)"#,
@@ -184,17 +204,33 @@ fn load(db: &TestDb) -> (Store, Vec<(String, serde_json::Value)>) {
     let now = store.now();
     let people = people();
     let staff = Group::new("Staff");
-    let staff_id = staff.id.clone();
+    let everyone = Group::new("Everyone");
+    let (staff_id, everyone_id) = (staff.id.clone(), everyone.id.clone());
     let members: Vec<String> = people.iter().filter(|u| u.active).take(2).map(|u| u.id.clone()).collect();
+    let id_of = |name: &str| people.iter().find(|u| u.user_name == name).unwrap().id.clone();
+    let (alice, nomail) = (id_of("alice"), id_of("nomail"));
     store
         .write_blocking(move |c| {
             for user in people {
                 users::insert(c, user, now)?;
             }
             groups::insert(c, staff, now)?;
+            groups::insert(c, everyone, now)?;
             for id in members {
                 groups::add_member(c, &staff_id, &Member::User(id), now)?;
             }
+            // Staff's members are in Everyone through nesting only.
+            groups::add_member(c, &everyone_id, &Member::Group(staff_id.clone()), now)?;
+            // Application roles: through nested groups, and granted directly;
+            // one spelled like alice's stored role `admin`.
+            clients::insert(c, Client::new("app"), now)?;
+            clients::insert(c, Client::new("Portal"), now)?;
+            let editor = roles::define(c, "app", "editor", None, now)?;
+            let admin = roles::define(c, "app", "Admin", None, now)?;
+            let viewer = roles::define(c, "Portal", "viewer", None, now)?;
+            roles::grant(c, &editor.id, &Holder::Group(everyone_id), now)?;
+            roles::grant(c, &admin.id, &Holder::User(alice), now)?;
+            roles::grant(c, &viewer.id, &Holder::User(nomail), now)?;
             Ok(())
         })
         .unwrap();
@@ -203,9 +239,8 @@ fn load(db: &TestDb) -> (Store, Vec<(String, serde_json::Value)>) {
             let all = users::list(c, 0, 1000)?;
             all.into_iter()
                 .map(|user| {
-                    let groups: Vec<(Group, bool)> =
-                        groups::groups_of_user(c, &user.id)?.into_iter().map(|g| (g, true)).collect();
-                    let json = sigil_scim::user::render(&user, &groups, "https://id.example.com/scim/v2");
+                    let related = Related::load(c, &user.id)?;
+                    let json = sigil_scim::user::render(&user, &related, "https://id.example.com/scim/v2");
                     Ok((user.id, json))
                 })
                 .collect::<Result<Vec<_>, sigil_store::StoreError>>()
@@ -279,6 +314,10 @@ fn group_schema() -> Schema {
             Attribute::complex("members", vec![s("value").case_exact(), s("display"), s("type")])
                 .multi_valued(),
         )
+        .extension(
+            sigil_scim::group::GROUP_ROLES_SCHEMA,
+            vec![Attribute::complex("roles", vec![s("value"), s("type")]).multi_valued()],
+        )
 }
 
 fn group_filters_agree_with_the_evaluator(db: &TestDb) {
@@ -303,6 +342,12 @@ fn group_filters_agree_with_the_evaluator(db: &TestDb) {
             groups::add_member(c, &s_id, &Member::User(b), now)?;
             groups::add_member(c, &ad, &Member::User(a), now)?;
             groups::add_member(c, &s_id, &Member::Group(ad.clone()), now)?;
+            clients::insert(c, Client::new("app"), now)?;
+            let editor = roles::define(c, "app", "Editor", None, now)?;
+            let viewer = roles::define(c, "app", "viewer", None, now)?;
+            roles::grant(c, &editor.id, &Holder::Group(s_id.clone()), now)?;
+            roles::grant(c, &viewer.id, &Holder::Group(s_id), now)?;
+            roles::grant(c, &viewer.id, &Holder::Group(ad), now)?;
             Ok(())
         })
         .unwrap();
@@ -311,12 +356,14 @@ fn group_filters_agree_with_the_evaluator(db: &TestDb) {
             let all = groups::list(c, 0, 100)?;
             let ids: Vec<&str> = all.iter().map(|g| g.id.as_str()).collect();
             let mut members = groups::named_members(c, &ids)?;
+            let mut granted = roles::granted_to_groups(c, &ids)?;
             Ok(all
                 .iter()
                 .map(|g| {
                     let json = sigil_scim::group::render(
                         g,
                         &members.remove(&g.id).unwrap_or_default(),
+                        &granted.remove(&g.id).unwrap_or_default(),
                         "https://x/scim/v2",
                     );
                     (g.id.clone(), json)
@@ -343,6 +390,14 @@ fn group_filters_agree_with_the_evaluator(db: &TestDb) {
         r#"members.type ne "user""#.to_owned(),
         format!(r#"displayName eq "Admins_%" or members.value eq "{staff_id}""#),
         r#"meta.resourceType eq "Group""#.to_owned(),
+        r#"roles pr"#.to_owned(),
+        r#"not (roles pr)"#.to_owned(),
+        r#"roles eq "editor""#.to_owned(),
+        r#"roles.value eq "VIEWER" and not (roles.value eq "editor")"#.to_owned(),
+        r#"urn:ietf:params:scim:schemas:extension:sigil:2.0:Group:roles.type eq "APP""#.to_owned(),
+        r#"roles[type eq "app" and value sw "ed"]"#.to_owned(),
+        r#"roles[not (value eq "viewer")]"#.to_owned(),
+        r#"roles.value gt "f""#.to_owned(),
     ];
     for filter in &filters {
         let parsed = parse_filter(filter).unwrap();

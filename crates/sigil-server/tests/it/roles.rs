@@ -1,7 +1,8 @@
 //! Roles: an application defines them, users hold them directly or through
 //! their groups (nested ones too), and tokens whose audience is the
 //! application carry them in `roles`, exchanged tokens included. Also the
-//! per-client policy that puts the groups claim in every token.
+//! per-client policy that puts the groups claim in every token. SCIM shows
+//! the roles a user holds, and those granted to a group, read-only.
 
 use serde_json::{Value, json};
 use sigil_testkit::process::Server;
@@ -13,7 +14,7 @@ use crate::lifecycle::Rp;
 use crate::oidc::{PASSWORD, RP, browser, rp_http};
 use crate::scim::{Scim, token};
 
-backend_tests!(roles_reach_tokens_through_nested_groups);
+backend_tests!(roles_reach_tokens_through_nested_groups, scim_shows_application_roles_read_only);
 
 fn claims(jwt: &str) -> Value {
     use base64::Engine;
@@ -131,4 +132,81 @@ fn roles_reach_tokens_through_nested_groups(db: &TestDb) {
     }
     let all = cli(db, &["role", "list"]);
     assert_eq!(all.lines().count(), 5, "a header and the four roles, nothing more: {all}");
+}
+
+fn scim_shows_application_roles_read_only(db: &TestDb) {
+    cli(db, &["user", "add", "--username", "alice", "--password", PASSWORD, "--group", "Engineering"]);
+    cli(db, &["user", "add", "--username", "bob", "--password", PASSWORD]);
+    cli(db, &["client", "add", "--id", "web", "--redirect-uri", RP]);
+    let server = Server::start(crate::bin(), db, &[]);
+    let scim =
+        Scim { server: &server, http: rp_http(), token: token(db, &server, "provisioner", "scim:write") };
+    let query = |filter: &str| {
+        let url = Url::parse_with_params("http://x/", &[("filter", filter)]).unwrap();
+        url.query().unwrap().to_owned()
+    };
+    let (_, _, found) = scim.get(&format!("/Groups?{}", query("displayName eq \"Engineering\"")));
+    let engineering = found["Resources"][0]["id"].as_str().unwrap().to_owned();
+    let (_, _, staff) = scim.send(
+        "POST",
+        "/Groups",
+        Some(&json!({ "displayName": "Staff", "members": [{ "value": engineering, "type": "Group" }] })),
+        &[],
+    );
+    let staff = staff["id"].as_str().unwrap().to_owned();
+    for args in [
+        vec!["role", "add", "--client", "web", "--name", "editor"],
+        vec!["role", "grant", "--client", "web", "--name", "editor", "--group", "Staff"],
+    ] {
+        cli(db, &args);
+    }
+
+    // alice holds `editor` through Engineering inside Staff; her stored
+    // role, written by the provisioning client, sits beside it.
+    let (_, _, alice) = scim.get(&format!("/Users?{}", query("userName eq \"alice\"")));
+    let alice_id = alice["Resources"][0]["id"].as_str().unwrap().to_owned();
+    let path = format!("/Users/{alice_id}");
+    let patch = crate::scim_patch::patch_body(json!([
+        { "op": "add", "path": "roles", "value": [{ "value": "Approver", "type": "hr" }] }
+    ]));
+    let (status, _, patched) = scim.send("PATCH", &path, Some(&patch), &[]);
+    assert_eq!(status, 200, "{patched}");
+    assert_eq!(
+        patched["roles"],
+        json!([{ "value": "Approver", "type": "hr", "primary": false }, { "value": "editor", "type": "web" }])
+    );
+    let (_, _, group) = scim.get(&format!("/Groups/{staff}"));
+    let extension = "urn:ietf:params:scim:schemas:extension:sigil:2.0:Group";
+    assert_eq!(group[extension]["roles"], json!([{ "value": "editor", "type": "web" }]), "{group}");
+    assert!(group["schemas"].as_array().unwrap().contains(&json!(extension)));
+
+    // Filters see roles through nesting, on users and on groups.
+    let (_, _, holders) =
+        scim.get(&format!("/Users?{}", query("roles[type eq \"WEB\" and value eq \"editor\"]")));
+    assert_eq!(holders["totalResults"], 1, "{holders}");
+    assert_eq!(holders["Resources"][0]["userName"], "alice");
+    let (_, _, granted) = scim.get(&format!("/Groups?{}", query("roles.value eq \"editor\"")));
+    assert_eq!(granted["totalResults"], 1, "{granted}");
+
+    // Read-only: sending the computed entry back (PUT of what GET gave, or
+    // to bob) stores nothing; revoking the grant takes it away.
+    let (_, _, current) = scim.get(&path);
+    let (status, _, replaced) = scim.send("PUT", &path, Some(&current), &[]);
+    assert_eq!(status, 200, "{replaced}");
+    assert_eq!(replaced["roles"], current["roles"]);
+    let (_, _, bob) = scim.get(&format!("/Users?{}", query("userName eq \"bob\"")));
+    let bob_path = format!("/Users/{}", bob["Resources"][0]["id"].as_str().unwrap());
+    let claim = crate::scim_patch::patch_body(json!([
+        { "op": "add", "path": "roles", "value": [{ "value": "EDITOR", "type": "web" }] }
+    ]));
+    let (status, _, bob) = scim.send("PATCH", &bob_path, Some(&claim), &[]);
+    assert_eq!(status, 200, "{bob}");
+    assert!(bob.get("roles").is_none(), "a client cannot grant itself an application role: {bob}");
+    cli(db, &["role", "revoke", "--client", "web", "--name", "editor", "--group", "Staff"]);
+    let (_, _, after) = scim.get(&path);
+    assert_eq!(after["roles"], json!([{ "value": "Approver", "type": "hr", "primary": false }]));
+    let (_, _, group) = scim.get(&format!("/Groups/{staff}"));
+    assert!(group.get(extension).is_none(), "{group}");
+    let (_, _, schemas) = scim.get(&format!("/Schemas/{extension}"));
+    assert_eq!(schemas["attributes"][0]["mutability"], "readOnly", "{schemas}");
 }

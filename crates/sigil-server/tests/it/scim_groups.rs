@@ -89,7 +89,10 @@ fn groups_nest_and_users_see_their_groups(db: &TestDb) {
     assert_eq!(search("members[type eq \"Group\"]"), ["Staff"]);
     assert_eq!(search("displayName sw \"a\" or externalId eq \"aad-42\""), ["Admins"]);
     let users_in_staff = scim.list(&[("filter", "groups.display eq \"staff\"")]);
-    assert_eq!(users_in_staff["totalResults"], 1, "direct members only: {users_in_staff}");
+    assert_eq!(
+        users_in_staff["totalResults"], 2,
+        "bob directly, alice through Admins, as their `groups` list it: {users_in_staff}"
+    );
 
     // PUT replaces the member list; excludedAttributes=members keeps lists light.
     let (status, _, replaced) = scim.send(

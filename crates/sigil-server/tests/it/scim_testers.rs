@@ -22,6 +22,10 @@ const DEVIATIONS: &[(&str, &str, &str)] = &[
     // tester compares them with what it sent, without it.
     ("scim2-tester", "check_add_attribute", "Members("),
     ("scim2-tester", "check_replace_attribute", "Members("),
+    // Sigil's Group extension holds only read-only, computed roles; the
+    // tester patches the extension in empty and expects it back.
+    ("scim2-tester", "check_add_attribute", "extension:sigil:2.0:Group"),
+    ("scim2-tester", "check_replace_attribute", "extension:sigil:2.0:Group"),
     // A member must exist (RFC 7643 §4.2: value is the id of a resource);
     // the probe adds "fake-member-id" and expects it to be accepted.
     ("scim-sanity", "PATCH /Groups/{id} add member", ""),
