@@ -5,7 +5,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use sigil_access::Operation;
-use sigil_oidc::clients::{Credentials, ExchangePolicy, Registration, register};
+use sigil_oidc::clients::{Changes, Credentials, ExchangePolicy, Registration, register, update};
 use sigil_oidc::keys::SigningAlg;
 use sigil_store::StoreError;
 use sigil_store::clients::{self, Client};
@@ -85,6 +85,54 @@ struct NewClient {
     require_pkce: bool,
     id_token_signed_response_alg: Option<String>,
     access_token_signed_response_alg: Option<String>,
+    #[serde(default)]
+    refresh_without_offline_access: bool,
+    #[serde(default)]
+    exchange: Exchange,
+    #[serde(default)]
+    always_groups_claim: bool,
+}
+
+/// The token exchange policy (RFC 8693) as the API takes it; in a PATCH,
+/// what is left out stays as it was.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Exchange {
+    audiences: Option<Vec<String>>,
+    impersonation: Option<bool>,
+    refresh_tokens: Option<bool>,
+}
+
+impl Exchange {
+    fn over(self, current: ExchangePolicy) -> ExchangePolicy {
+        ExchangePolicy {
+            audiences: self.audiences.unwrap_or(current.audiences),
+            impersonation: self.impersonation.unwrap_or(current.impersonation),
+            refresh_tokens: self.refresh_tokens.unwrap_or(current.refresh_tokens),
+        }
+    }
+}
+
+/// What PATCH /admin/clients/{id} accepts: each member present replaces
+/// that setting (a list replaces the whole list).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ClientChanges {
+    client_name: Option<String>,
+    redirect_uris: Option<Vec<String>>,
+    post_logout_redirect_uris: Option<Vec<String>>,
+    grant_types: Option<Vec<String>>,
+    scope: Option<String>,
+    audiences: Option<Vec<String>>,
+    skip_consent: Option<bool>,
+    require_pkce: Option<bool>,
+    id_token_signed_response_alg: Option<String>,
+    access_token_signed_response_alg: Option<String>,
+    refresh_without_offline_access: Option<bool>,
+    exchange: Option<Exchange>,
+    always_groups_claim: Option<bool>,
+    #[serde(default)]
+    rotate_secret: bool,
 }
 
 /// A signing algorithm by its JWA name; RS256 when none is asked for
@@ -118,9 +166,9 @@ pub(crate) async fn create(
         require_pkce: new.require_pkce,
         id_token_alg: alg(new.id_token_signed_response_alg.as_deref())?,
         access_token_alg: alg(new.access_token_signed_response_alg.as_deref())?,
-        refresh_without_offline_access: false,
-        exchange: ExchangePolicy::default(),
-        always_groups_claim: false,
+        refresh_without_offline_access: new.refresh_without_offline_access,
+        exchange: new.exchange.over(ExchangePolicy::default()),
+        always_groups_claim: new.always_groups_claim,
         secret_in_body: false,
     };
     let now = ctx.store.now();
@@ -133,6 +181,64 @@ pub(crate) async fn create(
         .insert_header(("Location", format!("/admin/clients/{}", client.id)))
         .insert_header(("Cache-Control", "no-store"))
         .json(body))
+}
+
+/// PATCH /admin/clients/{id}: changes settings under the rules of
+/// registration; with `rotate_secret`, answers with the new secret, shown
+/// this once (the old one stops working).
+pub(crate) async fn change(
+    ctx: web::Data<AdminContext>,
+    req: HttpRequest,
+    id: web::Path<String>,
+    body: web::Bytes,
+) -> Result<HttpResponse, AdminError> {
+    authorize(&ctx, &req, Operation::ClientsWrite).await?;
+    let asked: ClientChanges = serde_json::from_slice(&body)
+        .map_err(|e| AdminError::Invalid(format!("the body is not a set of client changes: {e}")))?;
+    let mut changes = Changes {
+        name: asked.client_name,
+        redirect_uris: asked.redirect_uris,
+        post_logout_redirect_uris: asked.post_logout_redirect_uris,
+        grant_types: asked.grant_types,
+        scopes: asked.scope.map(|s| s.split_whitespace().map(str::to_owned).collect()),
+        audiences: asked.audiences,
+        skip_consent: asked.skip_consent,
+        require_pkce: asked.require_pkce,
+        id_token_alg: asked.id_token_signed_response_alg.as_deref().map(|a| alg(Some(a))).transpose()?,
+        access_token_alg: asked
+            .access_token_signed_response_alg
+            .as_deref()
+            .map(|a| alg(Some(a)))
+            .transpose()?,
+        refresh_without_offline_access: asked.refresh_without_offline_access,
+        exchange: None,
+        always_groups_claim: asked.always_groups_claim,
+        rotate_secret: asked.rotate_secret,
+    };
+    let (id, exchange, now) = (id.into_inner(), asked.exchange, ctx.store.now());
+    let (client, secret) = write(&ctx.store, move |c| {
+        let current = match clients::get(c, &id) {
+            Ok(client) => client,
+            Err(StoreError::NotFound) => {
+                return Err(AdminError::NotFound(format!("there is no client `{id}`")));
+            }
+            Err(other) => return Err(other.into()),
+        };
+        changes.exchange = exchange.map(|asked| {
+            asked.over(ExchangePolicy {
+                audiences: current.exchange_audiences,
+                impersonation: current.exchange_impersonation,
+                refresh_tokens: current.exchange_refresh_tokens,
+            })
+        });
+        Ok(update(c, &id, changes, now)?)
+    })
+    .await?;
+    let mut body = view(&client);
+    if let Some(secret) = secret {
+        body["client_secret"] = json!(secret.expose());
+    }
+    Ok(HttpResponse::Ok().insert_header(("Cache-Control", "no-store")).json(body))
 }
 
 /// DELETE /admin/clients/{id}: the client and every grant, token and

@@ -39,7 +39,12 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::scope("/admin")
             .service(web::resource("/clients").get(clients::list).post(clients::create))
-            .service(web::resource("/clients/{id}").get(clients::get).delete(clients::delete))
+            .service(
+                web::resource("/clients/{id}")
+                    .get(clients::get)
+                    .patch(clients::change)
+                    .delete(clients::delete),
+            )
             .service(web::resource("/roles").get(roles::list).post(roles::define))
             .service(web::resource("/roles/{client}/{name}").delete(roles::remove))
             .service(

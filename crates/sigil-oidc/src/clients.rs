@@ -204,7 +204,7 @@ fn check_settings(client: &Client) -> Result<(), OidcError> {
     let exchanges = grants(crate::exchange::GRANT_TYPE);
     if !client.exchange_audiences.is_empty() && !exchanges {
         return Err(OidcError::Invalid(format!(
-            "--exchange-audience needs the token exchange grant (--grant-type {})",
+            "exchange audiences need the token exchange grant ({})",
             crate::exchange::GRANT_TYPE
         )));
     }
@@ -219,7 +219,7 @@ fn check_settings(client: &Client) -> Result<(), OidcError> {
     }
     if grants("authorization_code") && client.redirect_uris.is_empty() {
         return Err(OidcError::Invalid(
-            "the authorization_code grant needs at least one --redirect-uri".into(),
+            "the authorization_code grant needs at least one redirect URI".into(),
         ));
     }
     if client.is_public && grants("client_credentials") {

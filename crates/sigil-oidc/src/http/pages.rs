@@ -103,6 +103,24 @@ pub(crate) fn login(
     page(StatusCode::OK, "Sign in", &body, Some(csrf), secure)
 }
 
+/// What granting a scope Sigil knows lets the client do, in words a user
+/// deciding on the consent page can weigh.
+fn scope_meaning(scope: &str) -> Option<&'static str> {
+    Some(match scope {
+        "openid" => "know who you are",
+        "profile" => "see your name, picture and profile details",
+        "email" => "see your e-mail address",
+        "phone" => "see your phone number",
+        "address" => "see your postal address",
+        "offline_access" => "keep access while you are away",
+        "groups" => "see the groups you belong to",
+        "scim:read" => "read users and groups, as far as your roles allow",
+        "scim:write" => "change users and groups, as far as your roles allow",
+        "admin" => "administer this identity service, as far as your roles allow",
+        _ => return None,
+    })
+}
+
 /// The consent form.
 pub(crate) fn consent(
     client_name: &str,
@@ -111,7 +129,13 @@ pub(crate) fn consent(
     csrf: &str,
     secure: bool,
 ) -> HttpResponse {
-    let items: String = scopes.iter().map(|s| format!("<li>{}</li>", escape(s))).collect();
+    let items: String = scopes
+        .iter()
+        .map(|s| match scope_meaning(s) {
+            Some(meaning) => format!("<li><code>{}</code>: {meaning}</li>", escape(s)),
+            None => format!("<li><code>{}</code></li>", escape(s)),
+        })
+        .collect();
     let body = format!(
         "<h1>Allow access?</h1><p><strong>{client}</strong> asks for:</p><ul>{items}</ul>\
          <form method=\"post\" action=\"consent\">\

@@ -181,22 +181,25 @@ impl Bench<'_> {
                 (statuses, true)
             }
             "admin.clients.write" => {
-                let (created, doomed) = (self.fresh("client"), self.fresh("client"));
-                self.ok(
-                    "POST",
-                    "/admin/clients",
-                    Some(&json!({ "client_id": doomed, "grant_types": ["client_credentials"] })),
-                );
+                let (created, changed, doomed) =
+                    (self.fresh("client"), self.fresh("client"), self.fresh("client"));
+                for id in [&changed, &doomed] {
+                    let body = json!({ "client_id": id, "grant_types": ["client_credentials"] });
+                    self.ok("POST", "/admin/clients", Some(&body));
+                }
+                let body = json!({ "client_id": created, "grant_types": ["client_credentials"] });
                 let statuses = vec![
+                    who.call("POST", "/admin/clients", Some(&body)).0,
                     who.call(
-                        "POST",
-                        "/admin/clients",
-                        Some(&json!({ "client_id": created, "grant_types": ["client_credentials"] })),
+                        "PATCH",
+                        &format!("/admin/clients/{changed}"),
+                        Some(&json!({ "client_name": "Renamed" })),
                     )
                     .0,
                     who.call("DELETE", &format!("/admin/clients/{doomed}"), None).0,
                 ];
                 let done = self.exists(&format!("/admin/clients/{created}"))
+                    && self.ok("GET", &format!("/admin/clients/{changed}"), None)["client_name"] == "Renamed"
                     && !self.exists(&format!("/admin/clients/{doomed}"));
                 (statuses, done)
             }
@@ -443,6 +446,45 @@ fn bad_admin_requests_get_errors_and_change_nothing(db: &TestDb) {
         400,
         "invalid_request",
     );
+    // PATCH changes what it names, rotates the secret on request, and
+    // refuses what registration would refuse, changing nothing.
+    let (status, changed) = operator.call(
+        "PATCH",
+        "/admin/clients/web",
+        Some(&json!({ "client_name": "Web", "exchange": { "audiences": ["api"] },
+                      "grant_types": ["authorization_code", "urn:ietf:params:oauth:grant-type:token-exchange"] })),
+    );
+    assert_eq!(status, 200, "{changed}");
+    assert_eq!(
+        (&changed["client_name"], &changed["exchange"]["audiences"]),
+        (&json!("Web"), &json!(["api"]))
+    );
+    assert!(changed.get("client_secret").is_none());
+    let (status, rotated) =
+        operator.call("PATCH", "/admin/clients/web", Some(&json!({ "rotate_secret": true })));
+    assert_eq!(status, 200, "{rotated}");
+    let fresh = rotated["client_secret"].as_str().unwrap();
+    assert_ne!(fresh, created["client_secret"].as_str().unwrap());
+    let old = rp_http()
+        .post(server.url("/token"))
+        .basic_auth("web", created["client_secret"].as_str())
+        .form(&[("grant_type", "client_credentials")])
+        .send()
+        .unwrap();
+    assert_eq!(old.status(), 401, "the old secret no longer works");
+    error(
+        operator.call("PATCH", "/admin/clients/web", Some(&json!({ "redirect_uris": [] }))),
+        400,
+        "invalid_request",
+    );
+    error(
+        operator.call("PATCH", "/admin/clients/web", Some(&json!({ "colour": "red" }))),
+        400,
+        "invalid_request",
+    );
+    error(operator.call("PATCH", "/admin/clients/x", Some(&json!({ "client_name": "X" }))), 404, "not_found");
+    let (_, unchanged) = operator.call("GET", "/admin/clients/web", None);
+    assert_eq!((&unchanged["client_name"], &unchanged["redirect_uris"]), (&json!("Web"), &json!([RP])));
     error(operator.call("GET", "/admin/clients/x", None), 404, "not_found");
     error(operator.call("DELETE", "/admin/clients/x", None), 404, "not_found");
     error(

@@ -364,7 +364,10 @@ fn public_client_asks_consent_once_and_uses_pkce_without_a_secret(db: &TestDb) {
     let consent_page = sign_in(&server, &browser, url.as_str(), PASSWORD);
     assert_eq!(consent_page.status(), 200);
     let html = consent_page.text().unwrap();
-    assert!(html.contains("Single Page") && html.contains("<li>profile</li>"), "{html}");
+    assert!(
+        html.contains("Single Page") && html.contains("<li><code>profile</code>: see your name"),
+        "{html}"
+    );
     let answer = |decision: &str, html: &str| {
         let form = [
             ("csrf", field(html, "csrf")),
