@@ -46,5 +46,15 @@ pub(crate) async fn authorize(
     };
     sigil_access::check_scope(operation, &scopes).map_err(refused)?;
     let roles = roles_of(&ctx.store, text("sub"), text("client_id")).await?;
-    sigil_access::check(operation, &scopes, &roles).map_err(refused)
+    let decision = sigil_access::check(operation, &scopes, &roles);
+    // The audit trail: who asked for what, and the answer. Never the token.
+    tracing::info!(
+        target: "sigil::audit",
+        operation = operation.right().name,
+        subject = text("sub"),
+        client_id = text("client_id"),
+        allowed = decision.is_ok(),
+        "admin request"
+    );
+    decision.map_err(refused)
 }

@@ -370,6 +370,16 @@ fn roles_held_through_nested_groups_count_until_revoked(db: &TestDb) {
     assert_eq!(alice.call("GET", "/admin/keys", None).0, 200);
     cli(db, &["admin", "revoke", "auditor", "--user", "alice"]);
     assert_eq!(alice.call("GET", "/admin/keys", None).0, 403);
+
+    // Each decision is in the audit trail, without the token.
+    let logs = server.logs();
+    let audit: Vec<&str> = logs.lines().filter(|l| l.contains("admin request")).collect();
+    assert!(
+        audit.iter().any(|l| l.contains("admin.keys.read") && l.contains("allowed=true"))
+            && audit.iter().any(|l| l.contains("admin.keys.read") && l.contains("allowed=false")),
+        "{logs}"
+    );
+    assert!(!logs.contains(&alice.token), "the access token reached the log");
 }
 
 fn admin_requests_need_the_admin_scope_and_a_valid_token(db: &TestDb) {
