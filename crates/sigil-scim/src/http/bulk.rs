@@ -169,11 +169,15 @@ async fn run(
         ("PUT", "Users", Some(id)) => {
             (StatusCode::OK, write::replace_user(ctx, id, data()?, if_match).await?)
         }
-        ("PUT", _, Some(id)) => (StatusCode::OK, write::replace_group(ctx, id, data()?, if_match).await?),
+        ("PUT", _, Some(id)) => {
+            (StatusCode::OK, write::replace_group(ctx, &token.roles, id, data()?, if_match).await?)
+        }
         ("PATCH", "Users", Some(id)) => {
             (StatusCode::OK, write::patch_user(ctx, id, data()?, if_match).await?)
         }
-        ("PATCH", _, Some(id)) => (StatusCode::OK, write::patch_group(ctx, id, data()?, if_match).await?),
+        ("PATCH", _, Some(id)) => {
+            (StatusCode::OK, write::patch_group(ctx, &token.roles, id, data()?, if_match).await?)
+        }
         ("DELETE", "Users", Some(id)) => {
             write::delete_user(ctx, id, if_match).await?;
             return Ok((StatusCode::NO_CONTENT, None, None));

@@ -71,10 +71,11 @@ pub(crate) async fn replace(
     payload: Payload,
 ) -> HttpResponse {
     answer(async {
-        authorize_for(&ctx, &req, Kind::Group, Operation::Update).await?;
+        let token = authorize_for(&ctx, &req, Kind::Group, Operation::Update).await?;
         let projection = projection(&req)?;
         let body = json_body(payload).await?;
-        let (resource, version) = write::replace_group(&ctx, &id, &body, if_match(&req).as_deref()).await?;
+        let (resource, version) =
+            write::replace_group(&ctx, &token.roles, &id, &body, if_match(&req).as_deref()).await?;
         Ok(resource_response(StatusCode::OK, resource, version, &projection))
     })
     .await
@@ -88,10 +89,11 @@ pub(crate) async fn patch(
     payload: Payload,
 ) -> HttpResponse {
     answer(async {
-        authorize_for(&ctx, &req, Kind::Group, Operation::Update).await?;
+        let token = authorize_for(&ctx, &req, Kind::Group, Operation::Update).await?;
         let projection = projection(&req)?;
         let body = json_body(payload).await?;
-        let (resource, version) = write::patch_group(&ctx, &id, &body, if_match(&req).as_deref()).await?;
+        let (resource, version) =
+            write::patch_group(&ctx, &token.roles, &id, &body, if_match(&req).as_deref()).await?;
         Ok(resource_response(StatusCode::OK, resource, version, &projection))
     })
     .await

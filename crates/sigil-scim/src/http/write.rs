@@ -3,6 +3,7 @@
 //! transaction, and returns the resource as JSON with its version.
 
 use serde_json::Value;
+use sigil_access::Role;
 use sigil_store::groups::{self, Group, Member, named_members};
 use sigil_store::password::hash_password;
 use sigil_store::text::fold;
@@ -198,14 +199,44 @@ fn resolve_all(
     Ok(Ok(members))
 }
 
+/// Whether `actor` (the built-in roles of whoever asks) may add members to
+/// `group_id`. A member holds every built-in role the group confers, so
+/// only a platform operator, or who holds all of those roles already, may
+/// add one: no one hands out a role they do not hold (a user-admin cannot
+/// make anyone, themselves included, a platform operator through SCIM).
+fn may_confer(
+    conn: &mut AnyConnection,
+    group_id: &str,
+    actor: &[Role],
+) -> Result<Result<(), ScimError>, StoreError> {
+    if actor.contains(&Role::PlatformOperator) {
+        return Ok(Ok(()));
+    }
+    let conferred = sigil_store::admin_grants::conferred_by_group(conn, group_id)?;
+    let missing: Vec<String> =
+        conferred.into_iter().filter(|name| !actor.iter().any(|held| held.as_str() == name)).collect();
+    if missing.is_empty() {
+        return Ok(Ok(()));
+    }
+    Ok(Err(ScimError::Forbidden {
+        scope: None,
+        description: format!(
+            "members of this group hold {}, which you do not: only a platform operator or a holder may add them",
+            missing.join(", ")
+        ),
+    }))
+}
+
 /// Writes name, externalId and members of the group `id` as `input` has
-/// them, if its version is still `version`.
+/// them, if its version is still `version` and `actor` may add the new
+/// members.
 fn write_group(
     conn: &mut AnyConnection,
     id: &str,
     input: &GroupInput,
     version: i64,
     now: chrono::NaiveDateTime,
+    actor: &[Role],
 ) -> Result<Result<(), ScimError>, StoreError> {
     let stored = groups::get(conn, id)?;
     if stored.meta.version != version {
@@ -216,6 +247,11 @@ fn write_group(
         Ok(members) => members,
         Err(e) => return Ok(Err(e)),
     };
+    if members.iter().any(|m| !current.contains(m))
+        && let Err(e) = may_confer(conn, id, actor)?
+    {
+        return Ok(Err(e));
+    }
     if stored.display_name != input.display_name || stored.external_id != input.external_id {
         let group = Group {
             display_name: input.display_name.clone(),
@@ -249,6 +285,7 @@ pub(crate) async fn create_group(ctx: &ScimContext, body: &Value) -> Result<Writ
 /// PUT /Groups/{id}: name, externalId and the whole member list.
 pub(crate) async fn replace_group(
     ctx: &ScimContext,
+    actor: &[Role],
     id: &str,
     body: &Value,
     if_match: Option<&str>,
@@ -256,11 +293,12 @@ pub(crate) async fn replace_group(
     let input = crate::group::parse(body)?;
     let (id, now, base, if_match) =
         (id.to_owned(), ctx.store.now(), ctx.base.clone(), if_match.map(str::to_owned));
+    let actor = actor.to_vec();
     ctx.store
         .write(move |c| {
             let version = groups::get(c, &id)?.meta.version;
             check_version(if_match.as_deref(), version)?;
-            if let Err(e) = write_group(c, &id, &input, version, now)? {
+            if let Err(e) = write_group(c, &id, &input, version, now, &actor)? {
                 return Ok(Err(e));
             }
             Ok(Ok(load_group(c, &id, &base)?))
@@ -272,6 +310,7 @@ pub(crate) async fn replace_group(
 /// one at a time cost a query per change, not per member.
 pub(crate) async fn patch_group(
     ctx: &ScimContext,
+    actor: &[Role],
     id: &str,
     body: &Value,
     if_match: Option<&str>,
@@ -282,11 +321,11 @@ pub(crate) async fn patch_group(
         check_version(if_match, version)?;
         crate::patch::apply(&mut resource, crate::group::patch_layout(), body)?;
         let input = crate::group::parse(&resource)?;
-        let (base, now, write_id) = (ctx.base.clone(), ctx.store.now(), id.to_owned());
+        let (base, now, write_id, actor) = (ctx.base.clone(), ctx.store.now(), id.to_owned(), actor.to_vec());
         let written = ctx
             .store
             .write(move |c| {
-                if let Err(e) = write_group(c, &write_id, &input, version, now)? {
+                if let Err(e) = write_group(c, &write_id, &input, version, now, &actor)? {
                     return Ok(Err(e));
                 }
                 Ok(Ok(load_group(c, &write_id, &base)?))

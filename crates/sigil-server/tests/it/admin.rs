@@ -17,6 +17,7 @@ backend_tests!(
     roles_held_through_nested_groups_count_until_revoked,
     admin_requests_need_the_admin_scope_and_a_valid_token,
     bad_admin_requests_get_errors_and_change_nothing,
+    no_one_hands_out_a_built_in_role_they_do_not_hold,
 );
 
 /// The built-in roles, in the matrix's column order.
@@ -544,4 +545,62 @@ fn bad_admin_requests_get_errors_and_change_nothing(db: &TestDb) {
     command.args(["admin", "grant", "auditor", "--user", "nobody"]);
     let ran = sigil_testkit::process::run(command);
     assert!(!ran.status.success() && ran.stderr.contains("no user `nobody`"), "{}", ran.stderr);
+}
+
+/// SCIM group writes could otherwise escalate: a member of a group holds
+/// the group's built-in roles, so only a platform operator, or who holds
+/// those roles already, may add members to it (or to a group inside it).
+fn no_one_hands_out_a_built_in_role_they_do_not_hold(db: &TestDb) {
+    let server = Server::start(crate::bin(), db, &[]);
+    let api = |id: &str, scope: &str, role: &str| Api {
+        server: &server,
+        http: rp_http(),
+        token: principal(db, &server, id, scope, role),
+    };
+    let operator = api("operator", "admin", "platform-operator");
+    let help_desk = api("helpdesk", "admin", "user-admin");
+    let provisioner = api("provisioner", "scim:write", "service-account");
+    let create = |body: Value| {
+        let (status, created) = operator.call("POST", "/scim/v2/Groups", Some(&body));
+        assert_eq!(status, 201, "{created}");
+        created["id"].as_str().unwrap().to_owned()
+    };
+    let on_call = create(json!({ "displayName": "On Call" }));
+    let ops =
+        create(json!({ "displayName": "Platform Ops", "members": [{ "value": on_call, "type": "Group" }] }));
+    let desk = create(json!({ "displayName": "Help Desk" }));
+    assert_eq!(operator.call("PUT", &format!("/admin/access/platform-operator/groups/{ops}"), None).0, 204);
+    assert_eq!(operator.call("PUT", &format!("/admin/access/user-admin/groups/{desk}"), None).0, 204);
+    let (_, mallory) = operator.call("POST", "/scim/v2/Users", Some(&json!({ "userName": "mallory" })));
+    let mallory = mallory["id"].as_str().unwrap().to_owned();
+    let add = json!({ "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+                      "Operations": [{ "op": "add", "path": "members", "value": [{ "value": mallory }] }] });
+
+    for group in [&ops, &on_call] {
+        let (status, body) = help_desk.call("PATCH", &format!("/scim/v2/Groups/{group}"), Some(&add));
+        assert_eq!(status, 403, "a user-admin cannot confer platform-operator: {body}");
+        assert!(body["detail"].as_str().unwrap().contains("platform-operator"), "{body}");
+    }
+    let put = json!({ "displayName": "On Call", "members": [{ "value": mallory }] });
+    assert_eq!(help_desk.call("PUT", &format!("/scim/v2/Groups/{on_call}"), Some(&put)).0, 403);
+    let bulk = json!({ "schemas": ["urn:ietf:params:scim:api:messages:2.0:BulkRequest"], "Operations": [
+        { "method": "PATCH", "path": format!("/Groups/{on_call}"), "data": add }
+    ]});
+    let (_, answer) = provisioner.call("POST", "/scim/v2/Bulk", Some(&bulk));
+    assert_eq!(answer["Operations"][0]["status"], "403", "{answer}");
+    let (_, unchanged) = operator.call("GET", &format!("/scim/v2/Groups/{on_call}"), None);
+    assert!(unchanged.get("members").is_none(), "nothing was added: {unchanged}");
+    let (_, me) = operator.call("GET", &format!("/scim/v2/Users/{mallory}"), None);
+    assert!(me.get("groups").is_none(), "{me}");
+
+    // Who holds the role may pass it on; the operator may do anything.
+    let (status, body) = help_desk.call("PATCH", &format!("/scim/v2/Groups/{desk}"), Some(&add));
+    assert_eq!(status, 200, "a user-admin may make another user-admin: {body}");
+    let (status, body) = operator.call("PATCH", &format!("/scim/v2/Groups/{on_call}"), Some(&add));
+    assert_eq!(status, 200, "{body}");
+    // Taking members out confers nothing, so it needs nothing more.
+    let remove = json!({ "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+                         "Operations": [{ "op": "remove", "path": format!("members[value eq \"{mallory}\"]") }] });
+    let (status, body) = help_desk.call("PATCH", &format!("/scim/v2/Groups/{on_call}"), Some(&remove));
+    assert_eq!(status, 200, "{body}");
 }
