@@ -167,19 +167,19 @@ async fn run(
         ("POST", _, None) => (StatusCode::CREATED, write::create_group(ctx, data()?).await?),
         (_, _, None) => return Err(ScimError::InvalidPath(format!("{} needs a resource id", op.method))),
         ("PUT", "Users", Some(id)) => {
-            (StatusCode::OK, write::replace_user(ctx, id, data()?, if_match).await?)
+            (StatusCode::OK, write::replace_user(ctx, &token.roles, id, data()?, if_match).await?)
         }
         ("PUT", _, Some(id)) => {
             (StatusCode::OK, write::replace_group(ctx, &token.roles, id, data()?, if_match).await?)
         }
         ("PATCH", "Users", Some(id)) => {
-            (StatusCode::OK, write::patch_user(ctx, id, data()?, if_match).await?)
+            (StatusCode::OK, write::patch_user(ctx, &token.roles, id, data()?, if_match).await?)
         }
         ("PATCH", _, Some(id)) => {
             (StatusCode::OK, write::patch_group(ctx, &token.roles, id, data()?, if_match).await?)
         }
         ("DELETE", "Users", Some(id)) => {
-            write::delete_user(ctx, id, if_match).await?;
+            write::delete_user(ctx, &token.roles, id, if_match).await?;
             return Ok((StatusCode::NO_CONTENT, None, None));
         }
         ("DELETE", _, Some(id)) => {

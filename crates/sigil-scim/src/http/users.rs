@@ -74,10 +74,11 @@ pub(crate) async fn replace(
     payload: Payload,
 ) -> HttpResponse {
     answer(async {
-        authorize_for(&ctx, &req, Kind::User, Operation::Update).await?;
+        let token = authorize_for(&ctx, &req, Kind::User, Operation::Update).await?;
         let projection = projection(&req)?;
         let body = json_body(payload).await?;
-        let (resource, version) = write::replace_user(&ctx, &id, &body, if_match(&req).as_deref()).await?;
+        let (resource, version) =
+            write::replace_user(&ctx, &token.roles, &id, &body, if_match(&req).as_deref()).await?;
         Ok(resource_response(StatusCode::OK, resource, version, &projection))
     })
     .await
@@ -91,10 +92,11 @@ pub(crate) async fn patch(
     payload: Payload,
 ) -> HttpResponse {
     answer(async {
-        authorize_for(&ctx, &req, Kind::User, Operation::Update).await?;
+        let token = authorize_for(&ctx, &req, Kind::User, Operation::Update).await?;
         let projection = projection(&req)?;
         let body = json_body(payload).await?;
-        let (resource, version) = write::patch_user(&ctx, &id, &body, if_match(&req).as_deref()).await?;
+        let (resource, version) =
+            write::patch_user(&ctx, &token.roles, &id, &body, if_match(&req).as_deref()).await?;
         Ok(resource_response(StatusCode::OK, resource, version, &projection))
     })
     .await
@@ -107,8 +109,8 @@ pub(crate) async fn delete(
     id: web::Path<String>,
 ) -> HttpResponse {
     answer(async {
-        authorize_for(&ctx, &req, Kind::User, Operation::Delete).await?;
-        write::delete_user(&ctx, &id, if_match(&req).as_deref()).await?;
+        let token = authorize_for(&ctx, &req, Kind::User, Operation::Delete).await?;
+        write::delete_user(&ctx, &token.roles, &id, if_match(&req).as_deref()).await?;
         Ok(HttpResponse::NoContent().finish())
     })
     .await

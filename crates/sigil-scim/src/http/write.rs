@@ -92,6 +92,7 @@ pub(crate) async fn create_user(ctx: &ScimContext, body: &Value) -> Result<Writt
 /// the password kept unless the body sets one.
 pub(crate) async fn replace_user(
     ctx: &ScimContext,
+    actor: &[Role],
     id: &str,
     body: &Value,
     if_match: Option<&str>,
@@ -99,24 +100,28 @@ pub(crate) async fn replace_user(
     let mut user = with_password(crate::user_input::parse(body)?).await?;
     user.id = id.to_owned();
     let (now, base, if_match) = (ctx.store.now(), ctx.base.clone(), if_match.map(str::to_owned));
-    Ok(ctx
-        .store
+    let actor = actor.to_vec();
+    ctx.store
         .write(move |c| {
             let stored = users::get(c, &user.id)?;
             check_version(if_match.as_deref(), stored.meta.version)?;
+            if let Err(e) = may_manage(c, &user.id, &actor)? {
+                return Ok(Err(e));
+            }
             without_application_roles(c, &mut user)?;
             if user.password_hash.is_none() {
                 user.password_hash = stored.password_hash;
             }
             let user = users::update(c, user, Some(stored.meta.version), now)?;
-            load_user(c, &user.id, &base)
+            Ok(Ok(load_user(c, &user.id, &base)?))
         })
-        .await?)
+        .await?
 }
 
 /// PATCH /Users/{id} (RFC 7644 §3.5.2): all operations or none.
 pub(crate) async fn patch_user(
     ctx: &ScimContext,
+    actor: &[Role],
     id: &str,
     body: &Value,
     if_match: Option<&str>,
@@ -136,21 +141,24 @@ pub(crate) async fn patch_user(
             user.active_assigned = false;
         }
         user.id = id.to_owned();
-        let (base, now) = (ctx.base.clone(), ctx.store.now());
+        let (base, now, actor) = (ctx.base.clone(), ctx.store.now(), actor.to_vec());
         let written = ctx
             .store
             .write(move |c| {
                 let stored = users::get(c, &user.id)?;
+                if let Err(e) = may_manage(c, &user.id, &actor)? {
+                    return Ok(Err(e));
+                }
                 without_application_roles(c, &mut user)?;
                 if user.password_hash.is_none() {
                     user.password_hash = stored.password_hash;
                 }
                 let user = users::update(c, user, Some(version), now)?;
-                load_user(c, &user.id, &base)
+                Ok(Ok(load_user(c, &user.id, &base)?))
             })
             .await;
         match written {
-            Ok(written) => return Ok(written),
+            Ok(written) => return written,
             Err(StoreError::VersionMismatch) if if_match.is_none() && attempt < PATCH_ATTEMPTS => {}
             Err(other) => return Err(other.into()),
         }
@@ -161,19 +169,22 @@ pub(crate) async fn patch_user(
 /// DELETE /Users/{id} (RFC 7644 §3.6): memberships go with the user.
 pub(crate) async fn delete_user(
     ctx: &ScimContext,
+    actor: &[Role],
     id: &str,
     if_match: Option<&str>,
 ) -> Result<(), ScimError> {
-    let (id, if_match) = (id.to_owned(), if_match.map(str::to_owned));
-    Ok(ctx
-        .store
+    let (id, if_match, actor) = (id.to_owned(), if_match.map(str::to_owned), actor.to_vec());
+    ctx.store
         .write(move |c| {
             let stored = users::get(c, &id)?;
             check_version(if_match.as_deref(), stored.meta.version)?;
+            if let Err(e) = may_manage(c, &id, &actor)? {
+                return Ok(Err(e));
+            }
             users::delete(c, &id)?;
-            Ok(())
+            Ok(Ok(()))
         })
-        .await?)
+        .await?
 }
 
 /// The members a body names, resolved to users and groups. Ids among
@@ -197,6 +208,33 @@ fn resolve_all(
         }
     }
     Ok(Ok(members))
+}
+
+/// Whether `actor` may change or delete the user `user_id`: only a
+/// platform operator, or who holds every built-in role the user holds, may
+/// (a user-admin cannot reset a platform operator's password and sign in
+/// as them, nor lock them out).
+fn may_manage(
+    conn: &mut AnyConnection,
+    user_id: &str,
+    actor: &[Role],
+) -> Result<Result<(), ScimError>, StoreError> {
+    if actor.contains(&Role::PlatformOperator) {
+        return Ok(Ok(()));
+    }
+    let held = sigil_store::admin_grants::held_by_user(conn, user_id)?;
+    let missing: Vec<String> =
+        held.into_iter().filter(|name| !actor.iter().any(|r| r.as_str() == name)).collect();
+    if missing.is_empty() {
+        return Ok(Ok(()));
+    }
+    Ok(Err(ScimError::Forbidden {
+        scope: None,
+        description: format!(
+            "this user holds {}, which you do not: only a platform operator or a holder may change them",
+            missing.join(", ")
+        ),
+    }))
 }
 
 /// Whether `actor` (the built-in roles of whoever asks) may add members to
