@@ -65,8 +65,14 @@ impl SignerCache {
 ///
 /// Safe across nodes: after a rotation elsewhere, this node may sign with
 /// the key that was active a moment ago; that key stays published (retired
-/// keys are kept a day) so its tokens still verify everywhere. Verification
-/// and the JWKS do not use this cache; they read the store.
+/// keys are kept a day) so its tokens still verify everywhere.
+///
+/// The in-process resource servers' token check
+/// (`OidcContext::check_access_token`) uses it too: a token it cannot
+/// verify is tried again against the store's list, so a key another node
+/// published in the last second is found, and a key leaves the store only
+/// once nothing it signed can still be valid. The JWKS endpoint reads the
+/// store.
 #[derive(Debug, Default, Clone)]
 pub(crate) struct KeyCache(Arc<Mutex<Option<CachedKeys>>>);
 

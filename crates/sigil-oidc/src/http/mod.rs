@@ -17,6 +17,8 @@ mod wire;
 
 pub(crate) use form::Form;
 
+use std::sync::Arc;
+
 use actix_web::web;
 use chrono::TimeDelta;
 use sigil_store::Store;
@@ -147,9 +149,25 @@ impl OidcContext {
         token: &str,
     ) -> Result<serde_json::Map<String, serde_json::Value>, AccessTokenRefused> {
         let unavailable = |e: sigil_store::StoreError| AccessTokenRefused::Unavailable(e.to_string());
-        let keys = self.store.read(sigil_store::keys::list).await.map_err(unavailable)?;
-        let claims = crate::tokens::verify_access_token(token, &keys, &self.issuer, self.store.now())
-            .map_err(|_| AccessTokenRefused::Invalid)?;
+        let now = self.store.now();
+        // The key list of the last second will do (see `tokens::KeyCache`);
+        // a token it cannot verify is tried once more against the store's
+        // list, in case another node published its key since.
+        let cached = self.signing_keys.fresh();
+        let keys = match &cached {
+            Some(keys) => Arc::clone(keys),
+            None => self.signing_keys.store(self.store.read(sigil_store::keys::list).await.map_err(unavailable)?),
+        };
+        let claims = match crate::tokens::verify_access_token(token, &keys, &self.issuer, now) {
+            Ok(claims) => claims,
+            Err(_) if cached.is_some() => {
+                let keys =
+                    self.signing_keys.store(self.store.read(sigil_store::keys::list).await.map_err(unavailable)?);
+                crate::tokens::verify_access_token(token, &keys, &self.issuer, now)
+                    .map_err(|_| AccessTokenRefused::Invalid)?
+            }
+            Err(_) => return Err(AccessTokenRefused::Invalid),
+        };
         let probe = claims.clone();
         let revoked =
             self.store.read(move |c| revocation::access_revoked(c, &probe)).await.map_err(unavailable)?;
