@@ -47,7 +47,8 @@ async fn serve(store: Store, listener: TcpListener, issuer: url::Url, config: Co
     let oidc = web::Data::new(
         OidcContext::new(store.clone(), issuer.as_str(), config.lifetimes)
             .with_trusted_issuers(config.trusted_issuers.clone())
-            .with_groups_claim(config.groups_claim.clone()),
+            .with_groups_claim(config.groups_claim.clone())
+            .with_service_scopes(&["scim:read", "scim:write", sigil_access::ADMIN_SCOPE]),
     );
     let issuer = oidc.issuer().to_owned();
     let tokens = Arc::new(ProviderTokens { oidc: oidc.get_ref().clone(), store: store.clone() });

@@ -5,7 +5,6 @@ use actix_web::{HttpResponse, get, web};
 use serde_json::json;
 
 use super::OidcContext;
-use super::authorize::OIDC_SCOPES;
 use crate::grants::SUPPORTED_GRANT_TYPES;
 
 /// `GET /.well-known/oauth-authorization-server` (RFC 8414 §3).
@@ -25,7 +24,7 @@ pub(crate) async fn authorization_server(ctx: web::Data<OidcContext>) -> HttpRes
         "code_challenge_methods_supported": ["S256"],
         "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "private_key_jwt", "none"],
         "token_endpoint_auth_signing_alg_values_supported": ["RS256", "PS256", "ES256", "EdDSA"],
-        "scopes_supported": OIDC_SCOPES,
+        "scopes_supported": ctx.scopes_supported(),
         "authorization_response_iss_parameter_supported": true,
     }))
 }
@@ -43,7 +42,7 @@ pub(crate) async fn openid_configuration(ctx: web::Data<OidcContext>) -> HttpRes
         "introspection_endpoint": ctx.endpoint("/introspect"),
         "revocation_endpoint": ctx.endpoint("/revoke"),
         "jwks_uri": ctx.endpoint("/jwks"),
-        "scopes_supported": OIDC_SCOPES,
+        "scopes_supported": ctx.scopes_supported(),
         "response_types_supported": ["code"],
         "response_modes_supported": ["query", "form_post"],
         "grant_types_supported": SUPPORTED_GRANT_TYPES,

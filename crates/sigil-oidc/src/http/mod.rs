@@ -76,6 +76,7 @@ pub struct OidcContext {
     pub(crate) refresh_token_lifetime: TimeDelta,
     pub(crate) trusted_issuers: Vec<crate::trusted::TrustedIssuer>,
     pub(crate) groups_claim: GroupsClaim,
+    pub(crate) service_scopes: Vec<String>,
 }
 
 impl OidcContext {
@@ -93,7 +94,22 @@ impl OidcContext {
             refresh_token_lifetime: lifetimes.refresh_token,
             trusted_issuers: Vec::new(),
             groups_claim: GroupsClaim::default(),
+            service_scopes: Vec::new(),
         }
+    }
+
+    /// Scopes of the services beside the provider (SCIM, the admin API),
+    /// advertised in the metadata's `scopes_supported` with the OpenID ones.
+    #[must_use]
+    pub fn with_service_scopes(mut self, scopes: &[&str]) -> Self {
+        self.service_scopes = scopes.iter().map(|s| (*s).to_owned()).collect();
+        self
+    }
+
+    /// `scopes_supported` (RFC 8414 §2, Discovery 1.0 §3).
+    pub(crate) fn scopes_supported(&self) -> Vec<&str> {
+        let openid = crate::http::authorize::OIDC_SCOPES.iter().copied();
+        openid.chain(self.service_scopes.iter().map(String::as_str)).collect()
     }
 
     /// How tokens carry groups.
@@ -156,13 +172,16 @@ impl OidcContext {
         let cached = self.signing_keys.fresh();
         let keys = match &cached {
             Some(keys) => Arc::clone(keys),
-            None => self.signing_keys.store(self.store.read(sigil_store::keys::list).await.map_err(unavailable)?),
+            None => {
+                self.signing_keys.store(self.store.read(sigil_store::keys::list).await.map_err(unavailable)?)
+            }
         };
         let claims = match crate::tokens::verify_access_token(token, &keys, &self.issuer, now) {
             Ok(claims) => claims,
             Err(_) if cached.is_some() => {
-                let keys =
-                    self.signing_keys.store(self.store.read(sigil_store::keys::list).await.map_err(unavailable)?);
+                let keys = self
+                    .signing_keys
+                    .store(self.store.read(sigil_store::keys::list).await.map_err(unavailable)?);
                 crate::tokens::verify_access_token(token, &keys, &self.issuer, now)
                     .map_err(|_| AccessTokenRefused::Invalid)?
             }

@@ -391,6 +391,13 @@ fn roles_held_through_nested_groups_count_until_revoked(db: &TestDb) {
 fn admin_requests_need_the_admin_scope_and_a_valid_token(db: &TestDb) {
     let server = Server::start(crate::bin(), db, &[]);
     let http = rp_http();
+    for metadata in ["/.well-known/openid-configuration", "/.well-known/oauth-authorization-server"] {
+        let body: Value = http.get(server.url(metadata)).send().unwrap().json().unwrap();
+        let scopes = body["scopes_supported"].as_array().unwrap();
+        for scope in ["openid", "groups", "scim:read", "scim:write", "admin"] {
+            assert!(scopes.contains(&json!(scope)), "{metadata} advertises {scope}: {body}");
+        }
+    }
     let anonymous = http.get(server.url("/admin/clients")).send().unwrap();
     assert_eq!(anonymous.status(), 401);
     assert_eq!(anonymous.headers()["www-authenticate"], "Bearer realm=\"sigil-admin\"");
