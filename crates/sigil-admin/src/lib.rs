@@ -74,10 +74,9 @@ pub async fn roles_of(
             if subject == client_id {
                 return sigil_store::admin_grants::held_by_client(c, &client_id);
             }
-            match sigil_store::users::get(c, &subject) {
-                Ok(user) if user.active => sigil_store::admin_grants::held_by_user(c, &subject),
-                Ok(_) | Err(StoreError::NotFound) => Ok(Vec::new()),
-                Err(other) => Err(other),
+            match sigil_store::users::is_active(c, &subject)? {
+                Some(true) => sigil_store::admin_grants::held_by_user(c, &subject),
+                Some(false) | None => Ok(Vec::new()),
             }
         })
         .await?;

@@ -561,6 +561,12 @@ pub fn get(conn: &mut AnyConnection, id: &str) -> Result<User, StoreError> {
     load_children(conn, row.into_user())
 }
 
+/// Whether the user `id` is active; `None` when there is no such user. One
+/// indexed read, for checks that need nothing else of the user.
+pub fn is_active(conn: &mut AnyConnection, id: &str) -> Result<Option<bool>, StoreError> {
+    Ok(users::table.find(id).select(users::active).first(conn).optional()?)
+}
+
 /// The user whose `userName` matches `user_name` in any letter case.
 pub fn find_by_user_name(conn: &mut AnyConnection, user_name: &str) -> Result<Option<User>, StoreError> {
     let row = users::table

@@ -371,6 +371,16 @@ fn roles_held_through_nested_groups_count_until_revoked(db: &TestDb) {
     assert_eq!(alice.call("GET", "/admin/keys", None).0, 200);
     cli(db, &["admin", "revoke", "auditor", "--user", "alice"]);
     assert_eq!(alice.call("GET", "/admin/keys", None).0, 403);
+    // A deactivated user holds no role, whatever is granted.
+    cli(db, &["admin", "grant", "auditor", "--user", "alice"]);
+    assert_eq!(alice.call("GET", "/admin/keys", None).0, 200);
+    let me = alice.call("GET", "/scim/v2/Me", None).1;
+    let deactivate = json!({ "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+                             "Operations": [{ "op": "replace", "path": "active", "value": false }] });
+    let path = format!("/scim/v2/Users/{}", me["id"].as_str().unwrap());
+    assert_eq!(operator.call("PATCH", &path, Some(&deactivate)).0, 200);
+    let (status, body) = alice.call("GET", "/admin/keys", None);
+    assert_eq!((status, body["error"].as_str()), (403, Some("access_denied")), "{body}");
 
     // Each decision is in the audit trail, without the token. The log
     // arrives through a pipe, so give the last lines a moment.
