@@ -183,7 +183,7 @@ async fn run(
             return Ok((StatusCode::NO_CONTENT, None, None));
         }
         ("DELETE", _, Some(id)) => {
-            write::delete_group(ctx, id, if_match).await?;
+            write::delete_group(ctx, &token.roles, id, if_match).await?;
             return Ok((StatusCode::NO_CONTENT, None, None));
         }
         (method, _, _) => {

@@ -106,8 +106,8 @@ pub(crate) async fn delete(
     id: web::Path<String>,
 ) -> HttpResponse {
     answer(async {
-        authorize_for(&ctx, &req, Kind::Group, Operation::Delete).await?;
-        write::delete_group(&ctx, &id, if_match(&req).as_deref()).await?;
+        let token = authorize_for(&ctx, &req, Kind::Group, Operation::Delete).await?;
+        write::delete_group(&ctx, &token.roles, &id, if_match(&req).as_deref()).await?;
         Ok(HttpResponse::NoContent().finish())
     })
     .await

@@ -237,12 +237,14 @@ fn may_manage(
     }))
 }
 
-/// Whether `actor` (the built-in roles of whoever asks) may add members to
-/// `group_id`. A member holds every built-in role the group confers, so
-/// only a platform operator, or who holds all of those roles already, may
-/// add one: no one hands out a role they do not hold (a user-admin cannot
-/// make anyone, themselves included, a platform operator through SCIM).
-fn may_confer(
+/// Whether `actor` (the built-in roles of whoever asks) may change or
+/// delete `group_id`. Its members hold every built-in role the group
+/// confers (granted to it or to a group containing it), so only a platform
+/// operator, or who holds all of those roles already, may touch it: no one
+/// hands out, or takes away, a role they do not hold (a user-admin cannot
+/// make anyone, themselves included, a platform operator through SCIM, nor
+/// demote one).
+fn may_change_group(
     conn: &mut AnyConnection,
     group_id: &str,
     actor: &[Role],
@@ -259,15 +261,14 @@ fn may_confer(
     Ok(Err(ScimError::Forbidden {
         scope: None,
         description: format!(
-            "members of this group hold {}, which you do not: only a platform operator or a holder may add them",
+            "members of this group hold {}, which you do not: only a platform operator or a holder may change it",
             missing.join(", ")
         ),
     }))
 }
 
 /// Writes name, externalId and members of the group `id` as `input` has
-/// them, if its version is still `version` and `actor` may add the new
-/// members.
+/// them, if its version is still `version` and `actor` may change it.
 fn write_group(
     conn: &mut AnyConnection,
     id: &str,
@@ -280,16 +281,14 @@ fn write_group(
     if stored.meta.version != version {
         return Err(StoreError::VersionMismatch);
     }
+    if let Err(e) = may_change_group(conn, id, actor)? {
+        return Ok(Err(e));
+    }
     let current = groups::members(conn, id)?;
     let members = match resolve_all(conn, input, &current)? {
         Ok(members) => members,
         Err(e) => return Ok(Err(e)),
     };
-    if members.iter().any(|m| !current.contains(m))
-        && let Err(e) = may_confer(conn, id, actor)?
-    {
-        return Ok(Err(e));
-    }
     if stored.display_name != input.display_name || stored.external_id != input.external_id {
         let group = Group {
             display_name: input.display_name.clone(),
@@ -381,17 +380,20 @@ pub(crate) async fn patch_group(
 /// DELETE /Groups/{id}: the group and its memberships, both ways.
 pub(crate) async fn delete_group(
     ctx: &ScimContext,
+    actor: &[Role],
     id: &str,
     if_match: Option<&str>,
 ) -> Result<(), ScimError> {
-    let (id, if_match) = (id.to_owned(), if_match.map(str::to_owned));
-    Ok(ctx
-        .store
+    let (id, if_match, actor) = (id.to_owned(), if_match.map(str::to_owned), actor.to_vec());
+    ctx.store
         .write(move |c| {
             let stored = groups::get(c, &id)?;
             check_version(if_match.as_deref(), stored.meta.version)?;
+            if let Err(e) = may_change_group(c, &id, &actor)? {
+                return Ok(Err(e));
+            }
             groups::delete(c, &id)?;
-            Ok(())
+            Ok(Ok(()))
         })
-        .await?)
+        .await?
 }

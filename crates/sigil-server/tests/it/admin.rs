@@ -620,10 +620,17 @@ fn no_one_hands_out_a_built_in_role_they_do_not_hold(db: &TestDb) {
     assert_eq!(status, 200, "a user-admin may make another user-admin: {body}");
     let (status, body) = operator.call("PATCH", &format!("/scim/v2/Groups/{on_call}"), Some(&add));
     assert_eq!(status, 200, "{body}");
-    // Taking members out confers nothing, so it needs nothing more.
+    // Nor take it away: removing a member, renaming or deleting the group.
     let remove = json!({ "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
                          "Operations": [{ "op": "remove", "path": format!("members[value eq \"{mallory}\"]") }] });
     let (status, body) = help_desk.call("PATCH", &format!("/scim/v2/Groups/{on_call}"), Some(&remove));
+    assert_eq!(status, 403, "{body}");
+    let rename = json!({ "displayName": "Off Call", "members": [{ "value": mallory }] });
+    assert_eq!(help_desk.call("PUT", &format!("/scim/v2/Groups/{on_call}"), Some(&rename)).0, 403);
+    assert_eq!(help_desk.call("DELETE", &format!("/scim/v2/Groups/{ops}"), None).0, 403);
+    let (status, kept) = operator.call("GET", &format!("/scim/v2/Groups/{on_call}"), None);
+    assert_eq!((status, kept["members"].as_array().map(Vec::len)), (200, Some(1)), "{kept}");
+    let (status, body) = operator.call("PATCH", &format!("/scim/v2/Groups/{on_call}"), Some(&remove));
     assert_eq!(status, 200, "{body}");
 
     // Nor may anyone change or delete a user above them: a user-admin
