@@ -322,12 +322,15 @@ fn tokens_of_a_trusted_issuer_are_subject_tokens(db: &TestDb) {
     let here = format!("http://{}", server.addr);
     let mut private = josekit::jwk::KeyPair::to_jwk_key_pair(&pair);
     private.set_key_id("idp-1");
-    let sign = |iss: &str, aud: &str, user: &str, lifetime: i64| {
+    let sign_with = |iss: &str, aud: &str, user: &str, lifetime: i64, may_act: Option<&str>| {
         let mut claims = JwtPayload::new();
         claims.set_issuer(iss);
         claims.set_subject("external-42");
         claims.set_audience(vec![aud]);
         claims.set_claim("preferred_username", Some(json!(user))).unwrap();
+        if let Some(actor) = may_act {
+            claims.set_claim("may_act", Some(json!({ "sub": actor }))).unwrap();
+        }
         let when = if lifetime > 0 {
             SystemTime::now() + Duration::from_secs(lifetime.unsigned_abs())
         } else {
@@ -341,6 +344,7 @@ fn tokens_of_a_trusted_issuer_are_subject_tokens(db: &TestDb) {
         )
         .unwrap()
     };
+    let sign = |iss: &str, aud: &str, user: &str, lifetime: i64| sign_with(iss, aud, user, lifetime, None);
     let app = Rp { server: &server, http: rp_http(), id: "app-a", secret };
     let jwt = "urn:ietf:params:oauth:token-type:jwt";
     let good = sign("https://idp.example.com", &here, "ALICE", 60);
@@ -352,6 +356,10 @@ fn tokens_of_a_trusted_issuer_are_subject_tokens(db: &TestDb) {
     assert_eq!(answer["issued_token_type"], ACCESS);
     let alice = rp_http().get(server.url("/userinfo")).bearer_auth(answer["access_token"].as_str().unwrap());
     assert_eq!(alice.send().unwrap().status(), 200, "the user it names, by user name in any case");
+    let named = sign_with("https://idp.example.com", &here, "alice", 60, Some("app-a"));
+    let (status, answer) =
+        exchange(&app, &[("subject_token", &named), ("subject_token_type", jwt), ("audience", API_B)]);
+    assert_eq!(status, 200, "may_act naming this client admits it: {answer}");
 
     for (what, token) in [
         (
@@ -361,6 +369,11 @@ fn tokens_of_a_trusted_issuer_are_subject_tokens(db: &TestDb) {
         ("expired", sign("https://idp.example.com", &here, "alice", -120)),
         ("no such user", sign("https://idp.example.com", &here, "mallory", 60)),
         ("untrusted issuer", sign("https://evil.example.com", &here, "alice", 60)),
+        // RFC 8693 §4.4: may_act admits only the actor it names.
+        (
+            "may_act names another actor",
+            sign_with("https://idp.example.com", &here, "alice", 60, Some("app-z")),
+        ),
     ] {
         let (status, body) =
             exchange(&app, &[("subject_token", &token), ("subject_token_type", jwt), ("audience", API_B)]);
