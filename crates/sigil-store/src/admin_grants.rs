@@ -151,22 +151,8 @@ fn held_by_keys(conn: &mut AnyConnection, keys: &[String]) -> Result<Vec<String>
 /// granted to the group or to any group that contains it, directly or
 /// through nesting; sorted.
 pub fn conferred_by_group(conn: &mut AnyConnection, group_id: &str) -> Result<Vec<String>, StoreError> {
-    use std::collections::{HashSet, VecDeque};
-
-    use crate::schema::group_members;
-    let mut seen: HashSet<String> = HashSet::from([group_id.to_owned()]);
-    let mut queue: VecDeque<String> = VecDeque::from([group_id.to_owned()]);
-    while let Some(current) = queue.pop_front() {
-        let parents: Vec<String> = group_members::table
-            .filter(group_members::member_group_id.eq(&current))
-            .select(group_members::group_id)
-            .load(conn)?;
-        for parent in parents {
-            if seen.insert(parent.clone()) {
-                queue.push_back(parent);
-            }
-        }
-    }
-    let keys: Vec<String> = seen.into_iter().map(|id| Grantee::Group(id).key()).collect();
+    let mut groups = vec![group_id.to_owned()];
+    groups.extend(crate::groups::ancestor_groups(conn, &groups)?);
+    let keys: Vec<String> = groups.into_iter().map(|id| Grantee::Group(id).key()).collect();
     held_by_keys(conn, &keys)
 }

@@ -335,21 +335,8 @@ pub fn memberships_of_user(
     user_id: &str,
 ) -> Result<Vec<(Group, bool)>, StoreError> {
     let direct = groups_of_user(conn, user_id)?;
-    let mut seen: HashSet<String> = direct.iter().map(|g| g.id.clone()).collect();
-    let mut queue: VecDeque<String> = direct.iter().map(|g| g.id.clone()).collect();
-    let mut indirect_ids = Vec::new();
-    while let Some(current) = queue.pop_front() {
-        let parents: Vec<String> = group_members::table
-            .filter(group_members::member_group_id.eq(&current))
-            .select(group_members::group_id)
-            .load(conn)?;
-        for parent in parents {
-            if seen.insert(parent.clone()) {
-                indirect_ids.push(parent.clone());
-                queue.push_back(parent);
-            }
-        }
-    }
+    let direct_ids: Vec<String> = direct.iter().map(|g| g.id.clone()).collect();
+    let indirect_ids = ancestor_groups(conn, &direct_ids)?;
     let indirect = if indirect_ids.is_empty() {
         Vec::new()
     } else {
@@ -364,6 +351,27 @@ pub fn memberships_of_user(
         .map(|g| (g, true))
         .chain(indirect.into_iter().map(|row| (row.into_group(), false)))
         .collect())
+}
+
+/// Ids of every group that contains one of `group_ids`, at any depth,
+/// not counting `group_ids` themselves; nearest first.
+pub fn ancestor_groups(conn: &mut AnyConnection, group_ids: &[String]) -> Result<Vec<String>, StoreError> {
+    let mut seen: HashSet<String> = group_ids.iter().cloned().collect();
+    let mut queue: VecDeque<String> = group_ids.iter().cloned().collect();
+    let mut found = Vec::new();
+    while let Some(current) = queue.pop_front() {
+        let parents: Vec<String> = group_members::table
+            .filter(group_members::member_group_id.eq(&current))
+            .select(group_members::group_id)
+            .load(conn)?;
+        for parent in parents {
+            if seen.insert(parent.clone()) {
+                found.push(parent.clone());
+                queue.push_back(parent);
+            }
+        }
+    }
+    Ok(found)
 }
 
 /// Ids of every group nested, at any depth, inside `group_id`.

@@ -210,61 +210,51 @@ fn resolve_all(
     Ok(Ok(members))
 }
 
-/// Whether `actor` may change or delete the user `user_id`: only a
-/// platform operator, or who holds every built-in role the user holds, may
-/// (a user-admin cannot reset a platform operator's password and sign in
-/// as them, nor lock them out).
+/// Refuses a write when the target holds built-in roles the `actor` does
+/// not: only a platform operator, or who holds every one of those roles,
+/// may act on it. No one hands out, or takes away, a role they do not hold.
+fn at_most_actor(held: Vec<String>, actor: &[Role], what: &str) -> Result<(), ScimError> {
+    if actor.contains(&Role::PlatformOperator) {
+        return Ok(());
+    }
+    let missing: Vec<String> =
+        held.into_iter().filter(|name| !actor.iter().any(|r| r.as_str() == name)).collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    Err(ScimError::Forbidden {
+        scope: None,
+        description: format!(
+            "{what} {}, which you do not: only a platform operator or a holder may change it",
+            missing.join(", ")
+        ),
+    })
+}
+
+/// Whether `actor` may change or delete the user `user_id` (a user-admin
+/// cannot reset a platform operator's password and sign in as them, nor
+/// lock them out).
 fn may_manage(
     conn: &mut AnyConnection,
     user_id: &str,
     actor: &[Role],
 ) -> Result<Result<(), ScimError>, StoreError> {
-    if actor.contains(&Role::PlatformOperator) {
-        return Ok(Ok(()));
-    }
     let held = sigil_store::admin_grants::held_by_user(conn, user_id)?;
-    let missing: Vec<String> =
-        held.into_iter().filter(|name| !actor.iter().any(|r| r.as_str() == name)).collect();
-    if missing.is_empty() {
-        return Ok(Ok(()));
-    }
-    Ok(Err(ScimError::Forbidden {
-        scope: None,
-        description: format!(
-            "this user holds {}, which you do not: only a platform operator or a holder may change them",
-            missing.join(", ")
-        ),
-    }))
+    Ok(at_most_actor(held, actor, "this user holds"))
 }
 
-/// Whether `actor` (the built-in roles of whoever asks) may change or
-/// delete `group_id`. Its members hold every built-in role the group
-/// confers (granted to it or to a group containing it), so only a platform
-/// operator, or who holds all of those roles already, may touch it: no one
-/// hands out, or takes away, a role they do not hold (a user-admin cannot
-/// make anyone, themselves included, a platform operator through SCIM, nor
-/// demote one).
+/// Whether `actor` may change or delete `group_id`. Its members hold every
+/// built-in role the group confers (granted to it or to a group containing
+/// it), so changing its members, its name or deleting it gives or takes
+/// those roles (a user-admin cannot make anyone a platform operator
+/// through SCIM, nor demote one).
 fn may_change_group(
     conn: &mut AnyConnection,
     group_id: &str,
     actor: &[Role],
 ) -> Result<Result<(), ScimError>, StoreError> {
-    if actor.contains(&Role::PlatformOperator) {
-        return Ok(Ok(()));
-    }
     let conferred = sigil_store::admin_grants::conferred_by_group(conn, group_id)?;
-    let missing: Vec<String> =
-        conferred.into_iter().filter(|name| !actor.iter().any(|held| held.as_str() == name)).collect();
-    if missing.is_empty() {
-        return Ok(Ok(()));
-    }
-    Ok(Err(ScimError::Forbidden {
-        scope: None,
-        description: format!(
-            "members of this group hold {}, which you do not: only a platform operator or a holder may change it",
-            missing.join(", ")
-        ),
-    }))
+    Ok(at_most_actor(conferred, actor, "members of this group hold"))
 }
 
 /// Writes name, externalId and members of the group `id` as `input` has
