@@ -15,7 +15,8 @@ mod keys;
 mod roles;
 
 use actix_web::web;
-use sigil_oidc::http::OidcContext;
+use sigil_oidc::Provider as OidcContext;
+use sigil_oidc::tokens::verify::Principal;
 use sigil_store::{Store, StoreError};
 
 pub use error::AdminError;
@@ -58,26 +59,20 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     );
 }
 
-/// The built-in roles of a token's principal: the user it acts for
-/// (directly or through nested groups; none while the user is inactive),
-/// or its client when `subject` is the client itself (client credentials).
+/// The built-in roles of a verified token's principal: the user it acts
+/// for (directly or through nested groups; none while the user is
+/// inactive), or its client for a client's own token (client credentials).
 /// Read from the store on every request, so a revoked role stops working
 /// at once on every node.
-pub async fn roles_of(
-    store: &Store,
-    subject: &str,
-    client_id: &str,
-) -> Result<Vec<sigil_access::Role>, StoreError> {
-    let (subject, client_id) = (subject.to_owned(), client_id.to_owned());
+pub async fn roles_of(store: &Store, principal: &Principal) -> Result<Vec<sigil_access::Role>, StoreError> {
+    let (user, client_id) = (principal.user_id().map(str::to_owned), principal.client_id.clone());
     let names = store
-        .read(move |c| {
-            if subject == client_id {
-                return sigil_store::admin_grants::held_by_client(c, &client_id);
-            }
-            match sigil_store::users::is_active(c, &subject)? {
-                Some(true) => sigil_store::admin_grants::held_by_user(c, &subject),
+        .read(move |c| match user {
+            None => sigil_store::admin_grants::held_by_client(c, &client_id),
+            Some(user) => match sigil_store::users::is_active(c, &user)? {
+                Some(true) => sigil_store::admin_grants::held_by_user(c, &user),
                 Some(false) | None => Ok(Vec::new()),
-            }
+            },
         })
         .await?;
     // The schema admits only the built-in names, so none is dropped here.
@@ -90,25 +85,5 @@ pub(crate) async fn write<T: Send + 'static>(
     store: &Store,
     f: impl FnOnce(&mut sigil_store::AnyConnection) -> Result<T, AdminError> + Send + 'static,
 ) -> Result<T, AdminError> {
-    let refusal = std::sync::Arc::new(std::sync::Mutex::new(None));
-    let slot = refusal.clone();
-    let result = store
-        .write(move |conn| {
-            f(conn).map_err(|e| match e {
-                AdminError::Store(store) => store,
-                other => {
-                    if let Ok(mut slot) = slot.lock() {
-                        *slot = Some(other);
-                    }
-                    StoreError::Other("refused".into())
-                }
-            })
-        })
-        .await;
-    let refused = refusal.lock().ok().and_then(|mut slot| slot.take());
-    match (result, refused) {
-        (Ok(value), _) => Ok(value),
-        (Err(_), Some(refusal)) => Err(refusal),
-        (Err(store), None) => Err(store.into()),
-    }
+    store.write(f).await
 }

@@ -48,7 +48,7 @@ pub(crate) async fn list(
                     "groups": ids(true),
                 }));
             }
-            Ok(listed)
+            Ok::<_, StoreError>(listed)
         })
         .await?;
     Ok(HttpResponse::Ok().json(json!({ "roles": listed })))

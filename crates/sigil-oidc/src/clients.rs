@@ -201,11 +201,11 @@ fn check_settings(client: &Client) -> Result<(), OidcError> {
         }
     }
     let grants = |g: &str| client.grant_types.iter().any(|x| x == g);
-    let exchanges = grants(crate::exchange::GRANT_TYPE);
+    let exchanges = grants(crate::grants::TOKEN_EXCHANGE);
     if !client.exchange_audiences.is_empty() && !exchanges {
         return Err(OidcError::Invalid(format!(
             "exchange audiences need the token exchange grant ({})",
-            crate::exchange::GRANT_TYPE
+            crate::grants::TOKEN_EXCHANGE
         )));
     }
     if exchanges && client.is_public {

@@ -133,7 +133,7 @@ pub async fn ensure_key_set(store: &Store, alg: SigningAlg) -> Result<Vec<String
                     created.push(candidate.kid);
                 }
             }
-            Ok(created)
+            Ok::<_, OidcError>(created)
         })
         .await?;
     Ok(created)

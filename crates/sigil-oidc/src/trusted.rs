@@ -5,13 +5,19 @@
 //! A token from it must verify with those keys and carry that `iss`, this
 //! server in `aud` (or the audience configured), and an `exp` still ahead.
 //! Its user is found by a claim (`preferred_username` unless configured),
-//! matched against user names.
+//! matched exactly against user names.
+//!
+//! It fails closed: an exchanged token carries only scopes the external
+//! token had **and** the operator listed for its issuer (`scopes`), and is
+//! issued only for audiences listed for it (`audiences`); an external token
+//! without a `scope` claim yields a token with no scope. Its `act` claim is
+//! another system's account of who acted, and is never copied.
 
 use serde_json::{Map, Value};
 
 use crate::OidcError;
-use crate::http::OidcContext;
 use crate::keys::SigningAlg;
+use crate::provider::Provider as OidcContext;
 use crate::tokens::{numeric_date, read_numeric_date, verify_with_jwk};
 
 /// An issuer whose JWTs token exchange accepts.
@@ -25,8 +31,14 @@ pub struct TrustedIssuer {
     pub jwks: Option<String>,
     /// The `aud` its tokens must name; this server's issuer when unset.
     pub audience: Option<String>,
-    /// The claim that names the local user (matched against user names).
+    /// The claim that names the local user (matched exactly against user
+    /// names).
     pub user_claim: String,
+    /// The scopes its tokens may be exchanged for (at most these, and only
+    /// those the token carries).
+    pub scopes: Vec<String>,
+    /// The audiences its tokens may be exchanged for.
+    pub audiences: Vec<String>,
 }
 
 impl TrustedIssuer {

@@ -37,7 +37,8 @@ pub enum Operation {
 /// One grant: members of `group` may do `operations` on `kind`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Right {
-    /// The group's display name, as it appears in the `groups` claim.
+    /// The group's display name or id. Matched against the groups the
+    /// user belongs to now, as the store has them (not the token's claim).
     pub group: String,
     /// The resource type.
     pub kind: Kind,

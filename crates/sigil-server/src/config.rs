@@ -12,8 +12,8 @@ use std::path::Path;
 use std::time::Duration;
 
 use chrono::TimeDelta;
-use sigil_oidc::http::{GroupsClaim, Lifetimes};
 use sigil_oidc::trusted::TrustedIssuer;
+use sigil_oidc::{GroupsClaim, Lifetimes};
 use sigil_scim::rights::Right;
 use sigil_store::{DatabaseUrl, PoolOptions};
 use tracing_subscriber::EnvFilter;
@@ -292,7 +292,7 @@ fn table_array(raw: &Raw<'_>, shape: &str) -> Result<Vec<toml::Value>, String> {
 }
 
 /// `exchange.trusted_issuers`: `{ issuer, jwks_uri | jwks, audience?,
-/// user_claim? }` tables.
+/// user_claim?, scopes?, audiences? }` tables.
 fn parse_trusted_issuers(raw: &Raw<'_>) -> Result<Vec<TrustedIssuer>, String> {
     table_array(raw, "{ issuer, jwks_uri }")?
         .iter()
@@ -311,11 +311,25 @@ fn parse_trusted_issuers(raw: &Raw<'_>) -> Result<Vec<TrustedIssuer>, String> {
                 jwks,
                 audience: text("audience"),
                 user_claim: text("user_claim").unwrap_or_else(|| "preferred_username".to_owned()),
+                scopes: texts(entry, "scopes").map_err(|why| format!("entry {}: {why}", i + 1))?,
+                audiences: texts(entry, "audiences").map_err(|why| format!("entry {}: {why}", i + 1))?,
             };
             trusted.check().map_err(|why| format!("entry {}: {why}", i + 1))?;
             Ok(trusted)
         })
         .collect()
+}
+
+/// An optional array of strings in `entry`.
+fn texts(entry: &toml::Table, name: &str) -> Result<Vec<String>, String> {
+    match entry.get(name) {
+        None => Ok(Vec::new()),
+        Some(toml::Value::Array(list)) => list
+            .iter()
+            .map(|v| v.as_str().map(str::to_owned).ok_or_else(|| format!("`{name}` must list strings")))
+            .collect(),
+        Some(_) => Err(format!("`{name}` must be an array of strings")),
+    }
 }
 
 /// `scim.rights`: `{ group, resource, operations }` tables.

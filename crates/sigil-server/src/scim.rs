@@ -2,46 +2,54 @@
 //! access tokens: `sigil-scim` and `sigil-oidc` never depend on each other,
 //! so the server hands one to the other here.
 
-use serde_json::Value;
-use sigil_oidc::http::{AccessTokenRefused, OidcContext};
+use sigil_oidc::tokens::verify::{self, Audience, Refused};
+use sigil_oidc::{Api, Provider};
 use sigil_scim::http::{AccessTokens, Token, TokenCheck, TokenRefused};
 use sigil_store::Store;
 
-/// Checks SCIM bearer tokens with the provider's own verifier, and finds
-/// the built-in roles of their principal in the store.
+/// Checks SCIM bearer tokens with the provider's one verifier (which also
+/// requires an audience naming the SCIM API), then reads what the
+/// principal holds now — built-in roles, and for a user its groups through
+/// nesting — from the store, never from the token's claims.
 #[derive(Debug)]
 pub(crate) struct ProviderTokens {
-    pub(crate) oidc: OidcContext,
+    pub(crate) oidc: Provider,
     pub(crate) store: Store,
 }
 
 impl AccessTokens for ProviderTokens {
     fn check<'a>(&'a self, token: &'a str) -> TokenCheck<'a> {
         Box::pin(async move {
-            let claims = self.oidc.check_access_token(token).await.map_err(|refused| match refused {
-                AccessTokenRefused::Invalid => TokenRefused::Invalid,
-                AccessTokenRefused::Unavailable(why) => TokenRefused::Unavailable(why),
-            })?;
-            let text = |name: &str| claims.get(name).and_then(Value::as_str).map(str::to_owned);
-            let subject = text("sub").ok_or(TokenRefused::Invalid)?;
-            let client_id = text("client_id").ok_or(TokenRefused::Invalid)?;
-            let groups = claims
-                .get(self.oidc.groups_claim_name())
-                .and_then(Value::as_array)
-                .map(|list| list.iter().filter_map(Value::as_str).map(str::to_owned).collect())
-                .unwrap_or_default();
-            let scopes = claims
-                .get("scope")
-                .and_then(Value::as_str)
-                .unwrap_or_default()
-                .split(' ')
-                .filter(|s| !s.is_empty())
-                .map(str::to_owned)
-                .collect();
-            let roles = sigil_admin::roles_of(&self.store, &subject, &client_id)
-                .await
-                .map_err(|e| TokenRefused::Unavailable(e.to_string()))?;
-            Ok(Token { subject, client_id, scopes, groups, roles })
+            let principal = verify::access_token(&self.oidc, token, Audience::Api(Api::Scim)).await.map_err(
+                |refused| match refused {
+                    Refused::Invalid(why) => {
+                        tracing::info!(why, "scim: token refused");
+                        TokenRefused::Invalid
+                    }
+                    Refused::Unavailable(why) => TokenRefused::Unavailable(why),
+                },
+            )?;
+            let unavailable = |e: sigil_store::StoreError| TokenRefused::Unavailable(e.to_string());
+            let groups = match principal.user_id().map(str::to_owned) {
+                Some(user) => self
+                    .store
+                    .read(move |c| sigil_store::groups::memberships_of_user(c, &user))
+                    .await
+                    .map_err(unavailable)?
+                    .into_iter()
+                    // Rights name a group by display name or by id.
+                    .flat_map(|(group, _)| [group.display_name, group.id])
+                    .collect(),
+                None => Vec::new(),
+            };
+            let roles = sigil_admin::roles_of(&self.store, &principal).await.map_err(unavailable)?;
+            Ok(Token {
+                subject: principal.sub,
+                client_id: principal.client_id,
+                scopes: principal.scopes,
+                groups,
+                roles,
+            })
         })
     }
 }

@@ -8,8 +8,8 @@ use actix_web::middleware::from_fn;
 use actix_web::{App, HttpServer, web};
 use anyhow::Context;
 use sigil_admin::AdminContext;
-use sigil_oidc::http::OidcContext;
 use sigil_oidc::keys::{SigningAlg, ensure_key_set};
+use sigil_oidc::{Api, Provider};
 use sigil_scim::http::ScimContext;
 use sigil_store::Store;
 
@@ -45,10 +45,12 @@ async fn serve(store: Store, listener: TcpListener, issuer: url::Url, config: Co
     let bound = listener.local_addr()?;
     let state = web::Data::new(AppState { store: store.clone() });
     let oidc = web::Data::new(
-        OidcContext::new(store.clone(), issuer.as_str(), config.lifetimes)
+        Provider::new(store.clone(), issuer.as_str(), config.lifetimes)
             .with_trusted_issuers(config.trusted_issuers.clone())
             .with_groups_claim(config.groups_claim.clone())
-            .with_service_scopes(&["scim:read", "scim:write", sigil_access::ADMIN_SCOPE]),
+            // A scope that admits a token to an API makes the API its audience.
+            .with_api(Api::Scim, sigil_access::Scopes::ScimRead.any_of())
+            .with_api(Api::Admin, sigil_access::Scopes::Admin.any_of()),
     );
     let issuer = oidc.issuer().to_owned();
     let tokens = Arc::new(ProviderTokens { oidc: oidc.get_ref().clone(), store: store.clone() });

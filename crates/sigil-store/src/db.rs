@@ -183,37 +183,52 @@ pub(crate) fn run_migrations(conn: &mut AnyConnection) -> Result<Vec<String>, St
 /// lock; `BEGIN IMMEDIATE` waits (up to the busy timeout) for the lock
 /// instead. PostgreSQL's row locking needs nothing special. Must not be
 /// nested inside another transaction.
-pub(crate) fn write_transaction<T>(
+pub(crate) fn write_transaction<T, E: From<StoreError>>(
     conn: &mut AnyConnection,
-    f: impl FnOnce(&mut AnyConnection) -> Result<T, StoreError>,
-) -> Result<T, StoreError> {
+    f: impl FnOnce(&mut AnyConnection) -> Result<T, E>,
+) -> Result<T, E> {
     match conn {
         AnyConnection::Sqlite(c) => AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE"),
         AnyConnection::Postgres(c) => AnsiTransactionManager::begin_transaction(c),
-    }?;
+    }
+    .map_err(StoreError::from)?;
     // Commit and rollback go through the multi-backend manager, which hands
     // them to the same per-backend manager that began the transaction.
     match f(conn) {
         Ok(value) => {
             if let Err(e) = <AnyConnection as Connection>::TransactionManager::commit_transaction(conn) {
                 let _ = <AnyConnection as Connection>::TransactionManager::rollback_transaction(conn);
-                return Err(e.into());
+                return Err(StoreError::from(e).into());
             }
             Ok(value)
         }
         Err(error) => match <AnyConnection as Connection>::TransactionManager::rollback_transaction(conn) {
             Ok(()) | Err(diesel::result::Error::BrokenTransactionManager) => Err(error),
-            Err(rollback) => Err(rollback.into()),
+            Err(rollback) => Err(StoreError::from(rollback).into()),
         },
     }
 }
 
 /// Runs `f` in an ordinary transaction, for reads that must see one snapshot.
-pub(crate) fn read_transaction<T>(
+pub(crate) fn read_transaction<T, E: From<StoreError>>(
     conn: &mut AnyConnection,
-    f: impl FnOnce(&mut AnyConnection) -> Result<T, StoreError>,
-) -> Result<T, StoreError> {
-    conn.transaction(f)
+    f: impl FnOnce(&mut AnyConnection) -> Result<T, E>,
+) -> Result<T, E> {
+    // diesel's `transaction` wants an error it can build from its own; a
+    // wrapper carries the caller's error through it untouched.
+    enum Failed<E> {
+        Caller(E),
+        Diesel(diesel::result::Error),
+    }
+    impl<E> From<diesel::result::Error> for Failed<E> {
+        fn from(e: diesel::result::Error) -> Self {
+            Self::Diesel(e)
+        }
+    }
+    conn.transaction(|c| f(c).map_err(Failed::Caller)).map_err(|failed| match failed {
+        Failed::Caller(e) => e,
+        Failed::Diesel(e) => StoreError::from(e).into(),
+    })
 }
 
 /// Work that must not run on two nodes at once.

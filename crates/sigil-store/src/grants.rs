@@ -107,19 +107,27 @@ pub enum Redemption {
     Redeemed(AuthorizationCode),
     /// The code was redeemed before: a replay.
     Replayed(AuthorizationCode),
+    /// The code belongs to another client; it is left as it was, so a
+    /// client that guessed or stole it cannot burn it for its owner.
+    OtherClient,
     /// No such code.
     Unknown,
 }
 
-/// Marks the code redeemed, once. A single conditional UPDATE decides which
-/// of several concurrent redemptions wins.
+/// Marks the code redeemed by `client_id`, once. A single conditional
+/// UPDATE decides which of several concurrent redemptions wins; only the
+/// client the code was issued to can spend it.
 pub fn redeem_code(
     conn: &mut AnyConnection,
     code_hash: &str,
+    client_id: &str,
     now: NaiveDateTime,
 ) -> Result<Redemption, StoreError> {
     let won = diesel::update(
-        authorization_codes::table.find(code_hash).filter(authorization_codes::redeemed_at.is_null()),
+        authorization_codes::table
+            .find(code_hash)
+            .filter(authorization_codes::redeemed_at.is_null())
+            .filter(authorization_codes::client_id.eq(client_id)),
     )
     .set(authorization_codes::redeemed_at.eq(now))
     .execute(conn)?
@@ -131,6 +139,7 @@ pub fn redeem_code(
         .optional()?;
     Ok(match (record, won) {
         (Some(code), true) => Redemption::Redeemed(code),
+        (Some(code), false) if code.client_id != client_id => Redemption::OtherClient,
         (Some(code), false) => Redemption::Replayed(code),
         (None, _) => Redemption::Unknown,
     })

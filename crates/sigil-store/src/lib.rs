@@ -113,31 +113,35 @@ impl Store {
     }
 
     /// Runs `f` in a read transaction on the calling thread. For the CLI and
-    /// for code already on a blocking thread.
-    pub fn read_blocking<T>(
+    /// for code already on a blocking thread. `f` may fail with the
+    /// caller's own error (anything a [`StoreError`] converts into), so a
+    /// domain refusal leaves the transaction as itself.
+    pub fn read_blocking<T, E: From<StoreError>>(
         &self,
-        f: impl FnOnce(&mut AnyConnection) -> Result<T, StoreError>,
-    ) -> Result<T, StoreError> {
-        let mut conn = self.pool.get()?;
+        f: impl FnOnce(&mut AnyConnection) -> Result<T, E>,
+    ) -> Result<T, E> {
+        let mut conn = self.pool.get().map_err(StoreError::from)?;
         db::read_transaction(&mut conn, f)
     }
 
     /// Runs `f` in a write transaction on the calling thread: all of it is
-    /// committed or none of it. For the CLI and for code already on a
+    /// committed or none of it (an error of `f`, the caller's or the
+    /// store's, rolls it back). For the CLI and for code already on a
     /// blocking thread.
-    pub fn write_blocking<T>(
+    pub fn write_blocking<T, E: From<StoreError>>(
         &self,
-        f: impl FnOnce(&mut AnyConnection) -> Result<T, StoreError>,
-    ) -> Result<T, StoreError> {
-        let mut conn = self.pool.get()?;
+        f: impl FnOnce(&mut AnyConnection) -> Result<T, E>,
+    ) -> Result<T, E> {
+        let mut conn = self.pool.get().map_err(StoreError::from)?;
         db::write_transaction(&mut conn, f)
     }
 
     /// Runs `f` in a read transaction on the blocking thread pool.
-    pub async fn read<T, F>(&self, f: F) -> Result<T, StoreError>
+    pub async fn read<T, E, F>(&self, f: F) -> Result<T, E>
     where
         T: Send + 'static,
-        F: FnOnce(&mut AnyConnection) -> Result<T, StoreError> + Send + 'static,
+        E: From<StoreError> + Send + 'static,
+        F: FnOnce(&mut AnyConnection) -> Result<T, E> + Send + 'static,
     {
         let store = self.clone();
         tokio::task::spawn_blocking(move || store.read_blocking(f))
@@ -147,10 +151,11 @@ impl Store {
 
     /// Runs `f` in a write transaction on the blocking thread pool: all of
     /// it is committed or none of it.
-    pub async fn write<T, F>(&self, f: F) -> Result<T, StoreError>
+    pub async fn write<T, E, F>(&self, f: F) -> Result<T, E>
     where
         T: Send + 'static,
-        F: FnOnce(&mut AnyConnection) -> Result<T, StoreError> + Send + 'static,
+        E: From<StoreError> + Send + 'static,
+        F: FnOnce(&mut AnyConnection) -> Result<T, E> + Send + 'static,
     {
         let store = self.clone();
         tokio::task::spawn_blocking(move || store.write_blocking(f))

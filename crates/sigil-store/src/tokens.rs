@@ -13,7 +13,7 @@ use diesel::prelude::*;
 
 use crate::db::AnyConnection;
 use crate::error::StoreError;
-use crate::schema::{refresh_tokens, revoked_tokens};
+use crate::schema::{refresh_tokens, revoked_tokens, sessions};
 
 /// A refresh token as stored.
 #[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Insertable)]
@@ -117,8 +117,11 @@ pub fn revoke_jti(
     now: NaiveDateTime,
     expires_at: NaiveDateTime,
 ) -> Result<(), StoreError> {
-    let already: i64 = revoked_tokens::table.find(jti).count().get_result(conn)?;
-    if already == 0 {
+    // The primary key decides: of concurrent revocations one inserts, the
+    // others meet the constraint, and all of them succeed.
+    // A savepoint keeps the losing insert from aborting the caller's
+    // transaction on PostgreSQL.
+    let inserted = conn.transaction(|c| {
         diesel::insert_into(revoked_tokens::table)
             .values((
                 revoked_tokens::jti.eq(jti),
@@ -127,9 +130,12 @@ pub fn revoke_jti(
                 revoked_tokens::revoked_at.eq(now),
                 revoked_tokens::expires_at.eq(expires_at),
             ))
-            .execute(conn)?;
+            .execute(c)
+    });
+    match inserted.map_err(StoreError::from) {
+        Ok(_) | Err(StoreError::Conflict(_)) => Ok(()),
+        Err(other) => Err(other),
     }
-    Ok(())
 }
 
 /// Whether a token with this `jti`, issued under `grant_id`, was revoked:
@@ -156,17 +162,45 @@ pub fn record_once(
     now: NaiveDateTime,
     expires_at: NaiveDateTime,
 ) -> Result<bool, StoreError> {
-    let inserted = diesel::insert_into(revoked_tokens::table)
-        .values((
-            revoked_tokens::jti.eq(id),
-            revoked_tokens::reason.eq(reason),
-            revoked_tokens::revoked_at.eq(now),
-            revoked_tokens::expires_at.eq(expires_at),
-        ))
-        .execute(conn);
+    let inserted = conn.transaction(|c| {
+        diesel::insert_into(revoked_tokens::table)
+            .values((
+                revoked_tokens::jti.eq(id),
+                revoked_tokens::reason.eq(reason),
+                revoked_tokens::revoked_at.eq(now),
+                revoked_tokens::expires_at.eq(expires_at),
+            ))
+            .execute(c)
+    });
     match inserted.map_err(StoreError::from) {
         Ok(_) => Ok(true),
         Err(StoreError::Conflict(_)) => Ok(false),
         Err(other) => Err(other),
     }
+}
+
+/// Ends everything a user's sign-ins left behind: their browser sessions,
+/// their refresh tokens, and every grant those came from (so the grants'
+/// access tokens stay revoked even if the user is enabled again). Called
+/// when a user is deactivated or deleted, on every path that does it.
+pub fn revoke_user(conn: &mut AnyConnection, user_id: &str, now: NaiveDateTime) -> Result<(), StoreError> {
+    diesel::update(
+        sessions::table.filter(sessions::user_id.eq(user_id)).filter(sessions::ended_at.is_null()),
+    )
+    .set(sessions::ended_at.eq(now))
+    .execute(conn)?;
+    let families: Vec<(String, NaiveDateTime)> = refresh_tokens::table
+        .filter(refresh_tokens::user_id.eq(user_id))
+        .filter(refresh_tokens::revoked_at.is_null())
+        .select((refresh_tokens::family_id, refresh_tokens::expires_at))
+        .load(conn)?;
+    let mut latest: std::collections::BTreeMap<String, NaiveDateTime> = std::collections::BTreeMap::new();
+    for (family, expires_at) in families {
+        let entry = latest.entry(family).or_insert(expires_at);
+        *entry = (*entry).max(expires_at);
+    }
+    for (family, until) in latest {
+        revoke_grant(conn, &family, "user deactivated or deleted", now, until.max(now))?;
+    }
+    Ok(())
 }

@@ -498,6 +498,11 @@ pub fn update(
     diesel::delete(user_addresses::table.filter(user_addresses::user_id.eq(&user.id))).execute(conn)?;
     diesel::delete(user_search_terms::table.filter(user_search_terms::user_id.eq(&user.id))).execute(conn)?;
     insert_children(conn, &user)?;
+    if !user.active {
+        // A disabled user keeps no session or refresh token, in the same
+        // transaction as the change.
+        crate::tokens::revoke_user(conn, &user.id, now)?;
+    }
     Ok(user)
 }
 
@@ -595,7 +600,8 @@ pub fn count(conn: &mut AnyConnection) -> Result<i64, StoreError> {
 
 /// Deletes a user with everything that hangs off it (values, addresses,
 /// memberships, sessions, grants); reports whether it existed.
-pub fn delete(conn: &mut AnyConnection, id: &str) -> Result<bool, StoreError> {
+pub fn delete(conn: &mut AnyConnection, id: &str, now: NaiveDateTime) -> Result<bool, StoreError> {
+    crate::tokens::revoke_user(conn, id, now)?;
     Ok(diesel::delete(users::table.find(id)).execute(conn)? > 0)
 }
 

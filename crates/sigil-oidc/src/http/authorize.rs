@@ -31,10 +31,6 @@ pub(crate) const SESSION_COOKIE: &str = "sigil_session";
 /// most ten minutes).
 const CODE_LIFETIME: TimeDelta = TimeDelta::seconds(60);
 
-/// Scopes a relying party may ask for on behalf of a user.
-pub(crate) const OIDC_SCOPES: &[&str] =
-    &["openid", "profile", "email", "phone", "address", "offline_access", "groups"];
-
 /// A checked authorization request.
 #[derive(Debug)]
 pub(crate) struct AuthRequest {

@@ -80,7 +80,12 @@ pub(crate) fn presented(authorization: Option<&str>, form: &Form) -> Result<Pres
         });
     };
     let bad = |why: &str| OidcError::InvalidClient { used_basic: true, description: why.into() };
-    let Some(encoded) = header.strip_prefix("Basic ").or_else(|| header.strip_prefix("basic ")) else {
+    // RFC 9110 §11.1: the scheme is case-insensitive.
+    let Some(encoded) = header
+        .split_once(' ')
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("basic"))
+        .map(|(_, rest)| rest)
+    else {
         return Err(bad("only the Basic scheme authenticates clients here"));
     };
     if body_secret.is_some() {
@@ -125,8 +130,17 @@ pub(crate) async fn authenticate(ctx: &OidcContext, presented: Presented) -> Res
         }
         return check_assertion(ctx, client, &assertion).await;
     }
-    if client.token_endpoint_auth_method == "private_key_jwt" {
-        // A client registered for key authentication may not fall back.
+    // The method the client registered is the only one it may use (OpenID
+    // Connect Registration §2 `token_endpoint_auth_method`): a secret meant
+    // for the Basic header is not accepted in the body, nor the reverse,
+    // and a client registered for keys may not fall back to a secret.
+    let method_ok = match client.token_endpoint_auth_method.as_str() {
+        "client_secret_basic" => used_basic,
+        "client_secret_post" => !used_basic,
+        "none" => !used_basic && secret.is_none(),
+        _ => false,
+    };
+    if !method_ok {
         return Err(failed());
     }
     match (&client.secret_hash, secret) {

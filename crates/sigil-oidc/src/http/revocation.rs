@@ -5,49 +5,42 @@ use actix_web::http::header::{AUTHORIZATION, CACHE_CONTROL};
 use actix_web::web::Bytes;
 use actix_web::{HttpRequest, HttpResponse, post, web};
 use serde_json::{Map, Value, json};
+use sigil_store::StoreError;
 use sigil_store::clients::Client;
 use sigil_store::secret::HashedSecret;
 use sigil_store::tokens::{self as stored, RefreshToken};
-use sigil_store::{AnyConnection, StoreError, keys};
 
 use super::OidcContext;
 use super::client_auth::{authenticate, presented};
 use super::form::Form;
 use super::wire::token_error;
 use crate::OidcError;
-use crate::tokens::{numeric_date, verify_access_token};
+use crate::tokens::numeric_date;
+use crate::tokens::verify::{self, Audience, Principal, Refused};
 
 /// A token as presented to introspection or revocation.
 enum Presented {
-    /// A valid, unrevoked access token Sigil issued, with its claims.
-    Access(Map<String, Value>),
+    /// A live access token Sigil issued, checked by the verifier.
+    Access(Principal),
     /// A refresh token Sigil issued (live or not).
     Refresh(RefreshToken),
     /// Anything else.
     Unknown,
 }
 
-/// Whether an access token's `jti` or grant was revoked.
-pub(crate) fn access_revoked(
-    conn: &mut AnyConnection,
-    claims: &Map<String, Value>,
-) -> Result<bool, StoreError> {
-    let jti = claims.get("jti").and_then(Value::as_str).unwrap_or_default();
-    let grant = claims.get("grant_id").and_then(Value::as_str);
-    stored::is_revoked(conn, jti, grant)
-}
-
 async fn classify(ctx: &OidcContext, token: &str) -> Result<Presented, OidcError> {
     // Access tokens are JWTs (three dot-separated parts); refresh tokens are
     // opaque, so the shape decides where to look.
     if token.split('.').count() == 3 {
-        let keys = ctx.store.read(keys::list).await?;
-        let Ok(claims) = verify_access_token(token, &keys, &ctx.issuer, ctx.store.now()) else {
-            return Ok(Presented::Unknown);
+        // The authorization server answers about tokens for any audience.
+        return match verify::access_token(ctx, token, Audience::AnyApi).await {
+            Ok(principal) => Ok(Presented::Access(principal)),
+            Err(Refused::Invalid(why)) => {
+                tracing::debug!(why, "token not live");
+                Ok(Presented::Unknown)
+            }
+            Err(Refused::Unavailable(why)) => Err(OidcError::Store(StoreError::Unavailable(why))),
         };
-        let probe = claims.clone();
-        let revoked = ctx.store.read(move |c| access_revoked(c, &probe)).await?;
-        return Ok(if revoked { Presented::Unknown } else { Presented::Access(claims) });
     }
     let hash = HashedSecret::of(token).as_str().to_owned();
     Ok(match ctx.store.read(move |c| stored::find_refresh(c, &hash)).await? {
@@ -72,18 +65,26 @@ fn no_store(body: Value) -> HttpResponse {
     HttpResponse::Ok().insert_header((CACHE_CONTROL, "no-store")).json(body)
 }
 
-/// `POST /introspect` (RFC 7662 §2). Any authenticated client may ask
+/// `POST /introspect` (RFC 7662 §2). Any confidential client may ask
 /// about an access token (resource servers are clients); only the client a
-/// refresh token belongs to may ask about it.
+/// refresh token belongs to may ask about it. A public client holds no
+/// credential, and RFC 7662 §2.1 requires the caller's authorization (to
+/// keep tokens from being scanned), so it may not ask at all.
 #[post("/introspect")]
 pub(crate) async fn introspect(ctx: web::Data<OidcContext>, req: HttpRequest, body: Bytes) -> HttpResponse {
     let (client, token) = match client_and_token(&ctx, &req, &body).await {
+        Ok((client, _)) if client.is_public => {
+            return token_error(&OidcError::InvalidClient {
+                used_basic: false,
+                description: "introspection is for confidential clients".into(),
+            });
+        }
         Ok(pair) => pair,
         Err(error) => return token_error(&error),
     };
     let inactive = json!({ "active": false });
     match classify(&ctx, &token).await {
-        Ok(Presented::Access(claims)) => {
+        Ok(Presented::Access(Principal { claims, .. })) => {
             let mut out = Map::new();
             out.insert("active".into(), json!(true));
             out.insert("token_type".into(), json!("Bearer"));
@@ -95,12 +96,15 @@ pub(crate) async fn introspect(ctx: web::Data<OidcContext>, req: HttpRequest, bo
             }
             no_store(Value::Object(out))
         }
-        Ok(Presented::Refresh(record)) => {
-            let now = ctx.store.now();
-            let live = record.used_at.is_none() && record.revoked_at.is_none() && record.expires_at > now;
-            if !live || record.client_id != client.id {
-                return no_store(inactive);
-            }
+        Ok(Presented::Refresh(_)) => {
+            // Live, this client's own, and its user still active.
+            let record = match verify::refresh_token(&ctx, &token, &client).await {
+                Ok(record) => record,
+                Err(Refused::Invalid(_)) => return no_store(inactive),
+                Err(Refused::Unavailable(why)) => {
+                    return token_error(&OidcError::Store(StoreError::Unavailable(why)));
+                }
+            };
             no_store(json!({
                 "active": true,
                 "token_type": "refresh_token",
@@ -127,19 +131,17 @@ pub(crate) async fn revoke(ctx: web::Data<OidcContext>, req: HttpRequest, body: 
         Err(error) => return token_error(&error),
     };
     let now = ctx.store.now();
-    let until = now + ctx.refresh_token_lifetime;
+    let until = now + ctx.lifetimes.refresh_token;
     let outcome = match classify(&ctx, &token).await {
         Ok(Presented::Refresh(record)) if record.client_id == client.id => ctx
             .store
             .write(move |c| stored::revoke_grant(c, &record.family_id, "revoked by client", now, until))
             .await
             .map_err(OidcError::from),
-        Ok(Presented::Access(claims))
-            if claims.get("client_id").and_then(Value::as_str) == Some(client.id.as_str()) =>
-        {
-            let jti = claims.get("jti").and_then(Value::as_str).unwrap_or_default().to_owned();
-            let exp = claims.get("exp").and_then(Value::as_i64).unwrap_or_default();
-            let expires = chrono::DateTime::from_timestamp(exp, 0).map_or(until, |t| t.naive_utc());
+        Ok(Presented::Access(principal)) if principal.client_id == client.id => {
+            let jti = principal.claims.get("jti").and_then(Value::as_str).unwrap_or_default().to_owned();
+            let expires =
+                chrono::DateTime::from_timestamp(principal.expires_at, 0).map_or(until, |t| t.naive_utc());
             ctx.store
                 .write(move |c| stored::revoke_jti(c, &jti, None, "revoked by client", now, expires))
                 .await

@@ -1,4 +1,5 @@
-//! The token endpoint (RFC 6749 §3.2).
+//! The token endpoint (RFC 6749 §3.2): authenticates the client, parses
+//! the form into a typed request, runs the grant, writes the response.
 
 use actix_web::http::header::{AUTHORIZATION, CACHE_CONTROL, CONTENT_TYPE, PRAGMA};
 use actix_web::web::Bytes;
@@ -9,7 +10,7 @@ use super::client_auth::{authenticate, presented};
 use super::form::Form;
 use super::wire::token_error;
 use crate::OidcError;
-use crate::grants;
+use crate::grants::{self, TokenRequest, TokenResponse};
 
 /// `POST /token`: authenticates the client, then runs the requested grant.
 #[post("/token")]
@@ -25,7 +26,7 @@ pub(crate) async fn token(ctx: web::Data<OidcContext>, req: HttpRequest, body: B
     }
 }
 
-async fn issue(ctx: &OidcContext, req: &HttpRequest, body: &[u8]) -> Result<serde_json::Value, OidcError> {
+async fn issue(ctx: &OidcContext, req: &HttpRequest, body: &[u8]) -> Result<TokenResponse, OidcError> {
     // RFC 6749 §3.2: parameters arrive as application/x-www-form-urlencoded.
     let form_encoded = req.headers().get(CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|v| {
         v.split(';')
@@ -39,13 +40,27 @@ async fn issue(ctx: &OidcContext, req: &HttpRequest, body: &[u8]) -> Result<serd
     let authorization = req.headers().get(AUTHORIZATION).and_then(|v| v.to_str().ok());
     let client = authenticate(ctx, presented(authorization, &form)?).await?;
     tracing::Span::current().record("client_id", client.id.as_str());
-    let grant_type = form.required("grant_type")?;
-    tracing::Span::current().record("grant_type", grant_type);
-    match grant_type {
-        "authorization_code" => grants::authorization_code(ctx, &client, &form).await,
-        "client_credentials" => grants::client_credentials(ctx, &client, &form).await,
-        "refresh_token" => grants::refresh_token(ctx, &client, &form).await,
-        crate::exchange::GRANT_TYPE => crate::exchange::token_exchange(ctx, &client, &form).await,
-        other => Err(OidcError::UnsupportedGrantType(format!("the grant type `{other}` is not supported"))),
-    }
+    let request = token_request(&form)?;
+    tracing::Span::current().record("grant_type", request.grant_type.as_str());
+    grants::run(ctx, &client, &request).await
+}
+
+/// The typed request: each parameter once (RFC 6749 §3.2), `audience` and
+/// `resource` as often as the client likes (RFC 8693 §2.1, RFC 8707 §2).
+fn token_request(form: &Form) -> Result<TokenRequest, OidcError> {
+    let one = |name: &str| form.single(name).map(|v| v.map(str::to_owned));
+    Ok(TokenRequest {
+        grant_type: form.required("grant_type")?.to_owned(),
+        code: one("code")?,
+        redirect_uri: one("redirect_uri")?,
+        code_verifier: one("code_verifier")?,
+        refresh_token: one("refresh_token")?,
+        scope: one("scope")?,
+        targets: form.all("audience").into_iter().chain(form.all("resource")).map(str::to_owned).collect(),
+        subject_token: one("subject_token")?,
+        subject_token_type: one("subject_token_type")?,
+        actor_token: one("actor_token")?,
+        actor_token_type: one("actor_token_type")?,
+        requested_token_type: one("requested_token_type")?,
+    })
 }

@@ -6,13 +6,14 @@ use actix_web::http::header::{AUTHORIZATION, CONTENT_TYPE, WWW_AUTHENTICATE};
 use actix_web::web::Bytes;
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use serde_json::{Map, Value, json};
+use sigil_store::StoreError;
 use sigil_store::users::{self, User};
-use sigil_store::{StoreError, keys};
 
 use super::OidcContext;
 use super::form::Form;
-use super::revocation::access_revoked;
-use crate::tokens::{numeric_date, verify_access_token};
+use crate::provider::Api;
+use crate::tokens::numeric_date;
+use crate::tokens::verify::{self, Audience, Refused};
 
 /// RFC 6750 §3: a challenge, with an error code only when a token was sent.
 fn challenge(status: StatusCode, error: Option<(&str, &str)>) -> HttpResponse {
@@ -50,9 +51,16 @@ pub(crate) async fn userinfo_post(
     userinfo(&ctx, &req, form.as_ref()).await
 }
 
+/// The credentials of an `Authorization: Bearer` header (RFC 6750 §2.1;
+/// the scheme is case-insensitive, RFC 9110 §11.1).
+pub fn bearer_token(header: &str) -> Option<&str> {
+    let (scheme, token) = header.split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim()).filter(|t| !t.is_empty())
+}
+
 async fn userinfo(ctx: &OidcContext, req: &HttpRequest, form: Option<&Form>) -> HttpResponse {
     let header = req.headers().get(AUTHORIZATION).and_then(|v| v.to_str().ok());
-    let from_header = header.and_then(|h| h.strip_prefix("Bearer ").or_else(|| h.strip_prefix("bearer ")));
+    let from_header = header.and_then(bearer_token);
     let from_body = form.and_then(|f| f.single("access_token").ok().flatten());
     let token = match (from_header, from_body) {
         (Some(t), None) | (None, Some(t)) => t.trim().to_owned(),
@@ -62,55 +70,33 @@ async fn userinfo(ctx: &OidcContext, req: &HttpRequest, form: Option<&Form>) -> 
         }
         (None, None) => return challenge(StatusCode::UNAUTHORIZED, None),
     };
-    let keys = match ctx.store.read(keys::list).await {
-        Ok(keys) => keys,
-        Err(error) => return internal(&error),
-    };
-    let claims = match verify_access_token(&token, &keys, &ctx.issuer, ctx.store.now()) {
-        Ok(claims) => claims,
-        Err(why) => {
+    let invalid =
+        || challenge(StatusCode::UNAUTHORIZED, Some(("invalid_token", "the access token is not valid")));
+    let principal = match verify::access_token(ctx, &token, Audience::Api(Api::Userinfo)).await {
+        Ok(principal) => principal,
+        Err(Refused::Invalid(why)) => {
             tracing::info!(why, "userinfo: token refused");
-            return challenge(
-                StatusCode::UNAUTHORIZED,
-                Some(("invalid_token", "the access token is not valid")),
-            );
+            return invalid();
         }
+        Err(Refused::Unavailable(why)) => return internal(&StoreError::Unavailable(why)),
     };
-    let probe = claims.clone();
-    match ctx.store.read(move |c| access_revoked(c, &probe)).await {
-        Ok(false) => {}
-        Ok(true) => {
-            return challenge(
-                StatusCode::UNAUTHORIZED,
-                Some(("invalid_token", "the access token is not valid")),
-            );
-        }
-        Err(error) => return internal(&error),
-    }
-    let scope: Vec<&str> =
-        claims.get("scope").and_then(Value::as_str).unwrap_or_default().split(' ').collect();
-    if !scope.contains(&"openid") {
+    if !principal.has_scope("openid") {
         return challenge(
             StatusCode::FORBIDDEN,
             Some(("insufficient_scope", "the token was not issued for openid")),
         );
     }
-    let Some(sub) = claims.get("sub").and_then(Value::as_str).map(str::to_owned) else {
-        return challenge(StatusCode::UNAUTHORIZED, Some(("invalid_token", "the access token is not valid")));
-    };
+    // A client's own token has no user to describe.
+    let Some(sub) = principal.user_id().map(str::to_owned) else { return invalid() };
     let user = match ctx.store.read(move |c| users::get(c, &sub)).await {
         Ok(user) if user.active => user,
-        Ok(_) | Err(StoreError::NotFound) => {
-            return challenge(
-                StatusCode::UNAUTHORIZED,
-                Some(("invalid_token", "the access token is not valid")),
-            );
-        }
+        Ok(_) | Err(StoreError::NotFound) => return invalid(),
         Err(error) => return internal(&error),
     };
+    let scope: Vec<&str> = principal.scopes.iter().map(String::as_str).collect();
     let mut claims = user_claims(&user, &scope);
     if scope.contains(&"groups") {
-        match crate::grants::groups_claim(ctx, &user.id).await {
+        match crate::issue::groups_claim(ctx, &user.id).await {
             Ok(groups) => {
                 claims.insert(ctx.groups_claim.name.clone(), groups);
             }

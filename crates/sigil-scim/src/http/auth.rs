@@ -15,14 +15,13 @@ use crate::rights::{Kind, Operation, allowed, any_right};
 /// yet (`/Me` asks about the token's own user).
 pub(crate) async fn authenticate(ctx: &ScimContext, req: &HttpRequest) -> Result<Token, ScimError> {
     let header = req.headers().get(AUTHORIZATION).and_then(|v| v.to_str().ok());
-    let Some(token) = header.and_then(|h| h.strip_prefix("Bearer ").or_else(|| h.strip_prefix("bearer ")))
-    else {
+    let Some(token) = header.and_then(bearer).filter(|t| !t.is_empty()) else {
         return Err(ScimError::Unauthorized {
             token_problem: false,
             description: "a bearer access token is required".into(),
         });
     };
-    match ctx.tokens.check(token.trim()).await {
+    match ctx.tokens.check(token).await {
         Ok(token) => Ok(token),
         Err(TokenRefused::Invalid) => Err(ScimError::Unauthorized {
             token_problem: true,
@@ -32,6 +31,12 @@ pub(crate) async fn authenticate(ctx: &ScimContext, req: &HttpRequest) -> Result
             Err(ScimError::Store(sigil_store::StoreError::Unavailable(why)))
         }
     }
+}
+
+/// The credentials of a Bearer `Authorization` header (RFC 6750 §2.1); the
+/// scheme is case-insensitive (RFC 9110 §11.1).
+fn bearer(header: &str) -> Option<&str> {
+    header.split_once(' ').filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer")).map(|(_, t)| t.trim())
 }
 
 /// The checked token of `req`, if it carries one of `scopes`: the door to
@@ -96,7 +101,7 @@ pub(crate) fn permit(
 }
 
 /// The row of the table of rights for `operation` on `kind`.
-fn table_operation(kind: Kind, operation: Operation) -> sigil_access::Operation {
+pub(crate) fn table_operation(kind: Kind, operation: Operation) -> sigil_access::Operation {
     use sigil_access::Operation as Op;
     match (kind, operation) {
         (Kind::User, Operation::Read) => Op::ScimUsersRead,

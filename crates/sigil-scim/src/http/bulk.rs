@@ -164,26 +164,32 @@ async fn run(
             return Err(ScimError::InvalidValue("a POST operation needs a bulkId (RFC 7644 §3.7)".into()));
         }
         ("POST", "Users", None) => (StatusCode::CREATED, write::create_user(ctx, data()?).await?),
-        ("POST", _, None) => (StatusCode::CREATED, write::create_group(ctx, data()?).await?),
+        ("POST", _, None) => {
+            (StatusCode::CREATED, write::create_group(ctx, &write::Actor::of(ctx, token), data()?).await?)
+        }
         (_, _, None) => return Err(ScimError::InvalidPath(format!("{} needs a resource id", op.method))),
-        ("PUT", "Users", Some(id)) => {
-            (StatusCode::OK, write::replace_user(ctx, &token.roles, id, data()?, if_match).await?)
-        }
-        ("PUT", _, Some(id)) => {
-            (StatusCode::OK, write::replace_group(ctx, &token.roles, id, data()?, if_match).await?)
-        }
-        ("PATCH", "Users", Some(id)) => {
-            (StatusCode::OK, write::patch_user(ctx, &token.roles, id, data()?, if_match).await?)
-        }
-        ("PATCH", _, Some(id)) => {
-            (StatusCode::OK, write::patch_group(ctx, &token.roles, id, data()?, if_match).await?)
-        }
+        ("PUT", "Users", Some(id)) => (
+            StatusCode::OK,
+            write::replace_user(ctx, &write::Actor::of(ctx, token), id, data()?, if_match).await?,
+        ),
+        ("PUT", _, Some(id)) => (
+            StatusCode::OK,
+            write::replace_group(ctx, &write::Actor::of(ctx, token), id, data()?, if_match).await?,
+        ),
+        ("PATCH", "Users", Some(id)) => (
+            StatusCode::OK,
+            write::patch_user(ctx, &write::Actor::of(ctx, token), id, data()?, if_match).await?,
+        ),
+        ("PATCH", _, Some(id)) => (
+            StatusCode::OK,
+            write::patch_group(ctx, &write::Actor::of(ctx, token), id, data()?, if_match).await?,
+        ),
         ("DELETE", "Users", Some(id)) => {
-            write::delete_user(ctx, &token.roles, id, if_match).await?;
+            write::delete_user(ctx, &write::Actor::of(ctx, token), id, if_match).await?;
             return Ok((StatusCode::NO_CONTENT, None, None));
         }
         ("DELETE", _, Some(id)) => {
-            write::delete_group(ctx, &token.roles, id, if_match).await?;
+            write::delete_group(ctx, &write::Actor::of(ctx, token), id, if_match).await?;
             return Ok((StatusCode::NO_CONTENT, None, None));
         }
         (method, _, _) => {

@@ -55,9 +55,10 @@ pub(crate) async fn get(
 /// POST /Groups.
 pub(crate) async fn create(ctx: web::Data<ScimContext>, req: HttpRequest, payload: Payload) -> HttpResponse {
     answer(async {
-        authorize_for(&ctx, &req, Kind::Group, Operation::Create).await?;
+        let token = authorize_for(&ctx, &req, Kind::Group, Operation::Create).await?;
         let projection = projection(&req)?;
-        let (resource, version) = write::create_group(&ctx, &json_body(payload).await?).await?;
+        let actor = write::Actor::of(&ctx, &token);
+        let (resource, version) = write::create_group(&ctx, &actor, &json_body(payload).await?).await?;
         Ok(resource_response(StatusCode::CREATED, resource, version, &projection))
     })
     .await
@@ -74,8 +75,14 @@ pub(crate) async fn replace(
         let token = authorize_for(&ctx, &req, Kind::Group, Operation::Update).await?;
         let projection = projection(&req)?;
         let body = json_body(payload).await?;
-        let (resource, version) =
-            write::replace_group(&ctx, &token.roles, &id, &body, if_match(&req).as_deref()).await?;
+        let (resource, version) = write::replace_group(
+            &ctx,
+            &write::Actor::of(&ctx, &token),
+            &id,
+            &body,
+            if_match(&req).as_deref(),
+        )
+        .await?;
         Ok(resource_response(StatusCode::OK, resource, version, &projection))
     })
     .await
@@ -93,7 +100,8 @@ pub(crate) async fn patch(
         let projection = projection(&req)?;
         let body = json_body(payload).await?;
         let (resource, version) =
-            write::patch_group(&ctx, &token.roles, &id, &body, if_match(&req).as_deref()).await?;
+            write::patch_group(&ctx, &write::Actor::of(&ctx, &token), &id, &body, if_match(&req).as_deref())
+                .await?;
         Ok(resource_response(StatusCode::OK, resource, version, &projection))
     })
     .await
@@ -107,7 +115,7 @@ pub(crate) async fn delete(
 ) -> HttpResponse {
     answer(async {
         let token = authorize_for(&ctx, &req, Kind::Group, Operation::Delete).await?;
-        write::delete_group(&ctx, &token.roles, &id, if_match(&req).as_deref()).await?;
+        write::delete_group(&ctx, &write::Actor::of(&ctx, &token), &id, if_match(&req).as_deref()).await?;
         Ok(HttpResponse::NoContent().finish())
     })
     .await
@@ -119,10 +127,7 @@ async fn run_list(ctx: &ScimContext, request: ListRequest) -> Result<HttpRespons
     let (total, resources, cursors) = ctx
         .store
         .read(move |c| {
-            let mut page = match search_groups(c, &query) {
-                Ok(page) => page,
-                Err(e) => return Ok(Err(e)),
-            };
+            let mut page = search_groups(c, &query)?;
             let cursors = cursor_count.map(|count| {
                 cursor_page(&query, count, &mut page.groups, |g| (g.meta.created, g.id.clone()))
             });
@@ -137,9 +142,9 @@ async fn run_list(ctx: &ScimContext, request: ListRequest) -> Result<HttpRespons
                     render(g, &members, &roles.remove(&g.id).unwrap_or_default(), &base)
                 })
                 .collect();
-            Ok(Ok((page.total, resources, cursors)))
+            Ok::<_, ScimError>((page.total, resources, cursors))
         })
-        .await??;
+        .await?;
     Ok(list_response(total, start_index, cursors, resources, &projection))
 }
 

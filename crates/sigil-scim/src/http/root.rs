@@ -51,19 +51,16 @@ pub(crate) async fn search(ctx: web::Data<ScimContext>, req: HttpRequest, payloa
                 let (users, groups) = match (users, groups) {
                     (Ok(None), Ok(None)) => {
                         // Neither type has what the filter names: its own error.
-                        return Ok(Err(search_users(c, &counting).err().unwrap_or_else(|| {
+                        return Err(search_users(c, &counting).err().unwrap_or_else(|| {
                             ScimError::InvalidFilter("the filter applies to no resource type".into())
-                        })));
+                        }));
                     }
                     (Ok(u), Ok(g)) => (u.unwrap_or(0), g.unwrap_or(0)),
-                    (Err(e), _) | (_, Err(e)) => return Ok(Err(e)),
+                    (Err(e), _) | (_, Err(e)) => return Err(e),
                 };
                 let mut resources: Vec<Value> = Vec::new();
                 if users > query.offset && query.limit > 0 {
-                    let page = match search_users(c, &query) {
-                        Ok(page) => page,
-                        Err(e) => return Ok(Err(e)),
-                    };
+                    let page = search_users(c, &query)?;
                     for user in &page.users {
                         let related = crate::user::Related::load(c, &user.id)?;
                         resources.push(crate::user::render(user, &related, &base));
@@ -72,10 +69,7 @@ pub(crate) async fn search(ctx: web::Data<ScimContext>, req: HttpRequest, payloa
                 let remaining = query.limit - i64::try_from(resources.len()).unwrap_or(i64::MAX);
                 if groups > 0 && remaining > 0 {
                     let offset = (query.offset - users).max(0);
-                    let page = match search_groups(c, &Query { offset, limit: remaining, ..query.clone() }) {
-                        Ok(page) => page,
-                        Err(e) => return Ok(Err(e)),
-                    };
+                    let page = search_groups(c, &Query { offset, limit: remaining, ..query.clone() })?;
                     let ids: Vec<&str> = page.groups.iter().map(|g| g.id.as_str()).collect();
                     let mut members = named_members(c, &ids)?;
                     let mut roles = sigil_store::roles::granted_to_groups(c, &ids)?;
@@ -85,9 +79,9 @@ pub(crate) async fn search(ctx: web::Data<ScimContext>, req: HttpRequest, payloa
                         resources.push(crate::group::render(group, &members, &roles, &base));
                     }
                 }
-                Ok(Ok((users + groups, resources)))
+                Ok::<_, ScimError>((users + groups, resources))
             })
-            .await??;
+            .await?;
         Ok(list_response(total, start_index, None, resources, &projection))
     };
     run.await.unwrap_or_else(|e: ScimError| error_response(&e))

@@ -78,7 +78,8 @@ pub(crate) async fn replace(
         let projection = projection(&req)?;
         let body = json_body(payload).await?;
         let (resource, version) =
-            write::replace_user(&ctx, &token.roles, &id, &body, if_match(&req).as_deref()).await?;
+            write::replace_user(&ctx, &write::Actor::of(&ctx, &token), &id, &body, if_match(&req).as_deref())
+                .await?;
         Ok(resource_response(StatusCode::OK, resource, version, &projection))
     })
     .await
@@ -96,7 +97,8 @@ pub(crate) async fn patch(
         let projection = projection(&req)?;
         let body = json_body(payload).await?;
         let (resource, version) =
-            write::patch_user(&ctx, &token.roles, &id, &body, if_match(&req).as_deref()).await?;
+            write::patch_user(&ctx, &write::Actor::of(&ctx, &token), &id, &body, if_match(&req).as_deref())
+                .await?;
         Ok(resource_response(StatusCode::OK, resource, version, &projection))
     })
     .await
@@ -110,7 +112,7 @@ pub(crate) async fn delete(
 ) -> HttpResponse {
     answer(async {
         let token = authorize_for(&ctx, &req, Kind::User, Operation::Delete).await?;
-        write::delete_user(&ctx, &token.roles, &id, if_match(&req).as_deref()).await?;
+        write::delete_user(&ctx, &write::Actor::of(&ctx, &token), &id, if_match(&req).as_deref()).await?;
         Ok(HttpResponse::NoContent().finish())
     })
     .await
@@ -122,10 +124,7 @@ async fn run_list(ctx: &ScimContext, request: ListRequest) -> Result<HttpRespons
     let (total, resources, cursors) = ctx
         .store
         .read(move |c| {
-            let mut page = match search_users(c, &query) {
-                Ok(page) => page,
-                Err(e) => return Ok(Err(e)),
-            };
+            let mut page = search_users(c, &query)?;
             let cursors = cursor_count
                 .map(|count| cursor_page(&query, count, &mut page.users, |u| (u.meta.created, u.id.clone())));
             let mut resources = Vec::with_capacity(page.users.len());
@@ -133,9 +132,9 @@ async fn run_list(ctx: &ScimContext, request: ListRequest) -> Result<HttpRespons
                 let related = crate::user::Related::load(c, &user.id)?;
                 resources.push(render(user, &related, &base));
             }
-            Ok(Ok((page.total, resources, cursors)))
+            Ok::<_, ScimError>((page.total, resources, cursors))
         })
-        .await??;
+        .await?;
     Ok(list_response(total, start_index, cursors, resources, &projection))
 }
 

@@ -2,6 +2,7 @@
 //! each takes a checked body and an optional `If-Match`, runs in one
 //! transaction, and returns the resource as JSON with its version.
 
+use crate::rights::{Kind, Operation, Right};
 use serde_json::Value;
 use sigil_access::Role;
 use sigil_store::groups::{self, Group, Member, named_members};
@@ -92,7 +93,7 @@ pub(crate) async fn create_user(ctx: &ScimContext, body: &Value) -> Result<Writt
 /// the password kept unless the body sets one.
 pub(crate) async fn replace_user(
     ctx: &ScimContext,
-    actor: &[Role],
+    actor: &Actor,
     id: &str,
     body: &Value,
     if_match: Option<&str>,
@@ -100,28 +101,26 @@ pub(crate) async fn replace_user(
     let mut user = with_password(crate::user_input::parse(body)?).await?;
     user.id = id.to_owned();
     let (now, base, if_match) = (ctx.store.now(), ctx.base.clone(), if_match.map(str::to_owned));
-    let actor = actor.to_vec();
+    let actor = actor.clone();
     ctx.store
         .write(move |c| {
             let stored = users::get(c, &user.id)?;
             check_version(if_match.as_deref(), stored.meta.version)?;
-            if let Err(e) = may_manage(c, &user.id, &actor)? {
-                return Ok(Err(e));
-            }
+            may_manage(c, &user.id, &actor)?;
             without_application_roles(c, &mut user)?;
             if user.password_hash.is_none() {
                 user.password_hash = stored.password_hash;
             }
             let user = users::update(c, user, Some(stored.meta.version), now)?;
-            Ok(Ok(load_user(c, &user.id, &base)?))
+            Ok(load_user(c, &user.id, &base)?)
         })
-        .await?
+        .await
 }
 
 /// PATCH /Users/{id} (RFC 7644 §3.5.2): all operations or none.
 pub(crate) async fn patch_user(
     ctx: &ScimContext,
-    actor: &[Role],
+    actor: &Actor,
     id: &str,
     body: &Value,
     if_match: Option<&str>,
@@ -141,26 +140,24 @@ pub(crate) async fn patch_user(
             user.active_assigned = false;
         }
         user.id = id.to_owned();
-        let (base, now, actor) = (ctx.base.clone(), ctx.store.now(), actor.to_vec());
+        let (base, now, actor) = (ctx.base.clone(), ctx.store.now(), actor.clone());
         let written = ctx
             .store
             .write(move |c| {
                 let stored = users::get(c, &user.id)?;
-                if let Err(e) = may_manage(c, &user.id, &actor)? {
-                    return Ok(Err(e));
-                }
+                may_manage(c, &user.id, &actor)?;
                 without_application_roles(c, &mut user)?;
                 if user.password_hash.is_none() {
                     user.password_hash = stored.password_hash;
                 }
                 let user = users::update(c, user, Some(version), now)?;
-                Ok(Ok(load_user(c, &user.id, &base)?))
+                Ok(load_user(c, &user.id, &base)?)
             })
             .await;
         match written {
-            Ok(written) => return written,
-            Err(StoreError::VersionMismatch) if if_match.is_none() && attempt < PATCH_ATTEMPTS => {}
-            Err(other) => return Err(other.into()),
+            // Without If-Match, a mismatch is another writer's, not the client's condition.
+            Err(ScimError::PreconditionFailed) if if_match.is_none() && attempt < PATCH_ATTEMPTS => {}
+            other => return other,
         }
     }
     Err(ScimError::PreconditionFailed)
@@ -169,22 +166,21 @@ pub(crate) async fn patch_user(
 /// DELETE /Users/{id} (RFC 7644 §3.6): memberships go with the user.
 pub(crate) async fn delete_user(
     ctx: &ScimContext,
-    actor: &[Role],
+    actor: &Actor,
     id: &str,
     if_match: Option<&str>,
 ) -> Result<(), ScimError> {
-    let (id, if_match, actor) = (id.to_owned(), if_match.map(str::to_owned), actor.to_vec());
+    let (id, if_match, actor) = (id.to_owned(), if_match.map(str::to_owned), actor.clone());
+    let now = ctx.store.now();
     ctx.store
         .write(move |c| {
             let stored = users::get(c, &id)?;
             check_version(if_match.as_deref(), stored.meta.version)?;
-            if let Err(e) = may_manage(c, &id, &actor)? {
-                return Ok(Err(e));
-            }
-            users::delete(c, &id)?;
-            Ok(Ok(()))
+            may_manage(c, &id, &actor)?;
+            users::delete(c, &id, now)?;
+            Ok(())
         })
-        .await?
+        .await
 }
 
 /// The members a body names, resolved to users and groups. Ids among
@@ -193,7 +189,7 @@ fn resolve_all(
     conn: &mut AnyConnection,
     input: &GroupInput,
     known: &[Member],
-) -> Result<Result<Vec<Member>, ScimError>, StoreError> {
+) -> Result<Vec<Member>, ScimError> {
     let known: std::collections::HashMap<&str, &Member> = known.iter().map(|m| (m.id(), m)).collect();
     let mut members = Vec::with_capacity(input.members.len());
     for reference in &input.members {
@@ -201,24 +197,53 @@ fn resolve_all(
             members.push((*member).clone());
             continue;
         }
-        match resolve_member(conn, reference) {
-            Ok(member) => members.push(member),
-            Err(ScimError::Store(e)) => return Err(e),
-            Err(other) => return Ok(Err(other)),
-        }
+        members.push(resolve_member(conn, reference)?);
     }
-    Ok(Ok(members))
+    Ok(members)
+}
+
+/// Who writes: the built-in roles of the token's principal and the rights
+/// per group it holds through its groups (as the store has them now), the
+/// two things a SCIM write could hand to someone else.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Actor {
+    roles: Vec<Role>,
+    rights: Vec<(Kind, Operation)>,
+    /// Rights per group as configured, to know what a group confers.
+    configured: Vec<Right>,
+}
+
+impl Actor {
+    /// The writer behind `token`.
+    pub(crate) fn of(ctx: &ScimContext, token: &super::Token) -> Self {
+        let mut rights = Vec::new();
+        for kind in [Kind::User, Kind::Group] {
+            for operation in [Operation::Create, Operation::Read, Operation::Update, Operation::Delete] {
+                let by_role = super::auth::table_operation(kind, operation)
+                    .right()
+                    .roles
+                    .iter()
+                    .any(|role| token.roles.contains(role));
+                let by_group = token.acts_for_a_user()
+                    && crate::rights::allowed(&ctx.rights, &token.groups, kind, operation);
+                if by_role || by_group {
+                    rights.push((kind, operation));
+                }
+            }
+        }
+        Self { roles: token.roles.clone(), rights, configured: ctx.rights.clone() }
+    }
 }
 
 /// Refuses a write when the target holds built-in roles the `actor` does
 /// not: only a platform operator, or who holds every one of those roles,
 /// may act on it. No one hands out, or takes away, a role they do not hold.
-fn at_most_actor(held: Vec<String>, actor: &[Role], what: &str) -> Result<(), ScimError> {
-    if actor.contains(&Role::PlatformOperator) {
+fn at_most_actor(held: Vec<String>, actor: &Actor, what: &str) -> Result<(), ScimError> {
+    if actor.roles.contains(&Role::PlatformOperator) {
         return Ok(());
     }
     let missing: Vec<String> =
-        held.into_iter().filter(|name| !actor.iter().any(|r| r.as_str() == name)).collect();
+        held.into_iter().filter(|name| !actor.roles.iter().any(|r| r.as_str() == name)).collect();
     if missing.is_empty() {
         return Ok(());
     }
@@ -231,30 +256,83 @@ fn at_most_actor(held: Vec<String>, actor: &[Role], what: &str) -> Result<(), Sc
     })
 }
 
+/// The rights per group that membership of groups named `names` confers.
+fn rights_of_names(actor: &Actor, names: &[&str]) -> Vec<(Kind, Operation)> {
+    let names: Vec<String> = names.iter().map(|n| (*n).to_owned()).collect();
+    let mut conferred = Vec::new();
+    for kind in [Kind::User, Kind::Group] {
+        for operation in [Operation::Create, Operation::Read, Operation::Update, Operation::Delete] {
+            if crate::rights::allowed(&actor.configured, &names, kind, operation) {
+                conferred.push((kind, operation));
+            }
+        }
+    }
+    conferred
+}
+
+/// The same rule for rights per group: a writer may change who holds a
+/// right only if it holds that right itself, so an updater of Groups
+/// cannot join a group that may create Users.
+fn at_most_actors_rights(conferred: &[(Kind, Operation)], actor: &Actor) -> Result<(), ScimError> {
+    if actor.roles.contains(&Role::PlatformOperator) {
+        return Ok(());
+    }
+    let missing: Vec<String> = conferred
+        .iter()
+        .filter(|right| !actor.rights.contains(right))
+        .map(|(kind, operation)| format!("{operation} {kind}"))
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    Err(ScimError::Forbidden {
+        scope: None,
+        description: format!(
+            "members of this group may {}, which you may not: only a holder may change it",
+            missing.join(", ")
+        ),
+    })
+}
+
 /// Whether `actor` may change or delete the user `user_id` (a user-admin
 /// cannot reset a platform operator's password and sign in as them, nor
 /// lock them out).
-fn may_manage(
-    conn: &mut AnyConnection,
-    user_id: &str,
-    actor: &[Role],
-) -> Result<Result<(), ScimError>, StoreError> {
+fn may_manage(conn: &mut AnyConnection, user_id: &str, actor: &Actor) -> Result<(), ScimError> {
     let held = sigil_store::admin_grants::held_by_user(conn, user_id)?;
-    Ok(at_most_actor(held, actor, "this user holds"))
+    at_most_actor(held, actor, "this user holds")
 }
 
-/// Whether `actor` may change or delete `group_id`. Its members hold every
-/// built-in role the group confers (granted to it or to a group containing
-/// it), so changing its members, its name or deleting it gives or takes
-/// those roles (a user-admin cannot make anyone a platform operator
-/// through SCIM, nor demote one).
+/// Whether `actor` may change or delete `group_id` (renaming it to
+/// `new_name`, when given). Its members hold every built-in role the group
+/// confers (granted to it or to a group containing it) and every right per
+/// group of its name and its ancestors' names, so changing its members,
+/// its name or deleting it gives or takes those (a user-admin cannot make
+/// anyone a platform operator through SCIM, nor demote one).
 fn may_change_group(
     conn: &mut AnyConnection,
     group_id: &str,
-    actor: &[Role],
-) -> Result<Result<(), ScimError>, StoreError> {
+    new_name: Option<&str>,
+    actor: &Actor,
+) -> Result<(), ScimError> {
     let conferred = sigil_store::admin_grants::conferred_by_group(conn, group_id)?;
-    Ok(at_most_actor(conferred, actor, "members of this group hold"))
+    at_most_actor(conferred, actor, "members of this group hold")?;
+    if actor.configured.is_empty() {
+        return Ok(());
+    }
+    let mut ids = sigil_store::groups::ancestor_groups(conn, &[group_id.to_owned()])?;
+    ids.push(group_id.to_owned());
+    let mut names = Vec::with_capacity(ids.len() + 1);
+    for id in &ids {
+        match groups::get(conn, id) {
+            // Rights name a group by display name or by id.
+            Ok(group) => names.extend([group.display_name, group.id]),
+            Err(StoreError::NotFound) => {}
+            Err(other) => return Err(other.into()),
+        }
+    }
+    names.extend(new_name.map(str::to_owned));
+    let names: Vec<&str> = names.iter().map(String::as_str).collect();
+    at_most_actors_rights(&rights_of_names(actor, &names), actor)
 }
 
 /// Writes name, externalId and members of the group `id` as `input` has
@@ -265,20 +343,15 @@ fn write_group(
     input: &GroupInput,
     version: i64,
     now: chrono::NaiveDateTime,
-    actor: &[Role],
-) -> Result<Result<(), ScimError>, StoreError> {
+    actor: &Actor,
+) -> Result<(), ScimError> {
     let stored = groups::get(conn, id)?;
     if stored.meta.version != version {
-        return Err(StoreError::VersionMismatch);
+        return Err(StoreError::VersionMismatch.into());
     }
-    if let Err(e) = may_change_group(conn, id, actor)? {
-        return Ok(Err(e));
-    }
+    may_change_group(conn, id, Some(&input.display_name), actor)?;
     let current = groups::members(conn, id)?;
-    let members = match resolve_all(conn, input, &current)? {
-        Ok(members) => members,
-        Err(e) => return Ok(Err(e)),
-    };
+    let members = resolve_all(conn, input, &current)?;
     if stored.display_name != input.display_name || stored.external_id != input.external_id {
         let group = Group {
             display_name: input.display_name.clone(),
@@ -288,31 +361,34 @@ fn write_group(
         groups::update(conn, &group, Some(version), now)?;
     }
     groups::set_members(conn, id, &members, now)?;
-    Ok(Ok(()))
+    Ok(())
 }
 
 /// POST /Groups: a group and its members in one transaction.
-pub(crate) async fn create_group(ctx: &ScimContext, body: &Value) -> Result<Written, ScimError> {
+pub(crate) async fn create_group(
+    ctx: &ScimContext,
+    actor: &Actor,
+    body: &Value,
+) -> Result<Written, ScimError> {
     let input = crate::group::parse(body)?;
-    let (now, base) = (ctx.store.now(), ctx.base.clone());
+    let (now, base, actor) = (ctx.store.now(), ctx.base.clone(), actor.clone());
     ctx.store
         .write(move |c| {
-            let members = match resolve_all(c, &input, &[])? {
-                Ok(members) => members,
-                Err(e) => return Ok(Err(e)),
-            };
+            // A new group's name may carry rights (`scim.rights`).
+            at_most_actors_rights(&rights_of_names(&actor, &[&input.display_name]), &actor)?;
+            let members = resolve_all(c, &input, &[])?;
             let mut group = Group::new(input.display_name.clone());
             group.external_id.clone_from(&input.external_id);
             let group = groups::insert_with_members(c, group, &members, now)?;
-            Ok(Ok(load_group(c, &group.id, &base)?))
+            Ok(load_group(c, &group.id, &base)?)
         })
-        .await?
+        .await
 }
 
 /// PUT /Groups/{id}: name, externalId and the whole member list.
 pub(crate) async fn replace_group(
     ctx: &ScimContext,
-    actor: &[Role],
+    actor: &Actor,
     id: &str,
     body: &Value,
     if_match: Option<&str>,
@@ -320,24 +396,22 @@ pub(crate) async fn replace_group(
     let input = crate::group::parse(body)?;
     let (id, now, base, if_match) =
         (id.to_owned(), ctx.store.now(), ctx.base.clone(), if_match.map(str::to_owned));
-    let actor = actor.to_vec();
+    let actor = actor.clone();
     ctx.store
         .write(move |c| {
             let version = groups::get(c, &id)?.meta.version;
             check_version(if_match.as_deref(), version)?;
-            if let Err(e) = write_group(c, &id, &input, version, now, &actor)? {
-                return Ok(Err(e));
-            }
-            Ok(Ok(load_group(c, &id, &base)?))
+            write_group(c, &id, &input, version, now, &actor)?;
+            Ok(load_group(c, &id, &base)?)
         })
-        .await?
+        .await
 }
 
 /// PATCH /Groups/{id}: all operations or none; members added or removed
 /// one at a time cost a query per change, not per member.
 pub(crate) async fn patch_group(
     ctx: &ScimContext,
-    actor: &[Role],
+    actor: &Actor,
     id: &str,
     body: &Value,
     if_match: Option<&str>,
@@ -348,20 +422,17 @@ pub(crate) async fn patch_group(
         check_version(if_match, version)?;
         crate::patch::apply(&mut resource, crate::group::patch_layout(), body)?;
         let input = crate::group::parse(&resource)?;
-        let (base, now, write_id, actor) = (ctx.base.clone(), ctx.store.now(), id.to_owned(), actor.to_vec());
+        let (base, now, write_id, actor) = (ctx.base.clone(), ctx.store.now(), id.to_owned(), actor.clone());
         let written = ctx
             .store
             .write(move |c| {
-                if let Err(e) = write_group(c, &write_id, &input, version, now, &actor)? {
-                    return Ok(Err(e));
-                }
-                Ok(Ok(load_group(c, &write_id, &base)?))
+                write_group(c, &write_id, &input, version, now, &actor)?;
+                Ok(load_group(c, &write_id, &base)?)
             })
             .await;
         match written {
-            Ok(result) => return result,
-            Err(StoreError::VersionMismatch) if if_match.is_none() && attempt < PATCH_ATTEMPTS => {}
-            Err(other) => return Err(other.into()),
+            Err(ScimError::PreconditionFailed) if if_match.is_none() && attempt < PATCH_ATTEMPTS => {}
+            other => return other,
         }
     }
     Err(ScimError::PreconditionFailed)
@@ -370,20 +441,18 @@ pub(crate) async fn patch_group(
 /// DELETE /Groups/{id}: the group and its memberships, both ways.
 pub(crate) async fn delete_group(
     ctx: &ScimContext,
-    actor: &[Role],
+    actor: &Actor,
     id: &str,
     if_match: Option<&str>,
 ) -> Result<(), ScimError> {
-    let (id, if_match, actor) = (id.to_owned(), if_match.map(str::to_owned), actor.to_vec());
+    let (id, if_match, actor) = (id.to_owned(), if_match.map(str::to_owned), actor.clone());
     ctx.store
         .write(move |c| {
             let stored = groups::get(c, &id)?;
             check_version(if_match.as_deref(), stored.meta.version)?;
-            if let Err(e) = may_change_group(c, &id, &actor)? {
-                return Ok(Err(e));
-            }
+            may_change_group(c, &id, None, &actor)?;
             groups::delete(c, &id)?;
-            Ok(Ok(()))
+            Ok(())
         })
-        .await?
+        .await
 }

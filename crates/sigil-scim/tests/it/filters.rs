@@ -190,9 +190,12 @@ fn both(store: &Store, people: &[(String, serde_json::Value)], filter: &str) -> 
         people.iter().filter(|(_, json)| matcher.matches(json)).map(|(id, _)| id.clone()).collect();
     expected.sort();
     let query = Query { filter: Some(parsed), limit: 1000, ..Query::default() };
-    let page = store.read_blocking(move |c| Ok(search_users(c, &query))).unwrap().unwrap_or_else(|e| {
-        panic!("{filter}: {e}");
-    });
+    let page = store
+        .read_blocking(move |c| Ok::<_, sigil_store::StoreError>(search_users(c, &query)))
+        .unwrap()
+        .unwrap_or_else(|e| {
+            panic!("{filter}: {e}");
+        });
     assert_eq!(page.total, i64::try_from(page.users.len()).unwrap(), "{filter}: total");
     let mut got: Vec<String> = page.users.into_iter().map(|u| u.id).collect();
     got.sort();
@@ -231,7 +234,7 @@ fn load(db: &TestDb) -> (Store, Vec<(String, serde_json::Value)>) {
             roles::grant(c, &editor.id, &Holder::Group(everyone_id), now)?;
             roles::grant(c, &admin.id, &Holder::User(alice), now)?;
             roles::grant(c, &viewer.id, &Holder::User(nomail), now)?;
-            Ok(())
+            Ok::<_, sigil_store::StoreError>(())
         })
         .unwrap();
     let rendered = store
@@ -293,7 +296,8 @@ fn bad_filters_are_refused_like_the_evaluator(db: &TestDb) {
     ] {
         let Ok(parsed) = parse_filter(filter) else { continue };
         let query = Query { filter: Some(parsed), limit: 10, ..Query::default() };
-        let result = store.read_blocking(move |c| Ok(search_users(c, &query))).unwrap();
+        let result =
+            store.read_blocking(move |c| Ok::<_, sigil_store::StoreError>(search_users(c, &query))).unwrap();
         assert!(matches!(result, Err(ScimError::InvalidFilter(_))), "{filter}: {result:?}");
     }
 }
@@ -348,7 +352,7 @@ fn group_filters_agree_with_the_evaluator(db: &TestDb) {
             roles::grant(c, &editor.id, &Holder::Group(s_id.clone()), now)?;
             roles::grant(c, &viewer.id, &Holder::Group(s_id), now)?;
             roles::grant(c, &viewer.id, &Holder::Group(ad), now)?;
-            Ok(())
+            Ok::<_, sigil_store::StoreError>(())
         })
         .unwrap();
     let rendered: Vec<(String, serde_json::Value)> = store
@@ -357,18 +361,19 @@ fn group_filters_agree_with_the_evaluator(db: &TestDb) {
             let ids: Vec<&str> = all.iter().map(|g| g.id.as_str()).collect();
             let mut members = groups::named_members(c, &ids)?;
             let mut granted = roles::granted_to_groups(c, &ids)?;
-            Ok(all
-                .iter()
-                .map(|g| {
-                    let json = sigil_scim::group::render(
-                        g,
-                        &members.remove(&g.id).unwrap_or_default(),
-                        &granted.remove(&g.id).unwrap_or_default(),
-                        "https://x/scim/v2",
-                    );
-                    (g.id.clone(), json)
-                })
-                .collect())
+            Ok::<_, sigil_store::StoreError>(
+                all.iter()
+                    .map(|g| {
+                        let json = sigil_scim::group::render(
+                            g,
+                            &members.remove(&g.id).unwrap_or_default(),
+                            &granted.remove(&g.id).unwrap_or_default(),
+                            "https://x/scim/v2",
+                        );
+                        (g.id.clone(), json)
+                    })
+                    .collect(),
+            )
         })
         .unwrap();
     let schema = group_schema();
@@ -406,7 +411,10 @@ fn group_filters_agree_with_the_evaluator(db: &TestDb) {
             rendered.iter().filter(|(_, j)| matcher.matches(j)).map(|(id, _)| id.clone()).collect();
         expected.sort();
         let query = Query { filter: Some(parsed), limit: 100, ..Query::default() };
-        let page = store.read_blocking(move |c| Ok(search_groups(c, &query))).unwrap().unwrap();
+        let page = store
+            .read_blocking(move |c| Ok::<_, sigil_store::StoreError>(search_groups(c, &query)))
+            .unwrap()
+            .unwrap();
         let mut got: Vec<String> = page.groups.into_iter().map(|g| g.id).collect();
         got.sort();
         assert_eq!(got, expected, "{filter}");

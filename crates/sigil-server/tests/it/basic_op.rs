@@ -24,6 +24,7 @@ backend_tests!(
 
 /// The relying party "web" that `setup` registers, with its secret.
 struct Web<'a> {
+    id: &'static str,
     server: &'a Server,
     secret: String,
     http: Http,
@@ -39,7 +40,7 @@ impl Web<'_> {
     }
 
     fn url(&self, params: &[(&str, &str)]) -> Url {
-        let mut all = vec![("client_id", "web"), ("redirect_uri", RP), ("response_type", "code")];
+        let mut all = vec![("client_id", self.id), ("redirect_uri", RP), ("response_type", "code")];
         all.extend(params.iter().copied());
         if !params.iter().any(|(k, _)| *k == "scope") {
             all.push(("scope", "openid"));
@@ -52,7 +53,7 @@ impl Web<'_> {
         let response = self
             .http
             .post(self.server.url("/token"))
-            .basic_auth("web", Some(&self.secret))
+            .basic_auth(self.id, Some(&self.secret))
             .form(&[("grant_type", "authorization_code"), ("code", code), ("redirect_uri", RP)])
             .send()
             .unwrap();
@@ -76,7 +77,7 @@ impl Web<'_> {
         let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
         let now = i64::try_from(now).unwrap();
         assert_eq!(claims["iss"], format!("http://{}", self.server.addr));
-        assert_eq!(claims["aud"], "web");
+        assert_eq!(claims["aud"], self.id);
         let (iat, exp) = (claims["iat"].as_i64().unwrap(), claims["exp"].as_i64().unwrap());
         assert!((now - 60..=now + 5).contains(&iat), "iat {iat} is now ({now})");
         assert!(exp > now && exp > iat, "exp {exp} is in the future");
@@ -104,7 +105,7 @@ fn start(db: &TestDb) -> (Server, String) {
 /// oidcc-claims-essential, oidcc-ensure-post-request-succeeds.
 fn optional_request_parameters_are_accepted_and_scopes_release_their_claims(db: &TestDb) {
     let (server, secret) = start(db);
-    let web = Web { server: &server, secret, http: rp_http() };
+    let web = Web { id: "web", server: &server, secret, http: rp_http() };
     let browser = browser();
 
     // No nonce: the code flow does not need one, and the ID token has none.
@@ -175,7 +176,7 @@ fn tokens_hint(tokens: &Value) -> String {
 /// oidcc-max-age-10000.
 fn prompt_and_max_age_decide_when_to_sign_in_again(db: &TestDb) {
     let (server, secret) = start(db);
-    let web = Web { server: &server, secret, http: rp_http() };
+    let web = Web { id: "web", server: &server, secret, http: rp_http() };
     let browser = browser();
     let first = web.id_token(&web.redeem(&code_from(&web.authorize(&browser, &[]))));
     let first_auth = first["auth_time"].as_i64().unwrap();
@@ -214,7 +215,7 @@ fn prompt_and_max_age_decide_when_to_sign_in_again(db: &TestDb) {
 /// (RFC 6750 §2.1 and §2.2; OpenID Connect Core §5.3.1).
 fn userinfo_answers_post_with_the_token_in_the_header_or_the_body(db: &TestDb) {
     let (server, secret) = start(db);
-    let web = Web { server: &server, secret, http: rp_http() };
+    let web = Web { id: "web", server: &server, secret, http: rp_http() };
     let tokens = web.redeem(&code_from(&web.authorize(&browser(), &[("scope", "openid email")])));
     let access = tokens["access_token"].as_str().unwrap();
     let by_get = web.userinfo(access);
@@ -241,8 +242,46 @@ fn userinfo_answers_post_with_the_token_in_the_header_or_the_body(db: &TestDb) {
 /// oidcc-server-client-secret-post and oidcc-refresh-token: a refresh token
 /// works only for the client it was issued to.
 fn client_secret_post_redeems_codes_and_refresh_tokens_stay_with_their_client(db: &TestDb) {
-    let (server, secret) = start(db);
-    let web = Web { server: &server, secret: secret.clone(), http: rp_http() };
+    let (server, basic_secret) = start(db);
+    let out = crate::cli(
+        db,
+        &[
+            "client",
+            "add",
+            "--id",
+            "web-post",
+            "--redirect-uri",
+            RP,
+            "--skip-consent",
+            "--token-endpoint-auth-method",
+            "client_secret_post",
+            "--grant-type",
+            "authorization_code",
+            "--grant-type",
+            "refresh_token",
+        ],
+    );
+    let secret = out.lines().find_map(|l| l.strip_prefix("client_secret: ")).unwrap().to_owned();
+    // A client registered for client_secret_basic may not put its secret in
+    // the body, nor a client_secret_post client use the header.
+    let wrong_method = rp_http()
+        .post(server.url("/token"))
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", "web-post"),
+            ("client_secret", &basic_secret),
+        ])
+        .send()
+        .unwrap();
+    assert_eq!(wrong_method.status(), 401);
+    let wrong_method = rp_http()
+        .post(server.url("/token"))
+        .basic_auth("web-post", Some(&secret))
+        .form(&[("grant_type", "refresh_token"), ("refresh_token", "x")])
+        .send()
+        .unwrap();
+    assert_eq!(wrong_method.status(), 401);
+    let web = Web { id: "web-post", server: &server, secret: secret.clone(), http: rp_http() };
     let landed = web.authorize(&browser(), &[("scope", "openid offline_access"), ("nonce", "n1")]);
     let code = code_from(&landed);
     let response = web
@@ -252,7 +291,7 @@ fn client_secret_post_redeems_codes_and_refresh_tokens_stay_with_their_client(db
             ("grant_type", "authorization_code"),
             ("code", &code),
             ("redirect_uri", RP),
-            ("client_id", "web"),
+            ("client_id", "web-post"),
             ("client_secret", &secret),
         ])
         .send()
@@ -279,7 +318,7 @@ fn client_secret_post_redeems_codes_and_refresh_tokens_stay_with_their_client(db
         .form(&[
             ("grant_type", "refresh_token"),
             ("refresh_token", refresh),
-            ("client_id", "web"),
+            ("client_id", "web-post"),
             ("client_secret", &secret),
         ])
         .send()

@@ -106,8 +106,9 @@ fn an_application_exchanges_its_users_token_for_an_api(db: &TestDb) {
     assert_eq!(got["act"], json!({ "sub": "app-a", "client_id": "app-a" }), "§4.1");
     assert_eq!(got["scope"], "openid profile offline_access");
     assert_ne!(got["jti"], user["jti"]);
-    // API B can use it as the user's token, and introspection shows the chain.
-    assert_eq!(app.userinfo(&exchanged), 200);
+    // API B can use it as the user's token, and introspection shows the
+    // chain; it is not a token for UserInfo (its audience is API B only).
+    assert_eq!(app.userinfo(&exchanged), 401, "RFC 9068 §4: aud names another API");
     let (_, introspected) = app.post("/introspect", &[("token", &exchanged)]);
     assert_eq!((&introspected["active"], &introspected["act"]["sub"]), (&json!(true), &json!("app-a")));
 
@@ -184,12 +185,12 @@ fn an_application_exchanges_its_users_token_for_an_api(db: &TestDb) {
     let (status, _) = app.post("/revoke", &[("token", &exchanged)]);
     assert_eq!(status, 200);
     assert_eq!(app.post("/introspect", &[("token", &exchanged)]).1["active"], false);
-    assert_eq!(app.userinfo(&exchanged), 401);
     let refreshed_token = from_refresh["access_token"].as_str().unwrap().to_owned();
-    assert_eq!(app.userinfo(&refreshed_token), 200);
+    let active = |token: &str| app.post("/introspect", &[("token", token)]).1["active"].clone();
+    assert_eq!(active(&refreshed_token), true);
     let (status, _) = app.post("/revoke", &[("token", tokens["refresh_token"].as_str().unwrap())]);
     assert_eq!(status, 200);
-    assert_eq!(app.userinfo(&refreshed_token), 401, "revoking the grant revokes what was exchanged from it");
+    assert_eq!(active(&refreshed_token), false, "revoking the grant revokes what was exchanged from it");
 }
 
 /// (what, form, expected error)
@@ -212,10 +213,11 @@ fn exchange_errors_and_policy_follow_rfc8693(db: &TestDb) {
             vec![("subject_token", &user_token), ("subject_token_type", "urn:x:saml")],
             "invalid_request",
         ),
+        // RFC 8693 §2.2.2: an invalid subject token is invalid_request.
         (
             "forged subject",
             vec![("subject_token", "eyJ.eyJ.sig"), ("subject_token_type", ACCESS)],
-            "invalid_grant",
+            "invalid_request",
         ),
         (
             "actor without type",
@@ -317,7 +319,9 @@ fn tokens_of_a_trusted_issuer_are_subject_tokens(db: &TestDb) {
     let mut public = josekit::jwk::KeyPair::to_jwk_public_key(&pair);
     public.set_key_id("idp-1");
     let jwks = json!({ "keys": [public.as_ref()] }).to_string();
-    let trusted = format!(r#"[{{ issuer = "https://idp.example.com", jwks = '{jwks}' }}]"#);
+    let trusted = format!(
+        r#"[{{ issuer = "https://idp.example.com", jwks = '{jwks}', scopes = ["openid"], audiences = ["{API_B}"] }}]"#
+    );
     let server = Server::start(crate::bin(), db, &[("SIGIL_EXCHANGE_TRUSTED_ISSUERS", &trusted)]);
     let here = format!("http://{}", server.addr);
     let mut private = josekit::jwk::KeyPair::to_jwk_key_pair(&pair);
@@ -328,6 +332,7 @@ fn tokens_of_a_trusted_issuer_are_subject_tokens(db: &TestDb) {
         claims.set_subject("external-42");
         claims.set_audience(vec![aud]);
         claims.set_claim("preferred_username", Some(json!(user))).unwrap();
+        claims.set_claim("scope", Some(json!("openid admin"))).unwrap();
         if let Some(actor) = may_act {
             claims.set_claim("may_act", Some(json!({ "sub": actor }))).unwrap();
         }
@@ -347,15 +352,17 @@ fn tokens_of_a_trusted_issuer_are_subject_tokens(db: &TestDb) {
     let sign = |iss: &str, aud: &str, user: &str, lifetime: i64| sign_with(iss, aud, user, lifetime, None);
     let app = Rp { server: &server, http: rp_http(), id: "app-a", secret };
     let jwt = "urn:ietf:params:oauth:token-type:jwt";
-    let good = sign("https://idp.example.com", &here, "ALICE", 60);
+    let good = sign("https://idp.example.com", &here, "alice", 60);
     let (status, answer) =
         exchange(&app, &[("subject_token", &good), ("subject_token_type", jwt), ("audience", API_B)]);
     assert_eq!(status, 200, "{answer}");
     let got = claims(answer["access_token"].as_str().unwrap());
     assert_eq!((&got["aud"], &got["act"]["sub"]), (&json!(API_B), &json!("app-a")));
     assert_eq!(answer["issued_token_type"], ACCESS);
-    let alice = rp_http().get(server.url("/userinfo")).bearer_auth(answer["access_token"].as_str().unwrap());
-    assert_eq!(alice.send().unwrap().status(), 200, "the user it names, by user name in any case");
+    // Only what the token carries and the operator listed: openid, not admin.
+    assert_eq!(got["scope"], "openid", "{got}");
+    let (_, introspected) = app.post("/introspect", &[("token", answer["access_token"].as_str().unwrap())]);
+    assert_eq!(introspected["active"], true, "the user it names, by exact user name: {introspected}");
     let named = sign_with("https://idp.example.com", &here, "alice", 60, Some("app-a"));
     let (status, answer) =
         exchange(&app, &[("subject_token", &named), ("subject_token_type", jwt), ("audience", API_B)]);
@@ -368,6 +375,7 @@ fn tokens_of_a_trusted_issuer_are_subject_tokens(db: &TestDb) {
         ),
         ("expired", sign("https://idp.example.com", &here, "alice", -120)),
         ("no such user", sign("https://idp.example.com", &here, "mallory", 60)),
+        ("a user name in another case", sign("https://idp.example.com", &here, "ALICE", 60)),
         ("untrusted issuer", sign("https://evil.example.com", &here, "alice", 60)),
         // RFC 8693 §4.4: may_act admits only the actor it names.
         (
@@ -377,6 +385,6 @@ fn tokens_of_a_trusted_issuer_are_subject_tokens(db: &TestDb) {
     ] {
         let (status, body) =
             exchange(&app, &[("subject_token", &token), ("subject_token_type", jwt), ("audience", API_B)]);
-        assert_eq!((status, body["error"].as_str()), (400, Some("invalid_grant")), "{what}: {body}");
+        assert_eq!((status, body["error"].as_str()), (400, Some("invalid_request")), "{what}: {body}");
     }
 }

@@ -99,10 +99,37 @@ fn client_credentials_token_is_an_rfc9068_jwt_verifiable_with_the_jwks(db: &Test
     assert_eq!(claims["exp"].as_i64().unwrap() - claims["iat"].as_i64().unwrap(), 300);
     assert!(claims["jti"].as_str().is_some_and(|j| !j.is_empty()));
 
-    // client_secret_post works too, and without a scope the client gets all
-    // of its (non-user) scopes.
-    let post =
-        client.set_auth_type(AuthType::RequestBody).exchange_client_credentials().request(&http()).unwrap();
+    // A client registered for client_secret_basic keeps to it: the same
+    // secret in the body is refused.
+    let client = client.set_auth_type(AuthType::RequestBody);
+    assert!(client.exchange_client_credentials().request(&http()).is_err());
+    // A client registered for client_secret_post gets its token that way,
+    // and without a scope it gets all of its (non-user) scopes.
+    let out = cli(
+        db,
+        &[
+            "client",
+            "add",
+            "--id",
+            "reports-post",
+            "--grant-type",
+            "client_credentials",
+            "--scope",
+            "api.read api.write",
+            "--audience",
+            API,
+            "--token-endpoint-auth-method",
+            "client_secret_post",
+        ],
+    );
+    let post_secret = out.lines().find_map(|l| l.strip_prefix("client_secret: ")).unwrap().to_owned();
+    let post = BasicClient::new(ClientId::new("reports-post".into()))
+        .set_client_secret(ClientSecret::new(post_secret))
+        .set_token_uri(TokenUrl::new(metadata["token_endpoint"].as_str().unwrap().into()).unwrap())
+        .set_auth_type(AuthType::RequestBody)
+        .exchange_client_credentials()
+        .request(&http())
+        .unwrap();
     let (_, claims) = verify(&server, post.access_token().secret());
     assert_eq!(claims["scope"], "api.read api.write");
     assert!(!server.logs().contains(&secret), "the client secret reached the log");

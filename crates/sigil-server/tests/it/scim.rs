@@ -303,9 +303,10 @@ fn tokens_and_scopes_guard_every_endpoint(db: &TestDb) {
     let (status, headers, body) = read.send("POST", "/Users", Some(&json!({ "userName": "x" })), &[]);
     assert_error(status, &body, 403, None);
     assert!(headers["www-authenticate"].to_str().unwrap().contains("insufficient_scope"));
+    // A token for another API is not a SCIM token at all (RFC 9068 §4).
     let unrelated = Scim { server: &server, http: rp_http(), token: other };
     let (status, _, body) = unrelated.get("/Users");
-    assert_error(status, &body, 403, None);
+    assert_error(status, &body, 401, None);
 
     // A revoked token stops working at once.
     let out = cli(db, &["client", "list"]);
@@ -383,13 +384,20 @@ fn bad_requests_get_scim_errors_and_change_nothing(db: &TestDb) {
     assert_eq!(list["totalResults"], 1, "nothing bad was stored: {list}");
 }
 
-/// RFC 7644 §3.11: `/Me` is the token's own user; any valid user token may
-/// read it, changing it takes `scim:write` like any other user.
+/// RFC 7644 §3.11: `/Me` is the token's own user; any valid user token for
+/// the SCIM API may read it, changing it takes `scim:write` like any other
+/// user. A token for sign-in alone (UserInfo's audience) is not one.
 fn me_is_the_user_the_token_speaks_for(db: &TestDb) {
     let secret = crate::oidc::setup(db);
+    cli(db, &["client", "update", "--id", "web", "--scope", "openid profile scim:read"]);
     let server = Server::start(crate::bin(), db, &[]);
     let rp = crate::lifecycle::Rp { server: &server, http: rp_http(), id: "web", secret };
     let (_, tokens) = rp.tokens(&browser(), "openid profile");
+    let sign_in_only =
+        Scim { server: &server, http: rp_http(), token: tokens["access_token"].as_str().unwrap().into() };
+    let (status, _, body) = sign_in_only.get("/Me");
+    assert_error(status, &body, 401, None);
+    let (_, tokens) = rp.tokens(&browser(), "openid profile scim:read");
     let user_token = tokens["access_token"].as_str().unwrap().to_owned();
     let me = Scim { server: &server, http: rp_http(), token: user_token };
     let (status, headers, body) = me.get("/Me");

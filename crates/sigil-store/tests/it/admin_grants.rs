@@ -24,7 +24,7 @@ fn roles_reach_users_through_nested_groups(db: &TestDb) {
             let outer = groups::find_or_create(c, "Operations", now)?;
             groups::add_member(c, &inner.id, &Member::User(user.id.clone()), now)?;
             groups::add_member(c, &outer.id, &Member::Group(inner.id.clone()), now)?;
-            Ok((user, outer))
+            Ok::<_, sigil_store::StoreError>((user, outer))
         })
         .unwrap();
     let held = |store: &sigil_store::Store| {
@@ -73,7 +73,7 @@ fn grants_go_with_their_grantee(db: &TestDb) {
             admin_grants::grant(c, "service-account", &Grantee::Client("old".into()), now)
         })
         .unwrap();
-    store.write_blocking(|c| users::delete(c, &user.id)).unwrap();
+    store.write_blocking(|c| users::delete(c, &user.id, store.now())).unwrap();
     store.write_blocking(|c| clients::delete(c, "old")).unwrap();
     assert!(store.read_blocking(admin_grants::list).unwrap().is_empty());
 }

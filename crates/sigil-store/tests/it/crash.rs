@@ -93,7 +93,7 @@ fn killed_writer_leaves_only_whole_records(db: &TestDb) {
                     user.user_name
                 );
             }
-            Ok(())
+            Ok::<_, sigil_store::StoreError>(())
         })
         .unwrap();
     reopened

@@ -101,7 +101,7 @@ fn searchable_attributes_use_an_index(db: &TestDb) {
                     || (plan.contains("Index") && !plan.contains("Seq Scan"));
                 assert!(indexed, "{what}: `{query}` is not indexed: {plan}");
             }
-            Ok(())
+            Ok::<_, sigil_store::StoreError>(())
         })
         .unwrap();
 }

@@ -40,7 +40,7 @@ fn schema_matches_migrations(db: &TestDb) {
                 role_grants,
                 admin_grants
             );
-            Ok(())
+            Ok::<_, sigil_store::StoreError>(())
         })
         .unwrap();
 }

@@ -99,11 +99,13 @@ fn full_user_round_trips(db: &TestDb) {
         .read_blocking(|c| {
             use diesel::prelude::*;
             use sigil_store::schema::user_search_terms as t;
-            Ok(t::table
-                .filter(t::user_id.eq(&user.id))
-                .order(t::attribute.asc())
-                .select((t::attribute, t::value_folded))
-                .load::<(String, String)>(c)?)
+            Ok::<_, sigil_store::StoreError>(
+                t::table
+                    .filter(t::user_id.eq(&user.id))
+                    .order(t::attribute.asc())
+                    .select((t::attribute, t::value_folded))
+                    .load::<(String, String)>(c)?,
+            )
         })
         .unwrap();
     assert!(terms.contains(&("displayName".into(), "babs jensen".into())), "{terms:?}");
@@ -192,8 +194,8 @@ fn deleting_a_user_removes_what_hangs_off_it(db: &TestDb) {
     store
         .write_blocking(|c| groups::add_member(c, &group.id, &groups::Member::User(user.id.clone()), now))
         .unwrap();
-    assert!(store.write_blocking(|c| users::delete(c, &user.id)).unwrap());
-    assert!(!store.write_blocking(|c| users::delete(c, &user.id)).unwrap());
+    assert!(store.write_blocking(|c| users::delete(c, &user.id, store.now())).unwrap());
+    assert!(!store.write_blocking(|c| users::delete(c, &user.id, store.now())).unwrap());
     assert!(matches!(store.read_blocking(|c| users::get(c, &user.id)), Err(StoreError::NotFound)));
     assert!(store.read_blocking(|c| groups::members(c, &group.id)).unwrap().is_empty());
     store
@@ -203,7 +205,7 @@ fn deleting_a_user_removes_what_hangs_off_it(db: &TestDb) {
             let values: i64 = user_values::table.count().get_result(c)?;
             let addresses: i64 = user_addresses::table.count().get_result(c)?;
             assert_eq!((values, addresses), (0, 0));
-            Ok(())
+            Ok::<_, sigil_store::StoreError>(())
         })
         .unwrap();
 }

@@ -1,4 +1,5 @@
-//! Minting signed tokens with the store's active key.
+//! Minting signed tokens with the store's active key, and checking them
+//! ([`verify`], the one verifier every consumer calls).
 //!
 //! Which key is active is read from the store for every token, so a
 //! rotation made by any node (or `sigil keys rotate`) takes effect
@@ -16,6 +17,8 @@ use sigil_store::keys::{KeyState, SigningKey};
 
 use crate::OidcError;
 use crate::keys::SigningAlg;
+
+pub mod verify;
 
 /// Parsed signing keys by `kid`.
 #[derive(Debug, Default, Clone)]
@@ -67,8 +70,7 @@ impl SignerCache {
 /// the key that was active a moment ago; that key stays published (retired
 /// keys are kept a day) so its tokens still verify everywhere.
 ///
-/// The in-process resource servers' token check
-/// (`OidcContext::check_access_token`) uses it too: a token it cannot
+/// The verifier (`verify::access_token`) uses it too: a token it cannot
 /// verify is tried again against the store's list, so a key another node
 /// published in the last second is found, and a key leaves the store only
 /// once nothing it signed can still be valid. The JWKS endpoint reads the
@@ -164,27 +166,4 @@ pub(crate) fn verify_with_jwk(
     };
     let (payload, _) = result.map_err(|_| "bad signature".to_owned())?;
     Ok(payload.claims_set().clone())
-}
-
-/// Checks an access token Sigil issued: a published key's signature, `typ`
-/// `at+jwt`, our issuer, not expired. Returns its claims.
-pub(crate) fn verify_access_token(
-    token: &str,
-    keys: &[SigningKey],
-    issuer: &str,
-    now: NaiveDateTime,
-) -> Result<Map<String, Value>, String> {
-    let (typ, claims) = verify_signature(token, keys)?;
-    // RFC 9068 §4: the typ keeps an ID token from passing as an access token.
-    if typ.as_deref() != Some("at+jwt") {
-        return Err("not an access token".into());
-    }
-    if claims.get("iss").and_then(Value::as_str) != Some(issuer) {
-        return Err("issued by someone else".into());
-    }
-    let exp = read_numeric_date(claims.get("exp")).ok_or("no expiry")?;
-    if exp <= numeric_date(now) {
-        return Err("expired".into());
-    }
-    Ok(claims)
 }

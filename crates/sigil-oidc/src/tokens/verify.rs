@@ -1,0 +1,285 @@
+//! The one verifier: every token Sigil accepts — at UserInfo,
+//! introspection, revocation, token exchange, SCIM and the admin API — is
+//! checked here, and nowhere else.
+//!
+//! An access token passes when (RFC 9068 §4):
+//! 1. it is a JWT signed by one of Sigil's published keys;
+//! 2. its header `typ` is `at+jwt`, so an ID token cannot pass for one;
+//! 3. its `iss` is this issuer;
+//! 4. its `aud` names the API it is presented to (RFC 8707 §2), unless the
+//!    caller is the authorization server itself (introspection, revocation,
+//!    exchange), which accepts any audience;
+//! 5. its `exp` is ahead;
+//! 6. neither its `jti` nor its grant is revoked;
+//! 7. its principal is still there: the user exists and is active, or, for
+//!    a client's own token (`sub` = `client_id`), the client is registered.
+//!
+//! 6 and 7 are read from the store on every call, so revoking a token,
+//! deactivating a user or removing a client takes effect on every node at
+//! once. The result is a [`Principal`]; consumers read scopes, audience and
+//! subject from it, never from raw claims.
+//!
+//! ID tokens presented back to Sigil (as token-exchange subjects) pass
+//! [`id_token`], which binds them to the client presenting them. Refresh
+//! tokens are opaque; [`refresh_token`] binds them to their own client
+//! (RFC 6749 §6).
+
+use std::sync::Arc;
+
+use serde_json::{Map, Value};
+use sigil_store::clients::Client;
+use sigil_store::secret::HashedSecret;
+use sigil_store::tokens::RefreshToken;
+use sigil_store::{StoreError, clients, keys, tokens as stored, users};
+
+use super::{numeric_date, read_numeric_date, verify_signature};
+use crate::provider::{Api, Provider};
+
+/// Where a token is presented.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Audience {
+    /// One of Sigil's APIs: the token's `aud` must name it.
+    Api(Api),
+    /// The authorization server itself (introspection, revocation, token
+    /// exchange): any audience, since it answers about tokens for others.
+    AnyApi,
+}
+
+/// Who a verified token acts for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Subject {
+    /// A user, active when the token was checked.
+    User(String),
+    /// The client itself (client credentials, RFC 9068 §2.2).
+    Client,
+}
+
+/// A verified access token.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Principal {
+    /// Who it acts for.
+    pub subject: Subject,
+    /// `sub`.
+    pub sub: String,
+    /// `client_id`: the client it was issued to.
+    pub client_id: String,
+    /// The granted scopes.
+    pub scopes: Vec<String>,
+    /// `aud`, as a list.
+    pub audience: Vec<String>,
+    /// The grant it descends from, when it has one.
+    pub grant_id: Option<String>,
+    /// `exp`.
+    pub expires_at: i64,
+    /// Every claim, for introspection and `act` chains.
+    pub claims: Map<String, Value>,
+}
+
+impl Principal {
+    /// The user it acts for, if any.
+    pub fn user_id(&self) -> Option<&str> {
+        match &self.subject {
+            Subject::User(id) => Some(id),
+            Subject::Client => None,
+        }
+    }
+
+    /// Whether `scope` was granted.
+    pub fn has_scope(&self, scope: &str) -> bool {
+        self.scopes.iter().any(|s| s == scope)
+    }
+}
+
+/// Why a token was refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refused {
+    /// Not a token this API accepts; the reason is for logs only, never for
+    /// the client (RFC 6750 §3.1 `invalid_token` says no more).
+    Invalid(&'static str),
+    /// The store could not be asked.
+    Unavailable(String),
+}
+
+impl From<StoreError> for Refused {
+    fn from(error: StoreError) -> Self {
+        Self::Unavailable(error.to_string())
+    }
+}
+
+/// The space-separated `scope` claim, as a list.
+pub(crate) fn scopes_of(claims: &Map<String, Value>) -> Vec<String> {
+    claims
+        .get("scope")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .split(' ')
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+/// `aud`, which RFC 7519 §4.1.3 allows as a string or an array.
+pub(crate) fn audience_of(claims: &Map<String, Value>) -> Vec<String> {
+    match claims.get("aud") {
+        Some(Value::String(one)) => vec![one.clone()],
+        Some(Value::Array(list)) => list.iter().filter_map(Value::as_str).map(str::to_owned).collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// Checks the signature against the key list of the last second, and once
+/// more against the store's when that fails: another node may have
+/// published a key since (see `KeyCache`).
+async fn signed_claims(
+    provider: &Provider,
+    token: &str,
+) -> Result<(Option<String>, Map<String, Value>), Refused> {
+    let cached = provider.signing_keys.fresh();
+    let keys = match &cached {
+        Some(keys) => Arc::clone(keys),
+        None => provider.signing_keys.store(provider.store.read(keys::list).await?),
+    };
+    match verify_signature(token, &keys) {
+        Ok(verified) => Ok(verified),
+        Err(_) if cached.is_some() => {
+            let keys = provider.signing_keys.store(provider.store.read(keys::list).await?);
+            verify_signature(token, &keys).map_err(|_| Refused::Invalid("signature"))
+        }
+        Err(_) => Err(Refused::Invalid("signature")),
+    }
+}
+
+/// Checks an access token presented at `audience`; see the module docs for
+/// every step.
+pub async fn access_token(
+    provider: &Provider,
+    token: &str,
+    audience: Audience,
+) -> Result<Principal, Refused> {
+    let (typ, claims) = signed_claims(provider, token).await?;
+    // RFC 9068 §4: the typ keeps an ID token from passing as an access token.
+    if typ.as_deref() != Some("at+jwt") {
+        return Err(Refused::Invalid("not an access token"));
+    }
+    let text = |name: &str| claims.get(name).and_then(Value::as_str).map(str::to_owned);
+    if text("iss").as_deref() != Some(provider.issuer.as_str()) {
+        return Err(Refused::Invalid("issued by someone else"));
+    }
+    let aud = audience_of(&claims);
+    if let Audience::Api(api) = audience
+        && !aud.contains(&provider.resource(api))
+    {
+        return Err(Refused::Invalid("meant for another audience"));
+    }
+    let expires_at = read_numeric_date(claims.get("exp")).ok_or(Refused::Invalid("no expiry"))?;
+    if expires_at <= numeric_date(provider.store.now()) {
+        return Err(Refused::Invalid("expired"));
+    }
+    let (Some(sub), Some(client_id), Some(jti)) = (text("sub"), text("client_id"), text("jti")) else {
+        return Err(Refused::Invalid("sub, client_id or jti missing"));
+    };
+    let grant_id = text("grant_id");
+    let subject = if sub == client_id { Subject::Client } else { Subject::User(sub.clone()) };
+    let probe = (subject.clone(), client_id.clone(), grant_id.clone());
+    let live = provider
+        .store
+        .read(move |c| {
+            let (subject, client_id, grant_id) = probe;
+            if stored::is_revoked(c, &jti, grant_id.as_deref())? {
+                return Ok(false);
+            }
+            match subject {
+                Subject::User(id) => Ok(users::is_active(c, &id)? == Some(true)),
+                Subject::Client => match clients::get(c, &client_id) {
+                    Ok(_) => Ok(true),
+                    Err(StoreError::NotFound) => Ok(false),
+                    Err(other) => Err(other),
+                },
+            }
+        })
+        .await?;
+    if !live {
+        return Err(Refused::Invalid("revoked, or its principal is gone or inactive"));
+    }
+    Ok(Principal {
+        subject,
+        sub,
+        client_id,
+        scopes: scopes_of(&claims),
+        audience: aud,
+        grant_id,
+        expires_at,
+        claims,
+    })
+}
+
+/// Checks an ID token Sigil issued that `client` presents back (as a
+/// token-exchange subject): signed by us, not an access token, our `iss`,
+/// issued to `client` (`aud` or `azp`, OpenID Connect Core §2), not
+/// expired, and its user still active. Returns its claims.
+pub(crate) async fn id_token(
+    provider: &Provider,
+    token: &str,
+    client: &Client,
+) -> Result<Map<String, Value>, Refused> {
+    let (typ, claims) = signed_claims(provider, token).await?;
+    if typ.as_deref() == Some("at+jwt") {
+        return Err(Refused::Invalid("an access token, not an ID token"));
+    }
+    if claims.get("iss").and_then(Value::as_str) != Some(provider.issuer.as_str()) {
+        return Err(Refused::Invalid("issued by someone else"));
+    }
+    let azp = claims.get("azp").and_then(Value::as_str);
+    if !audience_of(&claims).contains(&client.id) && azp != Some(client.id.as_str()) {
+        return Err(Refused::Invalid("issued to another client"));
+    }
+    if read_numeric_date(claims.get("exp")).is_none_or(|exp| exp <= numeric_date(provider.store.now())) {
+        return Err(Refused::Invalid("expired"));
+    }
+    let sub = claims.get("sub").and_then(Value::as_str).ok_or(Refused::Invalid("no sub"))?.to_owned();
+    let grant = claims.get("grant_id").and_then(Value::as_str).map(str::to_owned);
+    let live = provider
+        .store
+        .read(move |c| {
+            let revoked = match &grant {
+                Some(grant) => stored::is_revoked(c, "", Some(grant))?,
+                None => false,
+            };
+            Ok::<_, StoreError>(!revoked && users::is_active(c, &sub)? == Some(true))
+        })
+        .await?;
+    if !live {
+        return Err(Refused::Invalid("revoked, or its user is gone or inactive"));
+    }
+    Ok(claims)
+}
+
+/// Checks a refresh token `client` presents: known, issued to `client`
+/// (RFC 6749 §6, RFC 9700 §4.14: a refresh token is bound to its client),
+/// neither spent, revoked nor expired, and its user still active.
+pub(crate) async fn refresh_token(
+    provider: &Provider,
+    token: &str,
+    client: &Client,
+) -> Result<RefreshToken, Refused> {
+    let hash = HashedSecret::of(token).as_str().to_owned();
+    let record = provider
+        .store
+        .read(move |c| {
+            let Some(record) = stored::find_refresh(c, &hash)? else { return Ok(None) };
+            let active = match &record.user_id {
+                Some(user) => users::is_active(c, user)? == Some(true),
+                None => false,
+            };
+            Ok::<_, StoreError>(active.then_some(record))
+        })
+        .await?
+        .ok_or(Refused::Invalid("unknown, or its user is gone or inactive"))?;
+    if record.client_id != client.id {
+        return Err(Refused::Invalid("issued to another client"));
+    }
+    if record.used_at.is_some() || record.revoked_at.is_some() || record.expires_at <= provider.store.now() {
+        return Err(Refused::Invalid("spent, revoked or expired"));
+    }
+    Ok(record)
+}
