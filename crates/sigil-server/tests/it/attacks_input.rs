@@ -1,0 +1,177 @@
+//! Hostile or careless input at the edges, against the running server and
+//! the real `sigil` command: passwords a guesser tries first (NIST SP
+//! 800-63B §5.1.1.2), client secrets judged by an honest strength estimate,
+//! secrets that look like flags, and `profile` / `picture` URLs that would
+//! run script in a relying party's page. Every refusal has the spec's
+//! shape (RFC 7644 §3.12 `invalidValue`, or one line on stderr and exit 1)
+//! and stores nothing.
+
+use std::io::Write;
+use std::process::Stdio;
+
+use serde_json::{Value, json};
+use sigil_testkit::process::{Ran, Server, run, sigil};
+use sigil_testkit::{TestDb, backend_tests};
+
+use crate::oidc::rp_http;
+use crate::scim::{Scim, assert_error, token};
+use crate::scim_patch::patch_body;
+
+backend_tests!(
+    scim_passwords_follow_the_policy_on_create_replace_patch_and_bulk,
+    scim_password_policy_follows_the_configuration,
+    cli_passwords_follow_the_policy_and_write_nothing_when_refused,
+);
+
+/// Runs `sigil args...` against `db` with `env` set and `stdin` as its
+/// standard input.
+fn sigil_with(db: &TestDb, args: &[&str], env: &[(&str, &str)], stdin: Option<&str>) -> Ran {
+    let mut command = sigil(crate::bin(), db);
+    command.args(args).envs(env.iter().copied());
+    let Some(input) = stdin else { return run(command) };
+    let mut child = command
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot run sigil {args:?}: {e}"));
+    child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
+    let output = child.wait_with_output().unwrap();
+    Ran {
+        status: output.status,
+        stdout: String::from_utf8_lossy(&output.stdout).into(),
+        stderr: String::from_utf8_lossy(&output.stderr).into(),
+    }
+}
+
+fn succeeds(ran: Ran, what: &str) -> Ran {
+    assert!(ran.status.success(), "{what}: {:?} {}{}", ran.status, ran.stderr, ran.stdout);
+    ran
+}
+
+/// The CLI's refusal: exit status 1 and one line on stderr containing `why`.
+fn refused(ran: &Ran, why: &str, what: &str) {
+    assert_eq!(ran.status.code(), Some(1), "{what}: {:?} {}{}", ran.status, ran.stderr, ran.stdout);
+    assert_eq!(ran.stderr.trim_end().lines().count(), 1, "{what}: one line of reason: {:?}", ran.stderr);
+    assert!(ran.stderr.starts_with("error: ") && ran.stderr.contains(why), "{what}: {:?}", ran.stderr);
+}
+
+/// Everything an operator can see of users and clients.
+fn snapshot(db: &TestDb) -> String {
+    let users = succeeds(sigil_with(db, &["user", "list"], &[], None), "user list").stdout;
+    let clients = succeeds(sigil_with(db, &["client", "list"], &[], None), "client list").stdout;
+    format!("{users}\n{clients}")
+}
+
+fn writer<'a>(db: &TestDb, server: &'a Server) -> Scim<'a> {
+    Scim { server, http: rp_http(), token: token(db, server, "provisioner", "scim:write") }
+}
+
+fn user_count(scim: &Scim<'_>) -> u64 {
+    scim.list(&[]).get("totalResults").and_then(Value::as_u64).unwrap()
+}
+
+/// Sends `body` and expects RFC 7644 §3.12's 400 `invalidValue` with a
+/// detail containing `why`.
+fn invalid_value(scim: &Scim<'_>, method: &str, path: &str, body: &Value, why: &str) {
+    let (status, _, answer) = scim.send(method, path, Some(body), &[]);
+    assert_error(status, &answer, 400, Some("invalidValue"));
+    let detail = answer["detail"].as_str().unwrap();
+    assert!(detail.contains(why), "{method} {path} {body}: {detail}");
+}
+
+fn scim_passwords_follow_the_policy_on_create_replace_patch_and_bulk(db: &TestDb) {
+    let server = Server::start(crate::bin(), db, &[]);
+    let scim = writer(db, &server);
+    for (password, why) in [
+        ("x", "at least 8 characters"),
+        ("pässwö", "at least 8 characters"), // 8 bytes, but 6 characters
+        ("seven77", "at least 8 characters"),
+        ("password1", "most commonly used"),
+        ("PASSWORD1", "most commonly used"),
+        ("trustno1", "most commonly used"),
+        ("aaaaaaaaaa", "repeated or sequential"),
+        ("tourguide", "user name"),
+    ] {
+        let body = json!({ "userName": "TourGuide", "password": password });
+        invalid_value(&scim, "POST", "/Users", &body, why);
+    }
+    assert_eq!(user_count(&scim), 0, "no refused user was stored");
+
+    // Characters, not bytes: eight of them pass however many bytes they take.
+    let (status, _, created) =
+        scim.send("POST", "/Users", Some(&json!({ "userName": "bjensen", "password": "pässwörd" })), &[]);
+    assert_eq!(status, 201, "{created}");
+    let user = format!("/Users/{}", created["id"].as_str().unwrap());
+    let version = created["meta"]["version"].clone();
+
+    let weak = json!({ "userName": "bjensen", "password": "12345678" });
+    invalid_value(&scim, "PUT", &user, &weak, "most commonly used");
+    let weak = patch_body(json!([{ "op": "replace", "path": "password", "value": "short" }]));
+    invalid_value(&scim, "PATCH", &user, &weak, "at least 8 characters");
+    let weak = patch_body(json!([{ "op": "replace", "value": { "password": "iloveyou" } }]));
+    invalid_value(&scim, "PATCH", &user, &weak, "most commonly used");
+    let (_, _, unchanged) = scim.get(&user);
+    assert_eq!(unchanged["meta"]["version"], version, "refused writes change nothing");
+
+    // /Bulk goes through the same writes: the operation fails, alone.
+    let request = json!({
+        "schemas": ["urn:ietf:params:scim:api:messages:2.0:BulkRequest"],
+        "Operations": [{ "method": "POST", "path": "/Users", "bulkId": "weak",
+                         "data": { "userName": "alice", "password": "qwerty" } }]
+    });
+    let (status, _, answer) = scim.send("POST", "/Bulk", Some(&request), &[]);
+    assert_eq!(status, 200, "{answer}");
+    let result = &answer["Operations"][0];
+    assert_eq!((&result["status"], &result["response"]["scimType"]), (&json!("400"), &json!("invalidValue")));
+    assert_eq!(user_count(&scim), 1);
+
+    let good = patch_body(json!([{ "op": "replace", "path": "password", "value": "a long passphrase" }]));
+    let (status, _, answer) = scim.send("PATCH", &user, Some(&good), &[]);
+    assert_eq!(status, 200, "{answer}");
+}
+
+fn scim_password_policy_follows_the_configuration(db: &TestDb) {
+    let env = [("SIGIL_PASSWORDS_MIN_LENGTH", "16"), ("SIGIL_PASSWORDS_REFUSE_COMMON", "false")];
+    let server = Server::start(crate::bin(), db, &env);
+    let scim = writer(db, &server);
+    let body = json!({ "userName": "bjensen", "password": "t1meMa$heen-15c" });
+    invalid_value(&scim, "POST", "/Users", &body, "at least 16 characters");
+    // The list is off: a common password of the required length passes.
+    let body = json!({ "userName": "bjensen", "password": "1234567890123456" });
+    let (status, _, answer) = scim.send("POST", "/Users", Some(&body), &[]);
+    assert_eq!(status, 201, "{answer}");
+}
+
+fn cli_passwords_follow_the_policy_and_write_nothing_when_refused(db: &TestDb) {
+    let before = snapshot(db);
+    fn add(user: &str) -> [&str; 7] {
+        ["user", "add", "--username", user, "--password-stdin", "--group", "staff"]
+    }
+    for (password, why) in [
+        ("x", "at least 8 characters"),
+        ("", "at least 8 characters"),
+        ("日本語のパス", "at least 8 characters"),
+        ("password", "most commonly used"),
+        ("Baseball", "most commonly used"),
+        ("87654321", "most commonly used"),
+        ("abcdefghijk", "repeated or sequential"),
+        ("bjensen", "at least 8 characters"),
+    ] {
+        let ran = sigil_with(db, &add("bjensen"), &[], Some(&format!("{password}\n")));
+        refused(&ran, why, password);
+    }
+    let ran = sigil_with(db, &add("carol.jones"), &[], Some("Carol.Jones\n"));
+    refused(&ran, "user name", "the user name as password");
+    let ran = sigil_with(db, &["user", "add", "--username", "bjensen", "--password", "secret1"], &[], None);
+    refused(&ran, "at least 8 characters", "--password");
+    let stricter = [("SIGIL_PASSWORDS_MIN_LENGTH", "12")];
+    let ran = sigil_with(db, &add("bjensen"), &stricter, Some("t1meMa$heen\n"));
+    refused(&ran, "at least 12 characters", "a configured minimum");
+    assert_eq!(snapshot(db), before, "no user, no group was written");
+
+    let ran = sigil_with(db, &add("bjensen"), &[], Some("pässwörd\n"));
+    succeeds(ran, "eight characters in ten bytes");
+    let no_list = [("SIGIL_PASSWORDS_REFUSE_COMMON", "false")];
+    succeeds(sigil_with(db, &add("carol"), &no_list, Some("password\n")), "the list switched off");
+}
