@@ -6,7 +6,7 @@
 //! shape (RFC 7644 §3.12 `invalidValue`, or one line on stderr and exit 1)
 //! and stores nothing.
 
-use std::io::Write;
+use std::io::{Read, Write};
 use std::process::Stdio;
 
 use serde_json::{Value, json};
@@ -21,6 +21,7 @@ backend_tests!(
     scim_passwords_follow_the_policy_on_create_replace_patch_and_bulk,
     scim_password_policy_follows_the_configuration,
     cli_passwords_follow_the_policy_and_write_nothing_when_refused,
+    cli_accepts_random_hex_and_base64url_secrets_and_explains_refusals,
 );
 
 /// Runs `sigil args...` against `db` with `env` set and `stdin` as its
@@ -61,6 +62,13 @@ fn snapshot(db: &TestDb) -> String {
     let users = succeeds(sigil_with(db, &["user", "list"], &[], None), "user list").stdout;
     let clients = succeeds(sigil_with(db, &["client", "list"], &[], None), "client list").stdout;
     format!("{users}\n{clients}")
+}
+
+/// `bytes` random bytes from the kernel, as lowercase hex.
+fn random_hex(bytes: usize) -> String {
+    let mut buffer = vec![0u8; bytes];
+    std::fs::File::open("/dev/urandom").unwrap().read_exact(&mut buffer).unwrap();
+    buffer.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 fn writer<'a>(db: &TestDb, server: &'a Server) -> Scim<'a> {
@@ -174,4 +182,44 @@ fn cli_passwords_follow_the_policy_and_write_nothing_when_refused(db: &TestDb) {
     succeeds(ran, "eight characters in ten bytes");
     let no_list = [("SIGIL_PASSWORDS_REFUSE_COMMON", "false")];
     succeeds(sigil_with(db, &add("carol"), &no_list, Some("password\n")), "the list switched off");
+}
+
+fn cli_accepts_random_hex_and_base64url_secrets_and_explains_refusals(db: &TestDb) {
+    let store = sigil_store::Store::open(
+        &sigil_store::DatabaseUrl::parse(db.url()).unwrap(),
+        &sigil_store::PoolOptions::default(),
+    )
+    .unwrap();
+    let register = |id: &str, secret: &str| {
+        let args =
+            ["client", "add", "--id", id, "--secret", secret, "--redirect-uri", "https://a.example/cb"];
+        sigil_with(db, &args, &[], None)
+    };
+    // `openssl rand -hex 32` output that happens to use only 13 of the 16
+    // hex digits (no 1, 7 or c), as about one in four such secrets leaves
+    // at least one out; then fresh ones of both kinds.
+    let mut secrets = vec!["0f6e9b8a3d2e54f06b9ad8e3f2a45b60d9e8fa0b3e6d4f2895a0be3d6f8094ae".to_owned()];
+    secrets.extend((0..6).map(|_| random_hex(32)));
+    secrets.extend((0..4).map(|_| sigil_store::secret::PlainSecret::generate().unwrap().expose().to_owned()));
+    for (i, secret) in secrets.iter().enumerate() {
+        let id = format!("client-{i}");
+        succeeds(register(&id, secret), secret);
+        let client = store.read_blocking(move |c| sigil_store::clients::get(c, &id)).unwrap();
+        assert!(client.secret_hash.unwrap().matches(secret), "{secret} is the client's secret");
+    }
+
+    // A refusal's estimate agrees with the decision: below 256 bits.
+    let before = snapshot(db);
+    for (secret, estimate) in [
+        (random_hex(32)[..63].to_owned(), "about 252 bits"),
+        (random_hex(16), "about 128 bits"),
+        ("hunter2hunter2".to_owned(), "about 72 bits"),
+    ] {
+        let ran = register("weak", &secret);
+        refused(&ran, "too weak", &secret);
+        assert!(ran.stderr.contains(estimate), "{secret}: {}", ran.stderr);
+    }
+    let ran = register("weak", &"0123456789abcdef".repeat(5));
+    refused(&ran, "16 characters repeated", "a repeated pattern");
+    assert_eq!(snapshot(db), before);
 }
