@@ -143,7 +143,8 @@ pub(crate) fn client_add(config: &Config, args: ClientAdd) -> anyhow::Result<()>
         (None, Some(uri)) => Some(Credentials::PrivateKeyJwtUri(uri.clone())),
         (None, None) => None,
     };
-    let credentials = match (method, args.public, args.secret, keys) {
+    let secret = if args.secret_stdin { Some(stdin_line("client secret")?) } else { args.secret };
+    let credentials = match (method, args.public, secret, keys) {
         (Some("none") | None, true, None, None) | (Some("none"), false, None, None) => Credentials::Public,
         (Some("private_key_jwt"), false, None, Some(keys)) => keys,
         (Some("private_key_jwt"), _, _, None) => {

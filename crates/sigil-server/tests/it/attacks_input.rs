@@ -22,6 +22,7 @@ backend_tests!(
     scim_password_policy_follows_the_configuration,
     cli_passwords_follow_the_policy_and_write_nothing_when_refused,
     cli_accepts_random_hex_and_base64url_secrets_and_explains_refusals,
+    cli_takes_secrets_that_start_with_a_dash,
 );
 
 /// Runs `sigil args...` against `db` with `env` set and `stdin` as its
@@ -222,4 +223,28 @@ fn cli_accepts_random_hex_and_base64url_secrets_and_explains_refusals(db: &TestD
     let ran = register("weak", &"0123456789abcdef".repeat(5));
     refused(&ran, "16 characters repeated", "a repeated pattern");
     assert_eq!(snapshot(db), before);
+}
+
+fn cli_takes_secrets_that_start_with_a_dash(db: &TestDb) {
+    let secret = format!("-{}", &sigil_store::secret::PlainSecret::generate().unwrap().expose()[1..]);
+    let add = |id: &str, extra: &[&str], stdin: Option<&str>| {
+        let mut args = vec!["client", "add", "--id", id, "--redirect-uri", "https://a.example/cb"];
+        args.extend_from_slice(extra);
+        sigil_with(db, &args, &[], stdin)
+    };
+    succeeds(add("spaced", &["--secret", &secret], None), "--secret -...");
+    succeeds(add("joined", &[&format!("--secret={secret}")], None), "--secret=-...");
+    succeeds(add("piped", &["--secret-stdin"], Some(&format!("{secret}\n"))), "--secret-stdin");
+    let store = sigil_store::Store::open(
+        &sigil_store::DatabaseUrl::parse(db.url()).unwrap(),
+        &sigil_store::PoolOptions::default(),
+    )
+    .unwrap();
+    for id in ["spaced", "joined", "piped"] {
+        let client = store.read_blocking(move |c| sigil_store::clients::get(c, id)).unwrap();
+        assert!(client.secret_hash.unwrap().matches(&secret), "{id} keeps the secret as given");
+    }
+    // A secret given both ways is a usage error, not a silent choice.
+    let both = add("both", &["--secret", &secret, "--secret-stdin"], Some("x\n"));
+    assert_eq!(both.status.code(), Some(2), "{}", both.stderr);
 }
