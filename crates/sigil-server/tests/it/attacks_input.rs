@@ -23,6 +23,7 @@ backend_tests!(
     cli_passwords_follow_the_policy_and_write_nothing_when_refused,
     cli_accepts_random_hex_and_base64url_secrets_and_explains_refusals,
     cli_takes_secrets_that_start_with_a_dash,
+    scim_profile_and_photo_urls_must_be_web_urls,
 );
 
 /// Runs `sigil args...` against `db` with `env` set and `stdin` as its
@@ -247,4 +248,49 @@ fn cli_takes_secrets_that_start_with_a_dash(db: &TestDb) {
     // A secret given both ways is a usage error, not a silent choice.
     let both = add("both", &["--secret", &secret, "--secret-stdin"], Some("x\n"));
     assert_eq!(both.status.code(), Some(2), "{}", both.stderr);
+}
+
+fn scim_profile_and_photo_urls_must_be_web_urls(db: &TestDb) {
+    let server = Server::start(crate::bin(), db, &[]);
+    let scim = writer(db, &server);
+    let bad_urls = [
+        "javascript:alert(document.cookie)",
+        "JaVaScRiPt:alert(1)",
+        "data:text/html,<script>alert(1)</script>",
+        "vbscript:msgbox(1)",
+        "file:///etc/passwd",
+        "//evil.example/me.png",
+        "https:evil.example",
+        "http://evil.example/me.png",
+        "https://trusted.example@evil.example/",
+    ];
+    for url in bad_urls {
+        let body = json!({ "userName": "bjensen", "profileUrl": url });
+        invalid_value(&scim, "POST", "/Users", &body, "profileUrl");
+        let body = json!({ "userName": "bjensen", "photos": [{ "value": url, "type": "photo" }] });
+        invalid_value(&scim, "POST", "/Users", &body, "photos");
+    }
+    assert_eq!(user_count(&scim), 0, "no refused user was stored");
+
+    let good = json!({
+        "userName": "bjensen",
+        "profileUrl": "https://login.example.com/bjensen",
+        "photos": [{ "value": "https://photos.example.com/bjensen.jpg", "type": "photo" },
+                   { "value": "http://127.0.0.1:8080/thumb.png", "type": "thumbnail" }]
+    });
+    let (status, _, created) = scim.send("POST", "/Users", Some(&good), &[]);
+    assert_eq!(status, 201, "{created}");
+    let user = format!("/Users/{}", created["id"].as_str().unwrap());
+    let version = created["meta"]["version"].clone();
+    for url in bad_urls {
+        let body = json!({ "userName": "bjensen", "profileUrl": url });
+        invalid_value(&scim, "PUT", &user, &body, "profileUrl");
+        let body = patch_body(json!([{ "op": "replace", "path": "profileUrl", "value": url }]));
+        invalid_value(&scim, "PATCH", &user, &body, "profileUrl");
+        let body = patch_body(json!([{ "op": "add", "path": "photos", "value": [{ "value": url }] }]));
+        invalid_value(&scim, "PATCH", &user, &body, "photos");
+    }
+    let (_, _, unchanged) = scim.get(&user);
+    assert_eq!(unchanged["meta"]["version"], version, "refused writes change nothing");
+    assert_eq!(unchanged["profileUrl"], "https://login.example.com/bjensen");
 }
