@@ -437,34 +437,112 @@ fn check_scope_token(scope: &str) -> Result<(), OidcError> {
     }
 }
 
+/// Bits a chosen secret must carry: as many as a generated one.
+const SECRET_BITS: f64 = 256.0;
+
+/// An alphabet random secrets are written in.
+struct Alphabet {
+    /// What its characters are called, for a refusal.
+    name: &'static str,
+    /// How many characters it has.
+    size: u32,
+    /// Whether a byte is one of them.
+    holds: fn(u8) -> bool,
+}
+
+/// The alphabets of `openssl rand -hex`, base32, base62 and base64(url)
+/// encoders and password generators, smallest first.
+const SECRET_ALPHABETS: &[Alphabet] = &[
+    Alphabet { name: "decimal digits", size: 10, holds: |b| b.is_ascii_digit() },
+    Alphabet {
+        name: "hexadecimal digits",
+        size: 16,
+        holds: |b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b),
+    },
+    Alphabet {
+        name: "hexadecimal digits",
+        size: 16,
+        holds: |b| b.is_ascii_digit() || (b'A'..=b'F').contains(&b),
+    },
+    Alphabet {
+        name: "base32 characters",
+        size: 32,
+        holds: |b| b.is_ascii_uppercase() || (b'2'..=b'7').contains(&b),
+    },
+    Alphabet {
+        name: "lowercase letters and digits",
+        size: 36,
+        holds: |b| b.is_ascii_lowercase() || b.is_ascii_digit(),
+    },
+    Alphabet {
+        name: "uppercase letters and digits",
+        size: 36,
+        holds: |b| b.is_ascii_uppercase() || b.is_ascii_digit(),
+    },
+    Alphabet { name: "letters and digits", size: 62, holds: |b| b.is_ascii_alphanumeric() },
+    Alphabet {
+        name: "base64url characters",
+        size: 64,
+        holds: |b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_',
+    },
+    Alphabet {
+        name: "base64 characters",
+        size: 64,
+        holds: |b| b.is_ascii_alphanumeric() || b == b'+' || b == b'/',
+    },
+    Alphabet { name: "printable ASCII characters", size: 94, holds: |b| b.is_ascii_graphic() },
+];
+
 /// A chosen secret must be as hard to guess as a generated one (256 bits),
 /// because it is stored as a fast digest, not a slow password hash.
-/// Strength is estimated from its length and the character classes used.
+///
+/// Its strength is estimated as length × log2(alphabet), where the alphabet
+/// is the smallest of [`SECRET_ALPHABETS`] holding every character: a
+/// secret of lowercase hex counts 4 bits a character whether or not it
+/// happens to use every digit, so 64 hex characters (`openssl rand -hex
+/// 32`) count 256 bits and 43 base64url characters 258. Trailing `=` of
+/// base64 padding count nothing. The estimate is an upper bound that holds
+/// only for random characters, so values that are visibly not random are
+/// refused on their own account: few distinct characters, or a shorter
+/// string repeated. A random secret of the lengths above trips neither
+/// (fewer than 8 distinct characters among 64 random hex digits happens
+/// about once in 10^19 draws).
 fn check_secret_strength(secret: &str) -> Result<(), OidcError> {
-    if secret.bytes().any(|b| !(0x21..=0x7e).contains(&b)) {
+    let weak = |why: String| {
+        OidcError::Invalid(format!(
+            "the client secret is too weak ({why}; at least 256 bits are required, e.g. 43 random base64url \
+             or 64 random hex characters); omit --secret to have one generated"
+        ))
+    };
+    if secret.bytes().any(|b| !b.is_ascii_graphic()) {
         return Err(OidcError::Invalid(
             "the client secret may only contain printable ASCII without spaces".into(),
         ));
     }
-    let mut alphabet = 0u32;
-    if secret.bytes().any(|b| b.is_ascii_lowercase()) {
-        alphabet += 26;
+    let unpadded = secret.trim_end_matches('=');
+    let unpadded = if secret.len() - unpadded.len() <= 2 { unpadded } else { secret };
+    let bytes = unpadded.as_bytes();
+    // Every byte is printable ASCII by now, so the last alphabet holds them.
+    let (name, size) = SECRET_ALPHABETS
+        .iter()
+        .find(|alphabet| bytes.iter().all(|&b| (alphabet.holds)(b)))
+        .map_or(("printable ASCII characters", 94), |alphabet| (alphabet.name, alphabet.size));
+    let length = u32::try_from(bytes.len()).unwrap_or(u32::MAX);
+    let bits = f64::from(length) * f64::from(size).log2();
+    if bits < SECRET_BITS {
+        return Err(weak(format!("about {bits:.0} bits: {length} {name} of {size}")));
     }
-    if secret.bytes().any(|b| b.is_ascii_uppercase()) {
-        alphabet += 26;
-    }
-    if secret.bytes().any(|b| b.is_ascii_digit()) {
-        alphabet += 10;
-    }
-    if secret.bytes().any(|b| b.is_ascii_punctuation()) {
-        alphabet += 32;
-    }
-    let distinct = secret.bytes().collect::<std::collections::HashSet<_>>().len();
-    let bits = f64::from(u32::try_from(secret.len()).unwrap_or(u32::MAX)) * f64::from(alphabet.max(1)).log2();
-    if bits < 256.0 || distinct < 16 {
-        return Err(OidcError::Invalid(format!(
-            "the client secret is too weak (about {bits:.0} bits; at least 256 are required, e.g. 43 random base64url characters); omit --secret to have one generated"
+    let distinct = bytes.iter().collect::<std::collections::HashSet<_>>().len();
+    let needed = usize::try_from((size / 2).min(8)).unwrap_or(8);
+    if distinct < needed {
+        return Err(weak(format!(
+            "only {distinct} distinct characters: random {name} would show at least {needed}"
         )));
+    }
+    if let Some(period) =
+        (1..=bytes.len() / 2).find(|&p| bytes.len() % p == 0 && bytes.chunks(p).all(|c| c == &bytes[..p]))
+    {
+        return Err(weak(format!("a string of {period} characters repeated")));
     }
     Ok(())
 }
@@ -501,15 +579,70 @@ mod tests {
         }
     }
 
+    fn refusal(secret: &str) -> String {
+        match check_secret_strength(secret) {
+            Err(OidcError::Invalid(why)) => why,
+            other => panic!("{secret:?} should be refused: {other:?}"),
+        }
+    }
+
     #[test]
     fn chosen_secrets_must_be_strong() {
-        assert!(check_secret_strength("s3cret").is_err());
-        assert!(check_secret_strength(&"a".repeat(100)).is_err(), "repetition is not entropy");
+        assert!(refusal("s3cret").contains("about 31 bits: 6 lowercase letters and digits of 36"));
+        assert!(refusal(&"a".repeat(100)).contains("only 1 distinct"), "repetition is not entropy");
+        assert!(refusal(&"0123456789abcdef".repeat(4)).contains("16 characters repeated"));
+        assert!(refusal(&"9".repeat(60)).contains("about 199 bits: 60 decimal digits"));
+        assert!(refusal(&"ab12".repeat(17)).contains("only 4 distinct"));
         assert!(check_secret_strength("Zq7xV2mN9pR4tL8wK3sD6fH1jG5bC0yE_aUoIeXr-Tn").is_ok());
         assert!(
-            check_secret_strength("0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef").is_ok()
+            check_secret_strength("0f1e2d3c4b5a69788796a5b4c3d2e1f00123456789abcdeffedcba9876543210").is_ok()
         );
+        // `openssl rand -base64 32`: 43 characters and one `=` of padding.
+        assert!(check_secret_strength("q3Ux+9vW/0aTbZ1yKc7LmN2pRs4dEf5gHi6jOk8lQrA=").is_ok());
+        assert!(refusal("0123456789abcdef0123456789abcdef").contains("about 128 bits: 32 hexadecimal"));
         assert!(check_secret_strength("has space has space has space has space has space").is_err());
+    }
+
+    /// A uniformly random secret over `alphabet`, from a seeded generator
+    /// (SplitMix64) so a failure reproduces.
+    fn random_secret(state: &mut u64, alphabet: &[u8], length: usize) -> String {
+        (0..length)
+            .map(|_| {
+                *state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
+                let mut z = *state;
+                z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+                z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+                z ^= z >> 31;
+                char::from(alphabet[usize::try_from(z % alphabet.len() as u64).unwrap()])
+            })
+            .collect()
+    }
+
+    /// What `openssl rand -hex 32` and a 32-byte base64url secret look like
+    /// is accepted every time, and the estimate the refusal would print
+    /// agrees with the decision (at least 256 bits).
+    #[test]
+    fn every_random_256_bit_secret_is_accepted() {
+        let hex = b"0123456789abcdef";
+        let base64url = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+        let mut state = 0x5eed_u64;
+        for round in 0..20_000 {
+            let (alphabet, length) = if round % 2 == 0 { (&hex[..], 64) } else { (&base64url[..], 43) };
+            let secret = random_secret(&mut state, alphabet, length);
+            assert!(check_secret_strength(&secret).is_ok(), "{secret}: {:?}", check_secret_strength(&secret));
+            if length == 64 {
+                let upper = secret.to_uppercase();
+                assert!(check_secret_strength(&upper).is_ok(), "{upper}");
+            }
+        }
+        // One character fewer is below 256 bits, and says so.
+        let short = random_secret(&mut state, hex, 63);
+        assert!(refusal(&short).contains("about 252 bits: 63 hexadecimal digits of 16"), "{short}");
+        // Sigil's own generated secrets pass the same check.
+        for _ in 0..1000 {
+            let generated = PlainSecret::generate().unwrap();
+            assert!(check_secret_strength(generated.expose()).is_ok(), "{}", generated.expose());
+        }
     }
 
     #[test]

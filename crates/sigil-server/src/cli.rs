@@ -271,9 +271,20 @@ pub(crate) struct ClientAdd {
     #[arg(long, value_name = "ID")]
     pub(crate) id: String,
     /// A secret of your own (at least 256 bits of randomness, e.g. 43
-    /// base64url characters). Omit it to have one generated.
-    #[arg(long, value_name = "S", conflicts_with = "public")]
+    /// base64url or 64 hex characters). Omit it to have one generated.
+    /// A value may start with `-` (one random base64url secret in 64
+    /// does); `--secret=VALUE` works too. Prefer --secret-stdin: a secret
+    /// on the command line is visible to other local users.
+    #[arg(
+        long,
+        value_name = "S",
+        allow_hyphen_values = true,
+        conflicts_with_all = ["public", "secret_stdin"]
+    )]
     pub(crate) secret: Option<String>,
+    /// Read your own secret from the first line of standard input.
+    #[arg(long, conflicts_with = "public")]
+    pub(crate) secret_stdin: bool,
     /// A public client (browser or native app): no secret, PKCE required.
     #[arg(long)]
     pub(crate) public: bool,

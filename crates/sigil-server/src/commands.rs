@@ -46,14 +46,11 @@ pub(crate) fn user_add(config: &Config, args: UserAdd) -> anyhow::Result<()> {
     for group in &args.groups {
         text::check_name("group name", group).map_err(|e| anyhow!(e))?;
     }
-    let password = match (args.password, args.password_stdin) {
-        (Some(password), _) => password,
-        (None, _) => {
-            let mut line = String::new();
-            std::io::stdin().lock().read_line(&mut line).context("cannot read the password from stdin")?;
-            line.trim_end_matches(['\r', '\n']).to_owned()
-        }
+    let password = match args.password {
+        Some(password) => password,
+        None => stdin_line("password")?,
     };
+    config.passwords.check(&password, &args.username).map_err(|e| anyhow!(e))?;
     let mut user = User::new(&args.username);
     user.password_hash = Some(password::hash_password(&password)?);
     user.name.given_name = args.given_name.clone();
@@ -146,7 +143,8 @@ pub(crate) fn client_add(config: &Config, args: ClientAdd) -> anyhow::Result<()>
         (None, Some(uri)) => Some(Credentials::PrivateKeyJwtUri(uri.clone())),
         (None, None) => None,
     };
-    let credentials = match (method, args.public, args.secret, keys) {
+    let secret = if args.secret_stdin { Some(stdin_line("client secret")?) } else { args.secret };
+    let credentials = match (method, args.public, secret, keys) {
         (Some("none") | None, true, None, None) | (Some("none"), false, None, None) => Credentials::Public,
         (Some("private_key_jwt"), false, None, Some(keys)) => keys,
         (Some("private_key_jwt"), _, _, None) => {
@@ -315,6 +313,18 @@ pub(crate) fn keys_list(config: &Config) -> anyhow::Result<()> {
         .collect();
     print_table(&["KID", "ALG", "STATE", "CREATED", "ACTIVATED", "RETIRED"], &rows);
     Ok(())
+}
+
+/// The first line of standard input, without its line ending: how a
+/// password or secret reaches a command without showing on its command
+/// line.
+fn stdin_line(what: &str) -> anyhow::Result<String> {
+    let mut line = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .with_context(|| format!("cannot read the {what} from stdin"))?;
+    Ok(line.trim_end_matches(['\r', '\n']).to_owned())
 }
 
 /// Runs an OIDC-layer operation in one write transaction. A refusal rolls

@@ -15,6 +15,7 @@ use chrono::TimeDelta;
 use sigil_oidc::trusted::TrustedIssuer;
 use sigil_oidc::{GroupsClaim, Lifetimes};
 use sigil_scim::rights::Right;
+use sigil_store::password::{MAX_PASSWORD_CHARS, MIN_PASSWORD_CHARS, PasswordPolicy};
 use sigil_store::{DatabaseUrl, PoolOptions};
 use tracing_subscriber::EnvFilter;
 use url::Url;
@@ -43,6 +44,8 @@ pub(crate) struct Config {
     pub(crate) scim_rights: Vec<Right>,
     pub(crate) trusted_issuers: Vec<TrustedIssuer>,
     pub(crate) groups_claim: GroupsClaim,
+    /// What a password set over SCIM or by `sigil user add` must be.
+    pub(crate) passwords: PasswordPolicy,
 }
 
 impl Default for Config {
@@ -59,6 +62,7 @@ impl Default for Config {
             scim_rights: Vec::new(),
             trusted_issuers: Vec::new(),
             groups_claim: GroupsClaim::default(),
+            passwords: PasswordPolicy::default(),
         }
     }
 }
@@ -99,6 +103,18 @@ impl Raw<'_> {
             Raw::Toml(toml::Value::String(s)) => Ok(s.clone()),
             Raw::Toml(other) => Err(format!("expected a string, found {}", other.type_str())),
             Raw::Env(s) => Ok((*s).to_owned()),
+        }
+    }
+
+    fn boolean(&self) -> Result<bool, String> {
+        match self {
+            Raw::Toml(toml::Value::Boolean(b)) => Ok(*b),
+            Raw::Toml(other) => Err(format!("expected a boolean, found {}", other.type_str())),
+            Raw::Env(s) => match s.trim() {
+                "true" => Ok(true),
+                "false" => Ok(false),
+                other => Err(format!("`{other}` is neither `true` nor `false`")),
+            },
         }
     }
 
@@ -260,6 +276,26 @@ const SETTINGS: &[Setting] = &[
         env: "SIGIL_SCIM_RIGHTS",
         apply: |c, raw| {
             c.scim_rights = parse_rights(raw)?;
+            Ok(())
+        },
+    },
+    // NIST SP 800-63B §5.1.1.2: at least 8 characters; a policy may ask
+    // for more, never less.
+    Setting {
+        key: "passwords.min_length",
+        env: "SIGIL_PASSWORDS_MIN_LENGTH",
+        apply: |c, raw| {
+            let min = raw.integer(MIN_PASSWORD_CHARS as u64, MAX_PASSWORD_CHARS as u64)?;
+            let min = usize::try_from(min).map_err(|_| format!("{min} is too large"))?;
+            c.passwords = PasswordPolicy::new(min, c.passwords.refuses_common())?;
+            Ok(())
+        },
+    },
+    Setting {
+        key: "passwords.refuse_common",
+        env: "SIGIL_PASSWORDS_REFUSE_COMMON",
+        apply: |c, raw| {
+            c.passwords = PasswordPolicy::new(c.passwords.min_chars(), raw.boolean()?)?;
             Ok(())
         },
     },
@@ -559,6 +595,29 @@ mod tests {
             let err = Config::load(None, env(&[("SIGIL_SCIM_RIGHTS", bad)])).unwrap_err().to_string();
             assert!(err.contains("`scim.rights` (from SIGIL_SCIM_RIGHTS)"), "{bad}: {err}");
         }
+    }
+
+    #[test]
+    fn password_policy_comes_from_the_file_or_the_environment() {
+        assert_eq!(Config::load(None, []).unwrap().0.passwords, PasswordPolicy::default());
+        let config = from_file("[passwords]\nmin_length = 12\nrefuse_common = false\n").unwrap();
+        assert_eq!(config.passwords, PasswordPolicy::new(12, false).unwrap());
+        let (config, _) = Config::load(
+            None,
+            env(&[("SIGIL_PASSWORDS_MIN_LENGTH", "15"), ("SIGIL_PASSWORDS_REFUSE_COMMON", "true")]),
+        )
+        .unwrap();
+        assert_eq!(config.passwords, PasswordPolicy::new(15, true).unwrap());
+        for (vars, expected) in [
+            (("SIGIL_PASSWORDS_MIN_LENGTH", "7"), "`passwords.min_length` (from SIGIL_PASSWORDS_MIN_LENGTH)"),
+            (("SIGIL_PASSWORDS_MIN_LENGTH", "1025"), "`passwords.min_length`"),
+            (("SIGIL_PASSWORDS_REFUSE_COMMON", "yes"), "`passwords.refuse_common`"),
+        ] {
+            let err = Config::load(None, env(&[vars])).unwrap_err().to_string();
+            assert!(err.contains(expected), "{vars:?}: {err}");
+        }
+        let err = from_file("[passwords]\nrefuse_common = \"no\"\n").unwrap_err().to_string();
+        assert!(err.contains("expected a boolean"), "{err}");
     }
 
     #[test]

@@ -56,7 +56,9 @@ async fn serve(store: Store, listener: TcpListener, issuer: url::Url, config: Co
     let tokens = Arc::new(ProviderTokens { oidc: oidc.get_ref().clone(), store: store.clone() });
     let admin = web::Data::new(AdminContext::new(store.clone(), oidc.get_ref().clone()));
     let scim = web::Data::new(
-        ScimContext::new(store.clone(), &issuer, tokens).with_rights(config.scim_rights.clone()),
+        ScimContext::new(store.clone(), &issuer, tokens)
+            .with_rights(config.scim_rights.clone())
+            .with_password_policy(config.passwords),
     );
     let server = HttpServer::new(move || {
         App::new()

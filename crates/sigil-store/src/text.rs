@@ -1,6 +1,8 @@
 //! Text rules shared by every table: case folding for case-insensitive
 //! uniqueness and lookup, and the checks applied to identity values.
 
+use url::{Host, Url};
+
 /// The folded form stored beside a case-insensitive value (`userName`,
 /// a group's `displayName`, multi-valued `value`s).
 ///
@@ -43,6 +45,58 @@ pub fn check_email(address: &str) -> Result<(), String> {
     }
     if address.len() > 254 {
         return Err(format!("`{address}` is not an e-mail address: longer than 254 characters"));
+    }
+    Ok(())
+}
+
+/// Longest web URL accepted: what browsers and servers reliably handle.
+const MAX_WEB_URL_CHARS: usize = 2048;
+
+/// Checks a URL a user agent will follow or load: a `profileUrl` or photo
+/// (RFC 7643 §4.1.1 and §4.1.2: "a uniform resource locator"), released
+/// as the `profile` and `picture` claims (OpenID Connect Core 1.0 §5.1),
+/// which relying parties put in links and `<img>` tags. So only absolute
+/// `https` URLs with a host pass, and `http` on a loopback host for
+/// development: `javascript:`, `data:` and other schemes would run or
+/// smuggle content in the relying party's page. User information
+/// (`https://user@host/`) is refused too, a classic way to disguise the
+/// real host.
+pub fn check_web_url(raw: &str) -> Result<(), String> {
+    let bad = |why: &str| Err(format!("`{raw}` is not a web URL: {why}"));
+    if raw.chars().count() > MAX_WEB_URL_CHARS {
+        return Err(format!("a web URL has at most {MAX_WEB_URL_CHARS} characters"));
+    }
+    if raw.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return bad("it contains whitespace or control characters");
+    }
+    // The WHATWG parser forgives `https:host` and `https:///host`; what is
+    // stored is the string, so the string itself must be in full form.
+    let lowered = raw.to_ascii_lowercase();
+    let rest = if let Some(rest) = lowered.strip_prefix("https://") {
+        rest
+    } else if let Some(rest) = lowered.strip_prefix("http://") {
+        rest
+    } else {
+        return bad("it must be an absolute https URL (http only on 127.0.0.1, ::1 or localhost)");
+    };
+    if rest.is_empty() || rest.starts_with(['/', '\\']) {
+        return bad("it has no host");
+    }
+    let url = match Url::parse(raw) {
+        Ok(url) => url,
+        Err(e) => return bad(&e.to_string()),
+    };
+    if !url.username().is_empty() || url.password().is_some() {
+        return bad("it must not carry a user name or password");
+    }
+    let loopback = match url.host() {
+        Some(Host::Domain(domain)) => domain.eq_ignore_ascii_case("localhost"),
+        Some(Host::Ipv4(ip)) => ip == std::net::Ipv4Addr::LOCALHOST,
+        Some(Host::Ipv6(ip)) => ip == std::net::Ipv6Addr::LOCALHOST,
+        None => return bad("it has no host"),
+    };
+    if url.scheme() == "http" && !loopback {
+        return bad("plain http is accepted only on 127.0.0.1, ::1 or localhost; use https");
     }
     Ok(())
 }
@@ -100,5 +154,47 @@ mod tests {
         ] {
             assert!(check_email(bad).is_err(), "{bad:?}");
         }
+    }
+
+    #[test]
+    fn web_urls_are_https_or_loopback_http() {
+        for good in [
+            "https://photos.example.com/profilephoto/72930000000Ccne/F",
+            "https://login.example.com/bjensen?tab=1#top",
+            "HTTPS://Example.COM",
+            "https://[2001:db8::1]:8443/p.png",
+            "http://127.0.0.1:8080/me.png",
+            "http://localhost/me",
+            "http://[::1]/me",
+        ] {
+            assert_eq!(check_web_url(good), Ok(()), "{good}");
+        }
+        for bad in [
+            "",
+            "javascript:alert(1)",
+            "JavaScript:alert(document.cookie)",
+            " javascript:alert(1)",
+            "java\tscript:alert(1)",
+            "data:image/png;base64,iVBORw0KGgo=",
+            "vbscript:msgbox(1)",
+            "file:///etc/passwd",
+            "ftp://example.com/me.png",
+            "//example.com/me.png",
+            "/me.png",
+            "example.com/me.png",
+            "https:example.com",
+            "https:///example.com",
+            "https://",
+            "http://example.com/me.png",
+            "http://127.0.0.2/me.png",
+            "http://localhost.example.com/me.png",
+            "https://user:pw@example.com/",
+            "https://trusted.example@evil.example/",
+            "https://exa mple.com/",
+            "https://example.com/\n",
+        ] {
+            assert!(check_web_url(bad).is_err(), "{bad:?}");
+        }
+        assert!(check_web_url(&format!("https://example.com/{}", "a".repeat(2048))).is_err());
     }
 }

@@ -11,7 +11,7 @@ use diesel::prelude::*;
 use crate::db::AnyConnection;
 use crate::error::StoreError;
 use crate::schema::{user_addresses, user_search_terms, user_values, users};
-use crate::text::{check_email, check_name, fold};
+use crate::text::{check_email, check_name, check_web_url, fold};
 use crate::{Meta, new_id};
 
 mod search;
@@ -292,6 +292,14 @@ impl User {
         check_name("userName", &self.user_name).map_err(StoreError::Invalid)?;
         for email in &self.emails {
             check_email(&email.value).map_err(StoreError::Invalid)?;
+        }
+        // Released as the `profile` and `picture` claims, which relying
+        // parties follow and load: see `check_web_url`.
+        if let Some(url) = &self.profile_url {
+            check_web_url(url).map_err(|why| StoreError::Invalid(format!("profileUrl {why}")))?;
+        }
+        for photo in &self.photos {
+            check_web_url(&photo.value).map_err(|why| StoreError::Invalid(format!("photos.value {why}")))?;
         }
         if self.enterprise.manager_id.as_deref() == Some(self.id.as_str()) {
             return Err(StoreError::Invalid("a user cannot be their own manager".into()));

@@ -246,7 +246,14 @@ fn user_schema(base: &str) -> Value {
         multi("emails", &["work", "home", "other"]),
         multi("phoneNumbers", &["work", "home", "mobile", "fax", "pager", "other"]),
         multi("ims", &["aim", "gtalk", "icq", "xmpp", "msn", "skype", "qq", "yahoo"]),
-        multi("photos", &["photo", "thumbnail"]),
+        // RFC 7643 §4.1.2: a photo's value is a URL, a `reference` of type
+        // `external`, like `profileUrl` (only web URLs are stored).
+        def("photos", "complex").multi().with(vec![
+            def("value", "reference"),
+            s("display"),
+            s("type").canonical(&["photo", "thumbnail"]),
+            def("primary", "boolean"),
+        ]),
         def("addresses", "complex").multi().with(vec![
             s("formatted"),
             s("streetAddress"),

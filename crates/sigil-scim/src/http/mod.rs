@@ -20,6 +20,7 @@ use std::sync::Arc;
 
 use actix_web::web;
 use sigil_store::Store;
+use sigil_store::password::PasswordPolicy;
 
 /// The path every SCIM endpoint lives under.
 pub const PREFIX: &str = "/scim/v2";
@@ -77,6 +78,7 @@ pub struct ScimContext {
     pub(crate) tokens: Arc<dyn AccessTokens>,
     pub(crate) max_results: i64,
     pub(crate) rights: Vec<crate::rights::Right>,
+    pub(crate) passwords: PasswordPolicy,
 }
 
 impl ScimContext {
@@ -89,7 +91,16 @@ impl ScimContext {
             tokens,
             max_results: 200,
             rights: Vec::new(),
+            passwords: PasswordPolicy::default(),
         }
+    }
+
+    /// What a password set over SCIM must be (the default is NIST SP
+    /// 800-63B's floor).
+    #[must_use]
+    pub fn with_password_policy(mut self, passwords: PasswordPolicy) -> Self {
+        self.passwords = passwords;
+        self
     }
 
     /// Rights per group (see [`crate::rights`]); without any, scopes alone

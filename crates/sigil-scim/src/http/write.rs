@@ -62,11 +62,15 @@ fn check_version(if_match: Option<&str>, version: i64) -> Result<(), StoreError>
     }
 }
 
-/// Hashes the password of `input`, if any, on the blocking pool: argon2id
-/// takes tens of milliseconds, and is not spent inside a transaction.
-async fn with_password(input: UserInput) -> Result<User, ScimError> {
+/// Checks the password of `input`, if any, against the server's policy
+/// (NIST SP 800-63B §5.1.1.2, in `sigil_store::password`), then hashes it
+/// on the blocking pool: argon2id takes tens of milliseconds, and is not
+/// spent inside a transaction. A refused password is RFC 7644 §3.12's
+/// 400 `invalidValue`.
+async fn with_password(ctx: &ScimContext, input: UserInput) -> Result<User, ScimError> {
     let UserInput { mut user, password } = input;
     if let Some(password) = password {
+        ctx.passwords.check(&password, &user.user_name).map_err(ScimError::InvalidValue)?;
         let hash = actix_web::web::block(move || hash_password(&password))
             .await
             .map_err(|e| ScimError::Store(StoreError::Other(e.to_string())))??;
@@ -77,7 +81,7 @@ async fn with_password(input: UserInput) -> Result<User, ScimError> {
 
 /// POST /Users (RFC 7644 §3.3).
 pub(crate) async fn create_user(ctx: &ScimContext, body: &Value) -> Result<Written, ScimError> {
-    let mut user = with_password(crate::user_input::parse(body)?).await?;
+    let mut user = with_password(ctx, crate::user_input::parse(body)?).await?;
     let (now, base) = (ctx.store.now(), ctx.base.clone());
     Ok(ctx
         .store
@@ -98,7 +102,7 @@ pub(crate) async fn replace_user(
     body: &Value,
     if_match: Option<&str>,
 ) -> Result<Written, ScimError> {
-    let mut user = with_password(crate::user_input::parse(body)?).await?;
+    let mut user = with_password(ctx, crate::user_input::parse(body)?).await?;
     user.id = id.to_owned();
     let (now, base, if_match) = (ctx.store.now(), ctx.base.clone(), if_match.map(str::to_owned));
     let actor = actor.clone();
@@ -134,7 +138,7 @@ pub(crate) async fn patch_user(
         // means enabled (the PUT default of true does not apply).
         let unassigned =
             resource.as_object().is_some_and(|o| !o.keys().any(|k| k.eq_ignore_ascii_case("active")));
-        let mut user = with_password(crate::user_input::parse(&resource)?).await?;
+        let mut user = with_password(ctx, crate::user_input::parse(&resource)?).await?;
         if unassigned {
             user.active = false;
             user.active_assigned = false;

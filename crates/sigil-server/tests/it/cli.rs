@@ -69,7 +69,7 @@ fn user_add_creates_user_and_missing_groups(db: &TestDb) {
         ],
     );
     assert!(ran.stdout.starts_with("created user bjensen ("), "{}", ran.stdout);
-    ok(db, &["user", "add", "--username", "carol", "--password", "pw", "--group", "STAFF"]);
+    ok(db, &["user", "add", "--username", "carol", "--password", "tour guide 1967", "--group", "STAFF"]);
     let list = ok(db, &["user", "list"]).stdout;
     let bjensen = list.lines().find(|l| l.contains("bjensen")).expect("listed");
     assert!(bjensen.contains("Barbara Jensen") && bjensen.contains("bjensen@example.com"), "{bjensen}");
@@ -79,11 +79,25 @@ fn user_add_creates_user_and_missing_groups(db: &TestDb) {
 }
 
 fn duplicate_user_name_in_any_case_is_refused_and_store_unchanged(db: &TestDb) {
-    ok(db, &["user", "add", "--username", "BJensen", "--password", "pw", "--email", "b@example.com"]);
+    ok(
+        db,
+        &[
+            "user",
+            "add",
+            "--username",
+            "BJensen",
+            "--password",
+            "tour guide 1967",
+            "--email",
+            "b@example.com",
+        ],
+    );
     let before = snapshot(db);
     for clash in ["bjensen", "BJENSEN", "BJensen"] {
-        let ran =
-            fails(db, &["user", "add", "--username", clash, "--password", "other", "--group", "new-group"]);
+        let ran = fails(
+            db,
+            &["user", "add", "--username", clash, "--password", "another tour guide", "--group", "new-group"],
+        );
         assert!(ran.stderr.contains("already exists"), "{}", ran.stderr);
         assert_eq!(ran.status.code(), Some(1));
     }
@@ -91,10 +105,13 @@ fn duplicate_user_name_in_any_case_is_refused_and_store_unchanged(db: &TestDb) {
 }
 
 fn malformed_email_is_refused_and_store_unchanged(db: &TestDb) {
-    ok(db, &["user", "add", "--username", "first", "--password", "pw"]);
+    ok(db, &["user", "add", "--username", "first", "--password", "tour guide 1967"]);
     let before = snapshot(db);
     for bad in ["plainaddress", "a@", "@example.com", "a b@example.com", "a@@example.com"] {
-        let ran = fails(db, &["user", "add", "--username", "second", "--password", "pw", "--email", bad]);
+        let ran = fails(
+            db,
+            &["user", "add", "--username", "second", "--password", "tour guide 1967", "--email", bad],
+        );
         assert!(ran.stderr.contains("not an e-mail address"), "{bad}: {}", ran.stderr);
     }
     assert_eq!(snapshot(db), before);
