@@ -133,8 +133,11 @@ pub(crate) fn user_claims(user: &User, scope: &[&str]) -> Map<String, Value> {
         put("middle_name", user.name.middle_name.as_ref());
         put("nickname", user.nick_name.as_ref());
         put("preferred_username", Some(&user.user_name));
-        put("profile", user.profile_url.as_ref());
-        put("picture", user.photos.first().map(|p| &p.value));
+        // Only web URLs reach a relying party, whatever an older record holds
+        // (a `javascript:` URL in a claim is an injection waiting for a page).
+        let web = |url: &&String| sigil_store::text::check_web_url(url).is_ok();
+        put("profile", user.profile_url.as_ref().filter(web));
+        put("picture", user.photos.first().map(|p| &p.value).filter(web));
         put("zoneinfo", user.timezone.as_ref());
         put("locale", user.locale.as_ref().or(user.preferred_language.as_ref()));
         claims.insert("updated_at".into(), json!(numeric_date(user.meta.last_modified)));

@@ -314,7 +314,7 @@ fn tokens_of_a_trusted_issuer_are_subject_tokens(db: &TestDb) {
     use std::time::{Duration, SystemTime};
 
     setup(db);
-    let secret = application(db, "app-a", &[]);
+    let secret = application(db, "app-a", &["--exchange-audience", API_C]);
     let pair = ES256.generate_key_pair().unwrap();
     let mut public = josekit::jwk::KeyPair::to_jwk_public_key(&pair);
     public.set_key_id("idp-1");
@@ -326,15 +326,16 @@ fn tokens_of_a_trusted_issuer_are_subject_tokens(db: &TestDb) {
     let here = format!("http://{}", server.addr);
     let mut private = josekit::jwk::KeyPair::to_jwk_key_pair(&pair);
     private.set_key_id("idp-1");
-    let sign_with = |iss: &str, aud: &str, user: &str, lifetime: i64, may_act: Option<&str>| {
+    // `extra` claims are set on top (a null removes one).
+    let sign_with = |iss: &str, aud: &str, user: &str, lifetime: i64, extra: Value| {
         let mut claims = JwtPayload::new();
         claims.set_issuer(iss);
         claims.set_subject("external-42");
         claims.set_audience(vec![aud]);
         claims.set_claim("preferred_username", Some(json!(user))).unwrap();
         claims.set_claim("scope", Some(json!("openid admin"))).unwrap();
-        if let Some(actor) = may_act {
-            claims.set_claim("may_act", Some(json!({ "sub": actor }))).unwrap();
+        for (name, value) in extra.as_object().into_iter().flatten() {
+            claims.set_claim(name, (!value.is_null()).then(|| value.clone())).unwrap();
         }
         let when = if lifetime > 0 {
             SystemTime::now() + Duration::from_secs(lifetime.unsigned_abs())
@@ -349,7 +350,9 @@ fn tokens_of_a_trusted_issuer_are_subject_tokens(db: &TestDb) {
         )
         .unwrap()
     };
-    let sign = |iss: &str, aud: &str, user: &str, lifetime: i64| sign_with(iss, aud, user, lifetime, None);
+    let sign =
+        |iss: &str, aud: &str, user: &str, lifetime: i64| sign_with(iss, aud, user, lifetime, json!({}));
+    let may_act = |actor: &str| json!({ "may_act": { "sub": actor } });
     let app = Rp { server: &server, http: rp_http(), id: "app-a", secret };
     let jwt = "urn:ietf:params:oauth:token-type:jwt";
     let good = sign("https://idp.example.com", &here, "alice", 60);
@@ -363,10 +366,32 @@ fn tokens_of_a_trusted_issuer_are_subject_tokens(db: &TestDb) {
     assert_eq!(got["scope"], "openid", "{got}");
     let (_, introspected) = app.post("/introspect", &[("token", answer["access_token"].as_str().unwrap())]);
     assert_eq!(introspected["active"], true, "the user it names, by exact user name: {introspected}");
-    let named = sign_with("https://idp.example.com", &here, "alice", 60, Some("app-a"));
+    let named = sign_with("https://idp.example.com", &here, "alice", 60, may_act("app-a"));
     let (status, answer) =
         exchange(&app, &[("subject_token", &named), ("subject_token_type", jwt), ("audience", API_B)]);
     assert_eq!(status, 200, "may_act naming this client admits it: {answer}");
+
+    // Fail closed: no scope claim, no scope; another system's `act` is not
+    // ours to vouch for; only the audiences listed for the issuer.
+    let bare = sign_with("https://idp.example.com", &here, "alice", 60, json!({ "scope": null }));
+    let (status, answer) =
+        exchange(&app, &[("subject_token", &bare), ("subject_token_type", jwt), ("audience", API_B)]);
+    assert_eq!(status, 200, "{answer}");
+    assert!(
+        answer.get("scope").is_none()
+            && claims(answer["access_token"].as_str().unwrap()).get("scope").is_none(),
+        "{answer}"
+    );
+    let acted = sign_with("https://idp.example.com", &here, "alice", 60, json!({ "act": { "sub": "root" } }));
+    let (_, answer) =
+        exchange(&app, &[("subject_token", &acted), ("subject_token_type", jwt), ("audience", API_B)]);
+    assert_eq!(
+        claims(answer["access_token"].as_str().unwrap())["act"],
+        json!({ "sub": "app-a", "client_id": "app-a" })
+    );
+    let (status, body) =
+        exchange(&app, &[("subject_token", &good), ("subject_token_type", jwt), ("audience", API_C)]);
+    assert_eq!((status, body["error"].as_str()), (400, Some("invalid_target")), "{body}");
 
     for (what, token) in [
         (
@@ -380,7 +405,7 @@ fn tokens_of_a_trusted_issuer_are_subject_tokens(db: &TestDb) {
         // RFC 8693 §4.4: may_act admits only the actor it names.
         (
             "may_act names another actor",
-            sign_with("https://idp.example.com", &here, "alice", 60, Some("app-z")),
+            sign_with("https://idp.example.com", &here, "alice", 60, may_act("app-z")),
         ),
     ] {
         let (status, body) =

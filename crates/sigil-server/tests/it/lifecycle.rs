@@ -9,7 +9,7 @@ use sigil_testkit::{TestDb, backend_tests};
 use url::Url;
 
 use crate::cli;
-use crate::oidc::{PASSWORD, RP, browser, code_from, rp_http, setup, sign_in};
+use crate::oidc::{PASSWORD, RP, browser, code_from, rp_http, setup, sign_in_as};
 
 backend_tests!(
     refresh_tokens_rotate_and_reuse_revokes_the_family,
@@ -50,12 +50,24 @@ impl Rp<'_> {
 
     /// Signs alice in and exchanges the code; returns (code, token response).
     pub(crate) fn tokens(&self, browser: &Http, scope: &str) -> (String, Value) {
+        self.tokens_as(browser, "alice", PASSWORD, scope)
+    }
+
+    /// Signs `username` in (unless `browser` has a session) and exchanges
+    /// the code; returns (code, token response).
+    pub(crate) fn tokens_as(
+        &self,
+        browser: &Http,
+        username: &str,
+        password: &str,
+        scope: &str,
+    ) -> (String, Value) {
         let params =
             [("client_id", self.id), ("redirect_uri", RP), ("response_type", "code"), ("scope", scope)];
         let url = Url::parse_with_params(&self.server.url("/authorize"), &params).unwrap();
         let mut landed = browser.get(url.as_str()).send().unwrap();
         if landed.status() == 200 {
-            landed = sign_in(self.server, browser, url.as_str(), PASSWORD);
+            landed = sign_in_as(self.server, browser, url.as_str(), username, password);
         }
         let code = code_from(&landed);
         let (status, body) = self
