@@ -15,7 +15,7 @@ mod keys;
 mod roles;
 
 use actix_web::web;
-use sigil_oidc::Provider as OidcContext;
+use sigil_oidc::Provider;
 use sigil_oidc::tokens::verify::Principal;
 use sigil_store::{Store, StoreError};
 
@@ -25,12 +25,12 @@ pub use error::AdminError;
 #[derive(Debug, Clone)]
 pub struct AdminContext {
     pub(crate) store: Store,
-    pub(crate) oidc: OidcContext,
+    pub(crate) oidc: Provider,
 }
 
 impl AdminContext {
     /// A context over `store`, checking tokens with `oidc`'s verifier.
-    pub fn new(store: Store, oidc: OidcContext) -> Self {
+    pub fn new(store: Store, oidc: Provider) -> Self {
         Self { store, oidc }
     }
 }

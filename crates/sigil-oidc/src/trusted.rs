@@ -17,7 +17,7 @@ use serde_json::{Map, Value};
 
 use crate::OidcError;
 use crate::keys::SigningAlg;
-use crate::provider::Provider as OidcContext;
+use crate::provider::Provider;
 use crate::tokens::{numeric_date, read_numeric_date, verify_with_jwk};
 
 /// An issuer whose JWTs token exchange accepts.
@@ -67,14 +67,14 @@ fn unverified_claims(token: &str) -> Option<Map<String, Value>> {
 }
 
 /// The trusted issuer `token` claims to come from, if any.
-pub(crate) fn issuer_of<'a>(ctx: &'a OidcContext, token: &str) -> Option<&'a TrustedIssuer> {
+pub(crate) fn issuer_of<'a>(provider: &'a Provider, token: &str) -> Option<&'a TrustedIssuer> {
     let iss = unverified_claims(token)?.get("iss")?.as_str()?.to_owned();
-    ctx.trusted_issuers.iter().find(|t| t.issuer == iss)
+    provider.trusted_issuers.iter().find(|t| t.issuer == iss)
 }
 
 /// Verifies `token` from `trusted`; returns its claims.
 pub(crate) async fn verify(
-    ctx: &OidcContext,
+    provider: &Provider,
     trusted: &TrustedIssuer,
     token: &str,
 ) -> Result<Map<String, Value>, OidcError> {
@@ -92,7 +92,7 @@ pub(crate) async fn verify(
             josekit::jwk::JwkSet::from_bytes(inline.as_bytes())
                 .map_err(|_| invalid("its configured keys are unreadable"))?,
         ),
-        (None, Some(uri)) => ctx.remote_keys.get(uri, kid).await.map_err(|why| {
+        (None, Some(uri)) => provider.remote_keys.get(uri, kid).await.map_err(|why| {
             tracing::warn!(issuer = %trusted.issuer, %why, "cannot load a trusted issuer's keys");
             invalid("its keys could not be loaded")
         })?,
@@ -107,7 +107,7 @@ pub(crate) async fn verify(
     if claims.get("iss").and_then(Value::as_str) != Some(trusted.issuer.as_str()) {
         return Err(invalid("iss"));
     }
-    let audience = trusted.audience.as_deref().unwrap_or(&ctx.issuer);
+    let audience = trusted.audience.as_deref().unwrap_or(&provider.issuer);
     let aud_ok = match claims.get("aud") {
         Some(Value::String(aud)) => aud == audience,
         Some(Value::Array(list)) => list.iter().any(|a| a.as_str() == Some(audience)),
@@ -116,7 +116,7 @@ pub(crate) async fn verify(
     if !aud_ok {
         return Err(invalid("it is not meant for this server (aud)"));
     }
-    let now = numeric_date(ctx.store.now());
+    let now = numeric_date(provider.store.now());
     if read_numeric_date(claims.get("exp")).is_none_or(|exp| exp <= now) {
         return Err(invalid("it has expired"));
     }

@@ -6,12 +6,11 @@ use sigil_store::clients::Client;
 use sigil_store::grants::{self as stored, Redemption};
 use sigil_store::secret::HashedSecret;
 use sigil_store::tokens::RefreshToken;
-use sigil_store::users;
 use subtle::ConstantTimeEq;
 
 use super::{
-    TokenRequest, TokenResponse, audiences, default_audience, may_use, narrow_scope, pkce_s256, required,
-    split_scope,
+    TokenRequest, TokenResponse, active_user, audiences, default_audience, may_use, narrow_scope, pkce_s256,
+    required, split_scope,
 };
 use crate::OidcError;
 use crate::issue::{self, AccessToken, IdToken};
@@ -85,14 +84,9 @@ pub(super) async fn grant(
         }
         (None, None) => {}
     }
-    let user_id = record.user_id.clone();
-    let user = match provider.store.read(move |c| users::get(c, &user_id)).await {
-        Ok(user) if user.active => user,
-        Ok(_) | Err(sigil_store::StoreError::NotFound) => {
-            return Err(OidcError::InvalidGrant("the user is not active".into()));
-        }
-        Err(other) => return Err(other.into()),
-    };
+    let user =
+        active_user(provider, &record.user_id, || OidcError::InvalidGrant("the user is not active".into()))
+            .await?;
     // What was consented, within what the client may still have.
     let scope = narrow_scope(client, &split_scope(&record.scope), None, "")?;
     let audience =

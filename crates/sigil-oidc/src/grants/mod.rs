@@ -89,6 +89,21 @@ pub(crate) fn required<'a>(value: Option<&'a String>, name: &str) -> Result<&'a 
     value.map(String::as_str).ok_or_else(|| OidcError::InvalidRequest(format!("`{name}` is required")))
 }
 
+/// The user `id`, if it exists and is active: a grant issues nothing for
+/// anyone else (`invalid_grant`, or what `refused` makes of it).
+pub(crate) async fn active_user(
+    provider: &Provider,
+    id: &str,
+    refused: impl FnOnce() -> OidcError,
+) -> Result<sigil_store::users::User, OidcError> {
+    let id = id.to_owned();
+    match provider.store.read(move |c| sigil_store::users::get(c, &id)).await {
+        Ok(user) if user.active => Ok(user),
+        Ok(_) | Err(sigil_store::StoreError::NotFound) => Err(refused()),
+        Err(other) => Err(other.into()),
+    }
+}
+
 /// Whether the client is registered for `grant_type`.
 pub(crate) fn may_use(client: &Client, grant_type: &str) -> bool {
     client.grant_types.iter().any(|g| g == grant_type)

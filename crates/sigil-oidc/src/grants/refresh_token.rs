@@ -7,10 +7,10 @@
 use sigil_store::clients::Client;
 use sigil_store::secret::HashedSecret;
 use sigil_store::tokens::{self as stored, RefreshToken, RefreshUse};
-use sigil_store::users;
 
 use super::{
-    TokenRequest, TokenResponse, audiences, default_audience, may_use, narrow_scope, required, split_scope,
+    TokenRequest, TokenResponse, active_user, audiences, default_audience, may_use, narrow_scope, required,
+    split_scope,
 };
 use crate::OidcError;
 use crate::issue::{self, AccessToken};
@@ -75,13 +75,8 @@ pub(super) async fn grant(
     let Some(user_id) = token.user_id.clone() else {
         return Err(OidcError::InvalidGrant("the refresh token has no user".into()));
     };
-    let user = match provider.store.read(move |c| users::get(c, &user_id)).await {
-        Ok(user) if user.active => user,
-        Ok(_) | Err(sigil_store::StoreError::NotFound) => {
-            return Err(OidcError::InvalidGrant("the user is not active".into()));
-        }
-        Err(other) => return Err(other.into()),
-    };
+    let user =
+        active_user(provider, &user_id, || OidcError::InvalidGrant("the user is not active".into())).await?;
     let access = issue::access_token(
         provider,
         client,

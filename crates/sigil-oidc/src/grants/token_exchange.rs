@@ -24,7 +24,9 @@ use sigil_store::clients::Client;
 use sigil_store::tokens::RefreshToken;
 use sigil_store::users;
 
-use super::{TokenRequest, TokenResponse, audiences, may_use, narrow_scope, required, split_scope};
+use super::{
+    TokenRequest, TokenResponse, active_user, audiences, may_use, narrow_scope, required, split_scope,
+};
 use crate::OidcError;
 use crate::issue::{self, AccessToken, IdToken};
 use crate::provider::Provider;
@@ -297,14 +299,10 @@ pub(super) async fn grant(
         "is not in the subject token's scope",
     )?;
     let audience = exchange_audiences(provider, client, &subject, request, &scope)?;
-    let user_id = subject.user_id.clone();
-    let user = match provider.store.read(move |c| users::get(c, &user_id)).await {
-        Ok(user) if user.active => user,
-        Ok(_) | Err(sigil_store::StoreError::NotFound) => {
-            return Err(unacceptable("subject_token", "its subject is not an active user"));
-        }
-        Err(other) => return Err(other.into()),
-    };
+    let user = active_user(provider, &subject.user_id, || {
+        unacceptable("subject_token", "its subject is not an active user")
+    })
+    .await?;
     let now = provider.store.now();
     let (token, token_type, expires_in) = match requested_type {
         REFRESH_TOKEN => {

@@ -24,21 +24,24 @@ const API: &str = "https://api.example.com";
 
 /// Registers a service client and returns its generated secret.
 fn service_client(db: &TestDb, id: &str) -> String {
-    let out = cli(
-        db,
-        &[
-            "client",
-            "add",
-            "--id",
-            id,
-            "--grant-type",
-            "client_credentials",
-            "--scope",
-            "api.read api.write",
-            "--audience",
-            API,
-        ],
-    );
+    service_client_with(db, id, &[])
+}
+
+/// [`service_client`], with more `sigil client add` arguments.
+fn service_client_with(db: &TestDb, id: &str, extra: &[&str]) -> String {
+    let mut args = vec![
+        "client",
+        "add",
+        "--id",
+        id,
+        "--grant-type",
+        "client_credentials",
+        "--scope",
+        "api.read api.write",
+    ];
+    args.extend_from_slice(&["--audience", API]);
+    args.extend_from_slice(extra);
+    let out = cli(db, &args);
     out.lines().find_map(|l| l.strip_prefix("client_secret: ")).expect("secret printed").to_owned()
 }
 
@@ -105,24 +108,8 @@ fn client_credentials_token_is_an_rfc9068_jwt_verifiable_with_the_jwks(db: &Test
     assert!(client.exchange_client_credentials().request(&http()).is_err());
     // A client registered for client_secret_post gets its token that way,
     // and without a scope it gets all of its (non-user) scopes.
-    let out = cli(
-        db,
-        &[
-            "client",
-            "add",
-            "--id",
-            "reports-post",
-            "--grant-type",
-            "client_credentials",
-            "--scope",
-            "api.read api.write",
-            "--audience",
-            API,
-            "--token-endpoint-auth-method",
-            "client_secret_post",
-        ],
-    );
-    let post_secret = out.lines().find_map(|l| l.strip_prefix("client_secret: ")).unwrap().to_owned();
+    let post_secret =
+        service_client_with(db, "reports-post", &["--token-endpoint-auth-method", "client_secret_post"]);
     let post = BasicClient::new(ClientId::new("reports-post".into()))
         .set_client_secret(ClientSecret::new(post_secret))
         .set_token_uri(TokenUrl::new(metadata["token_endpoint"].as_str().unwrap().into()).unwrap())
