@@ -24,6 +24,9 @@ use super::form::Form;
 use super::pages;
 use crate::OidcError;
 
+/// Parameters that may appear more than once: RFC 8707 §2 `resource`.
+const MAY_REPEAT: &[&str] = &["resource"];
+
 /// The session cookie.
 pub(crate) const SESSION_COOKIE: &str = "sigil_session";
 
@@ -92,12 +95,28 @@ pub(crate) async fn check(ctx: &OidcContext, form: &Form) -> Result<AuthRequest,
         Ok(None) => return Err(page("The request has no redirect URI (redirect_uri is missing).")),
         Err(_) => return Err(page("The redirect_uri parameter is repeated.")),
     };
-    let state = form.single("state").ok().flatten().map(str::to_owned);
+    // A repeated or unprintable state is not echoed: which one, or what,
+    // would the client expect back?
+    let state = form.single("state").ok().flatten().filter(|s| !s.chars().any(char::is_control));
+    let state = state.map(str::to_owned);
     // Known before anything else can fail, so errors travel the way the
     // client asked for responses to travel.
     let form_post = form.single("response_mode").ok().flatten() == Some("form_post");
     let reply = Reply { uri: redirect_uri.clone(), state: state.clone(), form_post };
     let back = |refusal: Refusal| (refusal, Some(reply.clone()));
+    // RFC 6749 §3.1: request parameters MUST NOT be included more than
+    // once, whichever they are (a second `state` must not go unnoticed).
+    if let Some(name) = form.repeated(MAY_REPEAT) {
+        return Err(back(to_client("invalid_request", format!("the `{name}` parameter is repeated"))));
+    }
+    // RFC 6749 Appendix A: every value here is printable; a CR or LF could
+    // only be an attempt to break a header or a page.
+    if let Some(name) = form.with_control_characters() {
+        return Err(back(to_client(
+            "invalid_request",
+            format!("the `{name}` parameter holds control characters"),
+        )));
+    }
     let single =
         |name: &str| form.single(name).map_err(|e| back(to_client("invalid_request", e.to_string())));
 
@@ -308,6 +327,9 @@ pub(crate) async fn authorize(ctx: &OidcContext, req: &HttpRequest, query: &str)
         Ok(request) => request,
         Err((refusal, target)) => return refusal_response(ctx, refusal, target),
     };
+    // What the forms carry: the request encoded again from what was
+    // parsed, never the raw bytes the browser sent.
+    let query = form.encode();
     let back = Some(request.reply());
     let session = match current_session(ctx, req).await {
         Ok(session) => session,
@@ -328,7 +350,7 @@ pub(crate) async fn authorize(ctx: &OidcContext, req: &HttpRequest, query: &str)
         };
         let name = request.client.name.clone().unwrap_or_else(|| request.client.id.clone());
         let hint = request.login_hint.clone().unwrap_or_default();
-        return pages::login(&name, query, csrf.expose(), None, &hint, ctx.secure_cookies());
+        return pages::login(&name, &query, csrf.expose(), None, &hint, ctx.secure_cookies());
     };
     if !request.client.skip_consent {
         let (user_id, client_id) = (session.user_id.clone(), request.client.id.clone());
@@ -351,7 +373,7 @@ pub(crate) async fn authorize(ctx: &OidcContext, req: &HttpRequest, query: &str)
                 Err(e) => return refusal_response(ctx, e.into(), back),
             };
             let name = request.client.name.clone().unwrap_or_else(|| request.client.id.clone());
-            return pages::consent(&name, &request.scope, query, csrf.expose(), ctx.secure_cookies());
+            return pages::consent(&name, &request.scope, &query, csrf.expose(), ctx.secure_cookies());
         }
     }
     match issue_code(ctx, &request, &session).await {

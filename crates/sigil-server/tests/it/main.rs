@@ -2,6 +2,7 @@
 //! them, and the HTTP server on an ephemeral port, on SQLite and PostgreSQL.
 
 mod admin;
+mod attacks_forms;
 mod authlib;
 mod basic_op;
 mod cli;
