@@ -13,7 +13,7 @@ use actix_web::{HttpRequest, HttpResponse, post, web};
 use chrono::TimeDelta;
 use sigil_store::grants::{self, Session};
 use sigil_store::password::{hash_password, verify_password};
-use sigil_store::secret::PlainSecret;
+use sigil_store::secret::{HashedSecret, PlainSecret};
 use sigil_store::{throttle, users};
 use url::form_urlencoded;
 
@@ -184,7 +184,20 @@ pub(crate) async fn login(ctx: web::Data<OidcContext>, req: HttpRequest, body: B
         expires_at: now + SESSION_LIFETIME,
         ended_at: None,
     };
-    if let Err(e) = ctx.store.write(move |c| grants::insert_session(c, &session)).await {
+    // The session this browser had (perhaps another user's) ends here, in
+    // the store: replacing the cookie alone would leave it usable by anyone
+    // who kept a copy of the old one.
+    let previous = req.cookie(SESSION_COOKIE).map(|old| HashedSecret::of(old.value()).as_str().to_owned());
+    let begun = ctx
+        .store
+        .write(move |c| {
+            if let Some(previous) = &previous {
+                grants::end_session(c, previous, now)?;
+            }
+            grants::insert_session(c, &session)
+        })
+        .await;
+    if let Err(e) = begun {
         return refusal_response(&ctx, e.into(), None);
     }
     tracing::info!(user_id = %user.id, "signed in");

@@ -3,16 +3,20 @@
 //! cookies of the pages. Each test tries the attack against the running
 //! server and checks it is refused.
 
+use std::cell::RefCell;
 use std::collections::BTreeMap;
+use std::time::Duration;
 
-use openidconnect::reqwest::blocking::Response;
+use openidconnect::reqwest::blocking::{Client as Http, RequestBuilder, Response};
+use openidconnect::reqwest::redirect::Policy;
 use sigil_testkit::process::Server;
 use sigil_testkit::{TestDb, backend_tests};
 use url::Url;
 
-use crate::oidc::{RP, browser, location, setup};
+use crate::cli;
+use crate::oidc::{PASSWORD, RP, browser, field, follow, location, setup};
 
-backend_tests!(repeated_authorization_parameters_are_refused,);
+backend_tests!(repeated_authorization_parameters_are_refused, signing_in_again_ends_the_earlier_session,);
 
 /// An authorization request of `client` to [`RP`] for `openid`, with `extra`.
 fn authorize_url(server: &Server, client: &str, extra: &[(&str, &str)]) -> String {
@@ -29,6 +33,84 @@ fn is_html_error(response: Response) -> (u16, bool) {
     let html = content_type.is_some_and(|t| t.starts_with("text/html"));
     let page = response.text().unwrap();
     (status, html && page.contains("This request cannot be completed"))
+}
+
+/// A browser whose cookies the test reads and plants itself. It writes the
+/// `Cookie` header by hand, so it also sends `Secure` cookies over the
+/// tests' plain http, and it keeps every cookie it is given. Each request
+/// has a connection of its own: a kept-alive one that waited while a burst
+/// was prepared may be closed by the server just as it is used.
+struct Agent {
+    http: Http,
+    jar: RefCell<BTreeMap<String, String>>,
+}
+
+impl Agent {
+    fn new() -> Self {
+        let http = Http::builder()
+            .redirect(Policy::none())
+            .pool_max_idle_per_host(0)
+            .timeout(Duration::from_secs(30))
+            .build()
+            .unwrap();
+        Self { http, jar: RefCell::default() }
+    }
+
+    fn with(cookies: &[(&str, &str)]) -> Self {
+        let agent = Self::new();
+        for (name, value) in cookies {
+            agent.set(name, value);
+        }
+        agent
+    }
+
+    fn set(&self, name: &str, value: &str) {
+        self.jar.borrow_mut().insert(name.to_owned(), value.to_owned());
+    }
+
+    fn cookie(&self, name: &str) -> Option<String> {
+        self.jar.borrow().get(name).cloned()
+    }
+
+    fn send(&self, request: RequestBuilder) -> Response {
+        let header: Vec<String> = self.jar.borrow().iter().map(|(k, v)| format!("{k}={v}")).collect();
+        let request = if header.is_empty() { request } else { request.header("cookie", header.join("; ")) };
+        let response = request.send().unwrap();
+        for set in response.headers().get_all("set-cookie") {
+            let set = set.to_str().unwrap();
+            let pair = set.split(';').next().unwrap();
+            let (name, value) = pair.split_once('=').unwrap();
+            if value.is_empty() {
+                self.jar.borrow_mut().remove(name);
+            } else {
+                self.set(name, value);
+            }
+        }
+        response
+    }
+
+    fn get(&self, url: &str) -> Response {
+        self.send(self.http.get(url))
+    }
+
+    fn post(&self, url: &str, form: &[(&str, String)]) -> Response {
+        self.send(self.http.post(url).form(form))
+    }
+
+    /// Signs in as `username` through the form shown for `url`; returns
+    /// where the authorization endpoint then sends the browser.
+    fn sign_in(&self, server: &Server, url: &str, username: &str) -> Response {
+        let html = self.get(url).text().unwrap();
+        let form = [
+            ("csrf", field(&html, "csrf")),
+            ("request", field(&html, "request")),
+            ("username", username.to_owned()),
+            ("password", PASSWORD.to_owned()),
+        ];
+        let posted = self.post(&server.url("/login"), &form);
+        assert_eq!(posted.status(), 303, "{username} signs in");
+        self.get(&follow(server, "/login", &posted))
+    }
 }
 
 /// Finding: a repeated `state` at /authorize was silently dropped; RFC 6749
@@ -65,4 +147,29 @@ fn repeated_authorization_parameters_are_refused(db: &TestDb) {
     let twice = format!("{}&client_id=web", authorize_url(&server, "web", &[]));
     let (status, page) = is_html_error(browser().get(twice).send().unwrap());
     assert!(status == 400 && page);
+}
+
+/// Finding: signing in as B in a browser signed in as A left A's session
+/// live in the store; only the cookie changed.
+fn signing_in_again_ends_the_earlier_session(db: &TestDb) {
+    setup(db);
+    cli(db, &["user", "add", "--username", "bob", "--password", PASSWORD]);
+    let server = Server::start(crate::bin(), db, &[]);
+    let agent = Agent::new();
+    let landed = agent.sign_in(&server, &authorize_url(&server, "web", &[]), "alice");
+    assert!(location(&landed).contains("code="));
+    let alices = agent.cookie("sigil_session").expect("a session cookie");
+    let landed = agent.sign_in(&server, &authorize_url(&server, "web", &[("prompt", "login")]), "bob");
+    assert!(location(&landed).contains("code="));
+    let bobs = agent.cookie("sigil_session").unwrap();
+    assert_ne!(alices, bobs);
+    let silent = authorize_url(&server, "web", &[("prompt", "none")]);
+    let replayed = Agent::with(&[("sigil_session", &alices)]).get(&silent);
+    assert!(
+        location(&replayed).contains("error=login_required"),
+        "A's session ended: {}",
+        location(&replayed)
+    );
+    let current = Agent::with(&[("sigil_session", &bobs)]).get(&silent);
+    assert!(location(&current).contains("code="), "B's session works");
 }
