@@ -2,6 +2,11 @@
 //! double-submit token (a `SameSite=Strict` cookie that must equal the
 //! form's hidden field) and send the browser back to the authorization
 //! endpoint with the original request.
+//!
+//! Sign-in attempts are counted before the password is checked, per
+//! account and per address (`sigil_store::throttle`), so a burst of
+//! guesses in parallel gets no more password checks than a patient
+//! guesser would.
 
 use std::sync::OnceLock;
 
@@ -14,7 +19,8 @@ use chrono::TimeDelta;
 use sigil_store::grants::{self, Session};
 use sigil_store::password::{hash_password, verify_password};
 use sigil_store::secret::{HashedSecret, PlainSecret};
-use sigil_store::{throttle, users};
+use sigil_store::throttle::{self, Limit, Reserved};
+use sigil_store::{AnyConnection, StoreError, users};
 use url::form_urlencoded;
 
 use super::OidcContext;
@@ -54,41 +60,63 @@ fn back_to_authorize(request: &str) -> HttpResponse {
 /// Shown while an account or address is locked after repeated failures.
 const TOO_MANY: &str = "Too many failed sign-ins. Wait a little, then try again.";
 
-/// Failures counted within this window.
-const THROTTLE_WINDOW: TimeDelta = TimeDelta::minutes(15);
+/// Attempts allowed per account within 15 minutes before a lock of 30
+/// seconds, doubling with every attempt after it.
+const ACCOUNT_LIMIT: Limit =
+    Limit { allowed: 5, window: TimeDelta::minutes(15), first_lock: TimeDelta::seconds(30) };
 
-/// Failures allowed per account, and per client address (higher: many
-/// people can share one address), before a lock.
-const ACCOUNT_FAILURES: i64 = 5;
-const ADDRESS_FAILURES: i64 = 20;
-
-/// The first lock; each further failure doubles it, up to the window.
-const FIRST_LOCK: TimeDelta = TimeDelta::seconds(30);
+/// The same per client address, higher: many people can share one address.
+const ADDRESS_LIMIT: Limit =
+    Limit { allowed: 20, window: TimeDelta::minutes(15), first_lock: TimeDelta::seconds(30) };
 
 /// The throttle keys of an attempt: the account (whether or not it exists,
 /// so locks reveal nothing) and the address the connection came from. The
 /// peer address is used, not a forwarded header a client could forge.
-fn throttle_keys(username: &str, req: &HttpRequest) -> Vec<String> {
+fn throttle_keys(username: &str, req: &HttpRequest) -> Vec<(String, Limit)> {
     let address = req.peer_addr().map_or_else(|| "unknown".to_owned(), |a| a.ip().to_string());
-    vec![format!("account:{}", sigil_store::text::fold(username)), format!("address:{address}")]
+    vec![
+        (format!("account:{}", sigil_store::text::fold(username)), ACCOUNT_LIMIT),
+        (format!("address:{address}"), ADDRESS_LIMIT),
+    ]
 }
 
-/// Counts a failure on each key and locks those over their limit, for
-/// longer each time.
-fn count_failure(
-    conn: &mut sigil_store::AnyConnection,
-    keys: &[String],
+/// Counts the attempt on every key, or on none: `None` when one is locked.
+fn reserve_all(
+    conn: &mut AnyConnection,
+    keys: &[(String, Limit)],
     now: chrono::NaiveDateTime,
-) -> Result<(), sigil_store::StoreError> {
-    for (key, allowed) in keys.iter().zip([ACCOUNT_FAILURES, ADDRESS_FAILURES]) {
-        let failures = throttle::record_failure(conn, key, now, THROTTLE_WINDOW)?;
-        if failures >= allowed {
-            let doublings = u32::try_from((failures - allowed).min(10)).unwrap_or(10);
-            let lock = (FIRST_LOCK * 2_i32.pow(doublings)).min(THROTTLE_WINDOW);
-            throttle::lock(conn, key, now + lock)?;
+) -> Result<Option<Vec<Reserved>>, StoreError> {
+    let mut held = Vec::new();
+    for (key, limit) in keys {
+        match throttle::reserve(conn, key, now, limit)? {
+            Some(reserved) => held.push(reserved),
+            None => {
+                for reserved in &held {
+                    throttle::release(conn, reserved)?;
+                }
+                return Ok(None);
+            }
         }
     }
-    Ok(())
+    Ok(Some(held))
+}
+
+/// Counts the attempt before its password is checked (see the module
+/// docs); `None`: locked, do not check.
+async fn reserve_attempt(
+    ctx: &OidcContext,
+    keys: Vec<(String, Limit)>,
+) -> Result<Option<Vec<Reserved>>, StoreError> {
+    let mut tries = 0;
+    loop {
+        let (keys, now) = (keys.clone(), ctx.store.now());
+        match ctx.store.write(move |c| reserve_all(c, &keys, now)).await {
+            // Another node counted a key's first attempt at the same moment;
+            // the key's row exists now, so a second round counts on it.
+            Err(StoreError::Conflict(_)) if tries < 3 => tries += 1,
+            other => return other,
+        }
+    }
 }
 
 /// Reads a posted form: its CSRF token must match the cookie, and the
@@ -131,20 +159,19 @@ pub(crate) async fn login(ctx: web::Data<OidcContext>, req: HttpRequest, body: B
     let client_name = checked.client.name.clone().unwrap_or_else(|| checked.client.id.clone());
     let csrf = form.single("csrf").ok().flatten().unwrap_or_default().to_owned();
     let keys = throttle_keys(&username, &req);
-    let now = ctx.store.now();
-    let probe = keys.clone();
-    match ctx.store.read(move |c| throttle::locked_until(c, &probe, now)).await {
-        Ok(None) => {}
-        Ok(Some(_)) => {
-            // Checked before the password, so a locked account gives a
-            // guesser nothing, not even a slow "no".
+    let account_key = keys[0].0.clone();
+    let reserved = match reserve_attempt(&ctx, keys).await {
+        Ok(Some(reserved)) => reserved,
+        Ok(None) => {
+            // Refused before the password is looked at, so a locked account
+            // gives a guesser nothing, not even a slow "no".
             let mut page =
                 pages::login(&client_name, &request, &csrf, Some(TOO_MANY), &username, ctx.secure_cookies());
             *page.status_mut() = StatusCode::TOO_MANY_REQUESTS;
             return page;
         }
         Err(e) => return refusal_response(&ctx, e.into(), None),
-    }
+    };
     let lookup = username.clone();
     let user = match ctx.store.read(move |c| users::find_by_user_name(c, &lookup)).await {
         Ok(user) => user,
@@ -154,10 +181,8 @@ pub(crate) async fn login(ctx: web::Data<OidcContext>, req: HttpRequest, body: B
     let verified = web::block(move || verify_password(&password, &hash)).await.unwrap_or(false);
     let user = user.filter(|u| verified && u.active && u.password_hash.is_some());
     let Some(user) = user else {
+        // Already counted: the reservation stands as the failure.
         tracing::info!("sign-in failed");
-        if let Err(e) = ctx.store.write(move |c| count_failure(c, &keys, now)).await {
-            return refusal_response(&ctx, e.into(), None);
-        }
         return pages::login(
             &client_name,
             &request,
@@ -167,10 +192,6 @@ pub(crate) async fn login(ctx: web::Data<OidcContext>, req: HttpRequest, body: B
             ctx.secure_cookies(),
         );
     };
-    let account_key = keys[0].clone();
-    if let Err(e) = ctx.store.write(move |c| throttle::clear(c, &account_key)).await {
-        return refusal_response(&ctx, e.into(), None);
-    }
     let Ok(secret) = PlainSecret::generate() else {
         return refusal_response(&ctx, Refusal::Page("No randomness available.".into()), None);
     };
@@ -191,6 +212,12 @@ pub(crate) async fn login(ctx: web::Data<OidcContext>, req: HttpRequest, body: B
     let begun = ctx
         .store
         .write(move |c| {
+            // A sign-in is not a failure: the account starts afresh, and the
+            // address gets its attempt back.
+            throttle::clear(c, &account_key)?;
+            for held in reserved.iter().filter(|r| r.key() != account_key) {
+                throttle::release(c, held)?;
+            }
             if let Some(previous) = &previous {
                 grants::end_session(c, previous, now)?;
             }

@@ -5,6 +5,8 @@
 
 use std::cell::RefCell;
 use std::collections::BTreeMap;
+use std::sync::{Arc, Barrier, mpsc};
+use std::thread;
 use std::time::Duration;
 
 use openidconnect::reqwest::blocking::{Client as Http, RequestBuilder, Response};
@@ -14,9 +16,15 @@ use sigil_testkit::{TestDb, backend_tests};
 use url::Url;
 
 use crate::cli;
-use crate::oidc::{PASSWORD, RP, browser, field, follow, location, setup};
+use crate::oidc::{PASSWORD, RP, browser, field, follow, location, setup, sign_in};
 
-backend_tests!(repeated_authorization_parameters_are_refused, signing_in_again_ends_the_earlier_session,);
+backend_tests!(
+    a_burst_of_guesses_gets_no_more_password_checks_than_the_limit,
+    repeated_authorization_parameters_are_refused,
+    signing_in_again_ends_the_earlier_session,
+);
+
+const WRONG: &str = "The username or password is incorrect.";
 
 /// An authorization request of `client` to [`RP`] for `openid`, with `extra`.
 fn authorize_url(server: &Server, client: &str, extra: &[(&str, &str)]) -> String {
@@ -111,6 +119,67 @@ impl Agent {
         assert_eq!(posted.status(), 303, "{username} signs in");
         self.get(&follow(server, "/login", &posted))
     }
+}
+
+/// Finding: 40 wrong passwords in parallel ran ~39 password checks against
+/// a limit of 5, and the right password inside the burst signed in.
+fn a_burst_of_guesses_gets_no_more_password_checks_than_the_limit(db: &TestDb) {
+    setup(db);
+    let server = Server::start(crate::bin(), db, &[]);
+    let url = authorize_url(&server, "web", &[]);
+    // Every attempt's form first, so that the posts leave together.
+    let mut prepared: Vec<(Agent, Vec<(&str, String)>)> = (0..41)
+        .map(|i| {
+            let agent = Agent::new();
+            let html = agent.get(&url).text().unwrap();
+            let password = if i == 40 { PASSWORD } else { "a wrong guess" };
+            let form = vec![
+                ("csrf", field(&html, "csrf")),
+                ("request", field(&html, "request")),
+                ("username", "alice".to_owned()),
+                ("password", password.to_owned()),
+            ];
+            (agent, form)
+        })
+        .collect();
+    let (right_agent, right_form) = prepared.pop().unwrap();
+    let login = server.url("/login");
+    let start = Arc::new(Barrier::new(prepared.len()));
+    let (tx, rx) = mpsc::channel();
+    let guesses: Vec<_> = prepared
+        .into_iter()
+        .map(|(agent, form)| {
+            let (start, tx, login) = (Arc::clone(&start), tx.clone(), login.clone());
+            thread::spawn(move || {
+                start.wait();
+                let response = agent.post(&login, &form);
+                let status = response.status().as_u16();
+                // The receiver is gone only when the test has failed already.
+                let _ = tx.send((status, response.text().unwrap().contains(WRONG)));
+            })
+        })
+        .collect();
+    drop(tx);
+    let (mut wrong, mut locked, mut right) = (0, 0, None);
+    for (status, said_wrong) in rx {
+        match status {
+            200 if said_wrong => wrong += 1,
+            429 => locked += 1,
+            other => panic!("a guess was answered {other}"),
+        }
+        // Inside the burst, once the limit is reached: a 429 means the lock
+        // is set, and so do five wrong answers.
+        if right.is_none() && (locked > 0 || wrong >= 5) {
+            right = Some(right_agent.post(&login, &right_form).status().as_u16());
+        }
+    }
+    for guess in guesses {
+        guess.join().unwrap();
+    }
+    assert!(wrong <= 5, "{wrong} guesses had their password checked (limit 5), {locked} were locked out");
+    assert_eq!(wrong + locked, 40);
+    assert_eq!(right, Some(429), "the right password inside the locked burst does not sign in");
+    assert_eq!(sign_in(&server, &browser(), &url, PASSWORD).status(), 429, "still locked");
 }
 
 /// Finding: a repeated `state` at /authorize was silently dropped; RFC 6749
