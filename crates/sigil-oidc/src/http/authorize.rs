@@ -21,14 +21,11 @@ use url::Url;
 
 use super::OidcContext;
 use super::form::Form;
-use super::pages;
+use super::pages::{self, SESSION_COOKIE};
 use crate::OidcError;
 
 /// Parameters that may appear more than once: RFC 8707 §2 `resource`.
 const MAY_REPEAT: &[&str] = &["resource"];
-
-/// The session cookie.
-pub(crate) const SESSION_COOKIE: &str = "sigil_session";
 
 /// How long a code may wait to be redeemed (RFC 6749 §4.1.2 recommends at
 /// most ten minutes).
@@ -296,8 +293,10 @@ pub(crate) async fn current_session(
     ctx: &OidcContext,
     req: &HttpRequest,
 ) -> Result<Option<Session>, StoreError> {
-    let Some(cookie) = req.cookie(SESSION_COOKIE) else { return Ok(None) };
-    let hash = HashedSecret::of(cookie.value()).as_str().to_owned();
+    let Some(cookie) = pages::read_cookie(req, SESSION_COOKIE, ctx.secure_cookies()) else {
+        return Ok(None);
+    };
+    let hash = HashedSecret::of(&cookie).as_str().to_owned();
     let now = ctx.store.now();
     ctx.store.read(move |c| grants::live_session(c, &hash, now)).await
 }

@@ -10,7 +10,7 @@
 
 use std::sync::OnceLock;
 
-use actix_web::cookie::{Cookie, SameSite};
+use actix_web::cookie::SameSite;
 use actix_web::http::StatusCode;
 use actix_web::http::header::LOCATION;
 use actix_web::web::Bytes;
@@ -24,11 +24,9 @@ use sigil_store::{AnyConnection, StoreError, users};
 use url::form_urlencoded;
 
 use super::OidcContext;
-use super::authorize::{
-    AuthRequest, Refusal, SESSION_COOKIE, check, current_session, redirect_to_client, refusal_response,
-};
+use super::authorize::{AuthRequest, Refusal, check, current_session, redirect_to_client, refusal_response};
 use super::form::Form;
-use super::pages::{self, csrf_ok};
+use super::pages::{self, SESSION_COOKIE, csrf_ok};
 
 /// How long a browser stays signed in.
 const SESSION_LIFETIME: TimeDelta = TimeDelta::hours(8);
@@ -127,7 +125,7 @@ async fn read_form(
     body: &[u8],
 ) -> Result<(Form, String, AuthRequest), HttpResponse> {
     let form = Form::parse(body);
-    if !csrf_ok(req, &form) {
+    if !csrf_ok(req, &form, ctx.secure_cookies()) {
         return Err(pages::error(
             StatusCode::FORBIDDEN,
             "The form expired or was not sent by this site. Go back and try again.",
@@ -208,7 +206,8 @@ pub(crate) async fn login(ctx: web::Data<OidcContext>, req: HttpRequest, body: B
     // The session this browser had (perhaps another user's) ends here, in
     // the store: replacing the cookie alone would leave it usable by anyone
     // who kept a copy of the old one.
-    let previous = req.cookie(SESSION_COOKIE).map(|old| HashedSecret::of(old.value()).as_str().to_owned());
+    let previous = pages::read_cookie(&req, SESSION_COOKIE, ctx.secure_cookies())
+        .map(|old| HashedSecret::of(&old).as_str().to_owned());
     let begun = ctx
         .store
         .write(move |c| {
@@ -229,12 +228,8 @@ pub(crate) async fn login(ctx: web::Data<OidcContext>, req: HttpRequest, body: B
     }
     tracing::info!(user_id = %user.id, "signed in");
     let mut response = back_to_authorize(&without_prompt(&request, "login"));
-    let cookie = Cookie::build(SESSION_COOKIE, secret.expose().to_owned())
-        .path("/")
-        .http_only(true)
-        .same_site(SameSite::Lax)
-        .secure(ctx.secure_cookies())
-        .finish();
+    let cookie =
+        pages::cookie(SESSION_COOKIE, secret.expose().to_owned(), ctx.secure_cookies(), SameSite::Lax);
     let _ = response.add_cookie(&cookie);
     response
 }

@@ -1,6 +1,5 @@
 //! RP-Initiated Logout 1.0: the end-session endpoint.
 
-use actix_web::cookie::Cookie;
 use actix_web::http::StatusCode;
 use actix_web::http::header::LOCATION;
 use actix_web::web::Bytes;
@@ -12,9 +11,9 @@ use sigil_store::{StoreError, grants, keys};
 use url::Url;
 
 use super::OidcContext;
-use super::authorize::{SESSION_COOKIE, current_session};
+use super::authorize::current_session;
 use super::form::Form;
-use super::pages;
+use super::pages::{self, SESSION_COOKIE};
 use crate::tokens::verify_signature;
 
 /// `GET /logout`.
@@ -84,7 +83,8 @@ async fn end_session(ctx: &OidcContext, req: &HttpRequest, form: &Form) -> HttpR
     // §2 and §6: without an ID token from us, the request could come from
     // anyone; a live session is ended only once the user confirms, in a
     // form that carries its own CSRF token.
-    let confirmed = form.single("confirm").ok().flatten() == Some("yes") && pages::csrf_ok(req, form);
+    let confirmed = form.single("confirm").ok().flatten() == Some("yes")
+        && pages::csrf_ok(req, form, ctx.secure_cookies());
     if hint.is_none() && !confirmed {
         let session = match current_session(ctx, req).await {
             Ok(session) => session,
@@ -103,15 +103,13 @@ async fn end_session(ctx: &OidcContext, req: &HttpRequest, form: &Form) -> HttpR
             return pages::confirm_logout(name.as_deref(), &carried, csrf.expose(), ctx.secure_cookies());
         }
     }
-    if let Some(cookie) = req.cookie(SESSION_COOKIE) {
-        let hash = HashedSecret::of(cookie.value()).as_str().to_owned();
+    if let Some(cookie) = pages::read_cookie(req, SESSION_COOKIE, ctx.secure_cookies()) {
+        let hash = HashedSecret::of(&cookie).as_str().to_owned();
         let now = ctx.store.now();
         if let Err(e) = ctx.store.write(move |c| grants::end_session(c, &hash, now)).await {
             return internal(&e);
         }
     }
-    let mut expired = Cookie::build(SESSION_COOKIE, "").path("/").http_only(true).finish();
-    expired.make_removal();
     let mut response = match redirect.and_then(|uri| Url::parse(&uri).ok()) {
         Some(mut url) => {
             if let Some(state) = param("state") {
@@ -121,7 +119,7 @@ async fn end_session(ctx: &OidcContext, req: &HttpRequest, form: &Form) -> HttpR
         }
         None => pages::signed_out(),
     };
-    let _ = response.add_removal_cookie(&expired);
+    let _ = response.add_cookie(&pages::removal_cookie(SESSION_COOKIE, ctx.secure_cookies()));
     response
 }
 

@@ -16,6 +16,41 @@ use super::form::Form;
 /// The cookie that carries the double-submit CSRF token of a form.
 pub(crate) const CSRF_COOKIE: &str = "sigil_csrf";
 
+/// The cookie that names a signed-in browser's session.
+pub(crate) const SESSION_COOKIE: &str = "sigil_session";
+
+/// A cookie's name: with the `__Host-` prefix when served over https
+/// (RFC 6265bis §4.1.3.2: the browser then accepts it only with `Secure`,
+/// `Path=/` and no `Domain`, so no other host, such as a sibling
+/// subdomain, can plant or overwrite it). Only the name in use is read.
+pub(crate) fn cookie_name(name: &str, secure: bool) -> String {
+    if secure { format!("__Host-{name}") } else { name.to_owned() }
+}
+
+/// One of Sigil's cookies: for the whole site, never for scripts, `Secure`
+/// (and so `__Host-`) over https.
+pub(crate) fn cookie(name: &str, value: String, secure: bool, same_site: SameSite) -> Cookie<'static> {
+    Cookie::build(cookie_name(name, secure), value)
+        .path("/")
+        .http_only(true)
+        .same_site(same_site)
+        .secure(secure)
+        .finish()
+}
+
+/// The value of one of Sigil's cookies in a request.
+pub(crate) fn read_cookie(req: &HttpRequest, name: &str, secure: bool) -> Option<String> {
+    req.cookie(&cookie_name(name, secure)).map(|c| c.value().to_owned())
+}
+
+/// A cookie that removes one of Sigil's cookies (same name and attributes,
+/// or a browser keeps the `__Host-` one).
+pub(crate) fn removal_cookie(name: &str, secure: bool) -> Cookie<'static> {
+    let mut cookie = cookie(name, String::new(), secure, SameSite::Lax);
+    cookie.make_removal();
+    cookie
+}
+
 /// Escapes text for HTML element content and attribute values.
 pub(crate) fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
@@ -56,14 +91,7 @@ fn page(status: StatusCode, title: &str, body: &str, csrf: Option<&str>, secure:
         .insert_header(("X-Content-Type-Options", "nosniff"))
         .insert_header(("Cache-Control", "no-store"));
     if let Some(csrf) = csrf {
-        response.cookie(
-            Cookie::build(CSRF_COOKIE, csrf.to_owned())
-                .path("/")
-                .http_only(true)
-                .same_site(SameSite::Strict)
-                .secure(secure)
-                .finish(),
-        );
+        response.cookie(cookie(CSRF_COOKIE, csrf.to_owned(), secure, SameSite::Strict));
     }
     response.body(html)
 }
@@ -179,9 +207,9 @@ pub(crate) fn confirm_logout(
 
 /// Double-submit CSRF check: the form's `csrf` field must equal the cookie
 /// set with the page that holds the form.
-pub(crate) fn csrf_ok(req: &HttpRequest, form: &Form) -> bool {
-    match (req.cookie(CSRF_COOKIE), form.single("csrf").ok().flatten()) {
-        (Some(cookie), Some(field)) => bool::from(cookie.value().as_bytes().ct_eq(field.as_bytes())),
+pub(crate) fn csrf_ok(req: &HttpRequest, form: &Form, secure: bool) -> bool {
+    match (read_cookie(req, CSRF_COOKIE, secure), form.single("csrf").ok().flatten()) {
+        (Some(cookie), Some(field)) => bool::from(cookie.as_bytes().ct_eq(field.as_bytes())),
         _ => false,
     }
 }

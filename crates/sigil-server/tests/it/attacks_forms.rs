@@ -22,6 +22,7 @@ backend_tests!(
     a_burst_of_guesses_gets_no_more_password_checks_than_the_limit,
     repeated_authorization_parameters_are_refused,
     signing_in_again_ends_the_earlier_session,
+    cookies_take_the_host_prefix_over_https,
 );
 
 const WRONG: &str = "The username or password is incorrect.";
@@ -241,4 +242,47 @@ fn signing_in_again_ends_the_earlier_session(db: &TestDb) {
     );
     let current = Agent::with(&[("sigil_session", &bobs)]).get(&silent);
     assert!(location(&current).contains("code="), "B's session works");
+}
+
+/// Finding: the session cookie had no `__Host-` prefix, so a sibling host
+/// could plant one. Over https both of Sigil's cookies take it (RFC 6265bis
+/// §4.1.3.2), and the unprefixed name is no longer read.
+fn cookies_take_the_host_prefix_over_https(db: &TestDb) {
+    setup(db);
+    let server = Server::start(crate::bin(), db, &[("SIGIL_ISSUER", "https://id.example.test")]);
+    let set_cookie = |response: &Response, name: &str| {
+        let header = response.headers().get_all("set-cookie").iter().map(|h| h.to_str().unwrap().to_owned());
+        let found = header.into_iter().find(|h| h.starts_with(&format!("{name}=")));
+        found.unwrap_or_else(|| panic!("no {name} cookie set"))
+    };
+    let attributes = |cookie: &str| -> Vec<String> {
+        cookie.split(';').skip(1).map(|a| a.trim().to_ascii_lowercase()).collect()
+    };
+    let agent = Agent::new();
+    let url = authorize_url(&server, "web", &[]);
+    let page = agent.get(&url);
+    let browser_cookie = set_cookie(&page, "__Host-sigil_csrf");
+    let html = page.text().unwrap();
+    let form = [
+        ("csrf", field(&html, "csrf")),
+        ("request", field(&html, "request")),
+        ("username", "alice".to_owned()),
+        ("password", PASSWORD.to_owned()),
+    ];
+    let posted = agent.post(&server.url("/login"), &form);
+    assert_eq!(posted.status(), 303);
+    let session_cookie = set_cookie(&posted, "__Host-sigil_session");
+    for cookie in [&browser_cookie, &session_cookie] {
+        let attributes = attributes(cookie);
+        for needed in ["secure", "path=/", "httponly"] {
+            assert!(attributes.iter().any(|a| a == needed), "{needed} in {cookie}");
+        }
+        assert!(!attributes.iter().any(|a| a.starts_with("domain")), "no Domain in {cookie}");
+    }
+    assert!(attributes(&session_cookie).contains(&"samesite=lax".to_owned()));
+    let session = agent.cookie("__Host-sigil_session").unwrap();
+    let silent = authorize_url(&server, "web", &[("prompt", "none")]);
+    assert!(location(&Agent::with(&[("__Host-sigil_session", &session)]).get(&silent)).contains("code="));
+    let unprefixed = Agent::with(&[("sigil_session", &session)]).get(&silent);
+    assert!(location(&unprefixed).contains("error=login_required"), "only the prefixed name counts");
 }
