@@ -349,7 +349,15 @@ pub(crate) async fn authorize(ctx: &OidcContext, req: &HttpRequest, query: &str)
         };
         let name = request.client.name.clone().unwrap_or_else(|| request.client.id.clone());
         let hint = request.login_hint.clone().unwrap_or_default();
-        return pages::login(&name, &query, csrf.expose(), None, &hint, ctx.secure_cookies());
+        return pages::login(
+            &name,
+            &query,
+            Some(&request.redirect_uri),
+            csrf.expose(),
+            None,
+            &hint,
+            ctx.secure_cookies(),
+        );
     };
     if !request.client.skip_consent {
         let (user_id, client_id) = (session.user_id.clone(), request.client.id.clone());
@@ -372,7 +380,14 @@ pub(crate) async fn authorize(ctx: &OidcContext, req: &HttpRequest, query: &str)
                 Err(e) => return refusal_response(ctx, e.into(), back),
             };
             let name = request.client.name.clone().unwrap_or_else(|| request.client.id.clone());
-            return pages::consent(&name, &request.scope, &query, csrf.expose(), ctx.secure_cookies());
+            return pages::consent(
+                &name,
+                &request.scope,
+                &query,
+                Some(&request.redirect_uri),
+                csrf.expose(),
+                ctx.secure_cookies(),
+            );
         }
     }
     match issue_code(ctx, &request, &session).await {

@@ -163,8 +163,15 @@ pub(crate) async fn login(ctx: web::Data<OidcContext>, req: HttpRequest, body: B
         Ok(None) => {
             // Refused before the password is looked at, so a locked account
             // gives a guesser nothing, not even a slow "no".
-            let mut page =
-                pages::login(&client_name, &request, &csrf, Some(TOO_MANY), &username, ctx.secure_cookies());
+            let mut page = pages::login(
+                &client_name,
+                &request,
+                Some(&checked.redirect_uri),
+                &csrf,
+                Some(TOO_MANY),
+                &username,
+                ctx.secure_cookies(),
+            );
             *page.status_mut() = StatusCode::TOO_MANY_REQUESTS;
             return page;
         }
@@ -184,6 +191,7 @@ pub(crate) async fn login(ctx: web::Data<OidcContext>, req: HttpRequest, body: B
         return pages::login(
             &client_name,
             &request,
+            Some(&checked.redirect_uri),
             &csrf,
             Some(SIGN_IN_FAILED),
             &username,

@@ -100,7 +100,13 @@ async fn end_session(ctx: &OidcContext, req: &HttpRequest, form: &Form) -> HttpR
                 .filter_map(|name| param(name).map(|v| ((*name).to_owned(), v)))
                 .collect();
             let name = client.as_ref().map(|c| c.name.clone().unwrap_or_else(|| c.id.clone()));
-            return pages::confirm_logout(name.as_deref(), &carried, csrf.expose(), ctx.secure_cookies());
+            return pages::confirm_logout(
+                name.as_deref(),
+                &carried,
+                csrf.expose(),
+                ctx.secure_cookies(),
+                redirect.as_deref(),
+            );
         }
     }
     if let Some(cookie) = pages::read_cookie(req, SESSION_COOKIE, ctx.secure_cookies()) {

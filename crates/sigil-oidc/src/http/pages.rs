@@ -6,6 +6,7 @@ use actix_web::cookie::{Cookie, SameSite};
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse};
 use subtle::ConstantTimeEq;
+use url::{Host, Origin, Url};
 
 use super::form::Form;
 
@@ -51,6 +52,29 @@ pub(crate) fn removal_cookie(name: &str, secure: bool) -> Cookie<'static> {
     cookie
 }
 
+/// The CSP source (CSP Level 3 §2.3.1) that admits `uri` as a form target:
+/// its origin, or its scheme alone for what a host source cannot name (an
+/// IPv6 literal, a private-use scheme of a native app, RFC 8252 §7.1).
+fn source_of(uri: &str) -> Option<String> {
+    let url = Url::parse(uri).ok()?;
+    Some(match url.origin() {
+        origin @ Origin::Tuple(_, Host::Domain(_) | Host::Ipv4(_), _) => origin.ascii_serialization(),
+        _ => format!("{}:", url.scheme()),
+    })
+}
+
+/// `form-action` for a page whose form posts to this site and whose answer
+/// may redirect to `redirect_uri`: browsers check every redirect after a
+/// form submission against `form-action` too (CSP Level 3 §6.4.1), so the
+/// client's redirect URI (after sign-in or consent) or post-logout URI
+/// must be allowed beside `'self'`, or the browser stops short of it.
+pub(crate) fn form_targets(redirect_uri: Option<&str>) -> String {
+    match redirect_uri.and_then(source_of) {
+        Some(source) => format!("'self' {source}"),
+        None => "'self'".to_owned(),
+    }
+}
+
 /// Escapes text for HTML element content and attribute values.
 pub(crate) fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
@@ -71,7 +95,14 @@ const STYLE: &str = "body{font-family:system-ui,sans-serif;max-width:28rem;margi
 label{display:block;margin-top:1rem;font-weight:600}input[type=text],input[type=password]{width:100%;padding:.5rem;font-size:1rem;box-sizing:border-box}\
 button{margin-top:1.5rem;padding:.6rem 1.2rem;font-size:1rem}.error{color:#a00;border:1px solid #a00;padding:.5rem}";
 
-fn page(status: StatusCode, title: &str, body: &str, csrf: Option<&str>, secure: bool) -> HttpResponse {
+fn page(
+    status: StatusCode,
+    title: &str,
+    body: &str,
+    form_action: &str,
+    csrf: Option<&str>,
+    secure: bool,
+) -> HttpResponse {
     let html = format!(
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
@@ -81,10 +112,14 @@ fn page(status: StatusCode, title: &str, body: &str, csrf: Option<&str>, secure:
     let mut response = HttpResponse::build(status);
     response
         .content_type("text/html; charset=utf-8")
-        // No scripts at all; styles only inline from this page.
+        // No scripts at all; styles only inline from this page; forms only
+        // to where this page's form is meant to lead.
         .insert_header((
             "Content-Security-Policy",
-            "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'",
+            format!(
+                "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'; \
+                 form-action {form_action}"
+            ),
         ))
         .insert_header(("X-Frame-Options", "DENY"))
         .insert_header(("Referrer-Policy", "no-referrer"))
@@ -101,6 +136,7 @@ fn page(status: StatusCode, title: &str, body: &str, csrf: Option<&str>, secure:
 pub(crate) fn login(
     client_name: &str,
     request: &str,
+    redirect_uri: Option<&str>,
     csrf: &str,
     error: Option<&str>,
     username: &str,
@@ -128,7 +164,7 @@ pub(crate) fn login(
         request = escape(request),
         username = escape(username),
     );
-    page(StatusCode::OK, "Sign in", &body, Some(csrf), secure)
+    page(StatusCode::OK, "Sign in", &body, &form_targets(redirect_uri), Some(csrf), secure)
 }
 
 /// What granting a scope Sigil knows lets the client do, in words a user
@@ -154,6 +190,7 @@ pub(crate) fn consent(
     client_name: &str,
     scopes: &[String],
     request: &str,
+    redirect_uri: Option<&str>,
     csrf: &str,
     secure: bool,
 ) -> HttpResponse {
@@ -175,7 +212,7 @@ pub(crate) fn consent(
         csrf = escape(csrf),
         request = escape(request),
     );
-    page(StatusCode::OK, "Allow access?", &body, Some(csrf), secure)
+    page(StatusCode::OK, "Allow access?", &body, &form_targets(redirect_uri), Some(csrf), secure)
 }
 
 /// RP-Initiated Logout 1.0 §2 and §6: asks the user before ending the
@@ -186,6 +223,7 @@ pub(crate) fn confirm_logout(
     params: &[(String, String)],
     csrf: &str,
     secure: bool,
+    redirect_uri: Option<&str>,
 ) -> HttpResponse {
     let fields: String = params
         .iter()
@@ -202,7 +240,7 @@ pub(crate) fn confirm_logout(
          <button type=\"submit\" name=\"confirm\" value=\"yes\" autofocus>Sign out</button></form>",
         csrf = escape(csrf),
     );
-    page(StatusCode::OK, "Sign out?", &body, Some(csrf), secure)
+    page(StatusCode::OK, "Sign out?", &body, &form_targets(redirect_uri), Some(csrf), secure)
 }
 
 /// Double-submit CSRF check: the form's `csrf` field must equal the cookie
@@ -221,7 +259,7 @@ pub(crate) fn error(status: StatusCode, message: &str) -> HttpResponse {
         "<h1>This request cannot be completed</h1><p class=\"error\" role=\"alert\">{}</p>",
         escape(message)
     );
-    page(status, "Request error", &body, None, false)
+    page(status, "Request error", &body, "'none'", None, false)
 }
 
 /// Shown after logout when the client asked for no redirect.
@@ -230,6 +268,7 @@ pub(crate) fn signed_out() -> HttpResponse {
         StatusCode::OK,
         "Signed out",
         "<h1>You are signed out</h1><p>You can close this window.</p>",
+        "'none'",
         None,
         false,
     )
@@ -250,12 +289,14 @@ pub(crate) fn form_post(action: &str, params: &[(&str, &str)]) -> HttpResponse {
          <script nonce=\"{nonce}\">document.forms[0].submit();</script></body></html>",
         action = escape(action),
     );
+    let target = source_of(action).unwrap_or_else(|| "'none'".to_owned());
     HttpResponse::Ok()
         .content_type("text/html; charset=utf-8")
         .insert_header((
             "Content-Security-Policy",
             format!(
-                "default-src 'none'; script-src 'nonce-{nonce}'; frame-ancestors 'none'; base-uri 'none'"
+                "default-src 'none'; script-src 'nonce-{nonce}'; frame-ancestors 'none'; base-uri 'none'; \
+                 form-action {target}"
             ),
         ))
         .insert_header(("X-Frame-Options", "DENY"))

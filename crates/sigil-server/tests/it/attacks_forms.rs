@@ -22,6 +22,7 @@ backend_tests!(
     a_burst_of_guesses_gets_no_more_password_checks_than_the_limit,
     repeated_authorization_parameters_are_refused,
     signing_in_again_ends_the_earlier_session,
+    pages_allow_form_targets_the_flow_needs_and_no_others,
     cookies_take_the_host_prefix_over_https,
 );
 
@@ -242,6 +243,98 @@ fn signing_in_again_ends_the_earlier_session(db: &TestDb) {
     );
     let current = Agent::with(&[("sigil_session", &bobs)]).get(&silent);
     assert!(location(&current).contains("code="), "B's session works");
+}
+
+/// The sources of a response's CSP `form-action`.
+fn form_action(response: &Response) -> Vec<String> {
+    let csp = response.headers()["content-security-policy"].to_str().unwrap();
+    let directive = csp.split(';').map(str::trim).find_map(|d| d.strip_prefix("form-action "));
+    directive.unwrap_or_else(|| panic!("no form-action in {csp}")).split(' ').map(str::to_owned).collect()
+}
+
+/// Whether `sources` let a form submission (or a redirect after one, which
+/// browsers check too) reach `target`, as CSP matches origins.
+fn allows(sources: &[String], server: &Server, target: &str) -> bool {
+    let target = Url::parse(target).unwrap();
+    let origin = target.origin().ascii_serialization();
+    let own = Url::parse(&server.url("/")).unwrap().origin().ascii_serialization();
+    sources.iter().any(|s| (s == "'self'" && origin == own) || *s == origin)
+}
+
+/// Finding: the pages' CSP had no `form-action`. It must still admit every
+/// redirect the flow takes after a form: to the client after sign-in or
+/// consent, to the post-logout URI after confirming.
+fn pages_allow_form_targets_the_flow_needs_and_no_others(db: &TestDb) {
+    setup(db);
+    let bye = "https://bye.example.org/done";
+    cli(db, &["client", "add", "--id", "app", "--redirect-uri", RP, "--post-logout-redirect-uri", bye]);
+    let server = Server::start(crate::bin(), db, &[]);
+
+    // Sign-in: the form posts here, the answer goes on to the client.
+    let browser = browser();
+    let url = authorize_url(&server, "web", &[]);
+    let page = browser.get(&url).send().unwrap();
+    let sources = form_action(&page);
+    assert_eq!(sources, ["'self'", "https://rp.example.com"]);
+    let html = page.text().unwrap();
+    let form = [
+        ("csrf", field(&html, "csrf")),
+        ("request", field(&html, "request")),
+        ("username", "alice".to_owned()),
+        ("password", PASSWORD.to_owned()),
+    ];
+    let posted = browser.post(server.url("/login")).form(&form).send().unwrap();
+    let next = follow(&server, "/login", &posted);
+    assert!(allows(&sources, &server, &next), "{next}");
+    let landed = browser.get(&next).send().unwrap();
+    assert!(allows(&sources, &server, &location(&landed)), "{}", location(&landed));
+
+    // Consent: allowing or denying ends at the client.
+    let url = authorize_url(&server, "other", &[]);
+    let page = browser.get(&url).send().unwrap();
+    let sources = form_action(&page);
+    let html = page.text().unwrap();
+    let answer = |decision: &str| {
+        let form = [
+            ("csrf", field(&html, "csrf")),
+            ("request", field(&html, "request")),
+            ("decision", decision.to_owned()),
+        ];
+        browser.post(server.url("/consent")).form(&form).send().unwrap()
+    };
+    let denied = answer("deny");
+    assert!(allows(&sources, &server, &location(&denied)));
+    let allowed = answer("allow");
+    let landed = browser.get(follow(&server, "/consent", &allowed)).send().unwrap();
+    assert!(location(&landed).contains("code=") && allows(&sources, &server, &location(&landed)));
+
+    // Logout confirmation: the answer goes to the post-logout URI, which is
+    // the one other target.
+    let logout = Url::parse_with_params(
+        &server.url("/logout"),
+        &[("client_id", "app"), ("post_logout_redirect_uri", bye)],
+    )
+    .unwrap();
+    let page = browser.get(logout).send().unwrap();
+    let sources = form_action(&page);
+    assert_eq!(sources, ["'self'", "https://bye.example.org"]);
+    let html = page.text().unwrap();
+    let confirm = [
+        ("csrf", field(&html, "csrf")),
+        ("client_id", field(&html, "client_id")),
+        ("post_logout_redirect_uri", field(&html, "post_logout_redirect_uri")),
+        ("confirm", "yes".to_owned()),
+    ];
+    let done = browser.post(server.url("/logout")).form(&confirm).send().unwrap();
+    assert_eq!(location(&done), bye);
+    assert!(allows(&sources, &server, bye));
+
+    // The form-post response page may post to the client only; an error
+    // page has no form at all.
+    let url = authorize_url(&server, "web", &[("response_mode", "form_post"), ("prompt", "none")]);
+    assert_eq!(form_action(&browser.get(&url).send().unwrap()), ["https://rp.example.com"]);
+    let url = authorize_url(&server, "nobody", &[]);
+    assert_eq!(form_action(&browser.get(&url).send().unwrap()), ["'none'"]);
 }
 
 /// Finding: the session cookie had no `__Host-` prefix, so a sibling host
