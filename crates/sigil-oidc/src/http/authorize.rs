@@ -6,7 +6,8 @@
 //! `state` and `iss` (RFC 9207). Without a suitable session the user is
 //! shown the sign-in page; the request's query string travels through the
 //! form and is checked again afterwards, so nothing about a pending request
-//! is kept on the server.
+//! is kept on the server: the form's CSRF token covers it, so it cannot be
+//! changed on the way.
 
 use actix_web::http::StatusCode;
 use actix_web::http::header::LOCATION;
@@ -21,7 +22,8 @@ use url::Url;
 
 use super::OidcContext;
 use super::form::Form;
-use super::pages::{self, SESSION_COOKIE};
+use super::pages::csrf::{self, Binding, FormKey, Purpose};
+use super::pages::{self, Carried, SESSION_COOKIE};
 use crate::OidcError;
 
 /// Parameters that may appear more than once: RFC 8707 §2 `resource`.
@@ -326,8 +328,8 @@ pub(crate) async fn authorize(ctx: &OidcContext, req: &HttpRequest, query: &str)
         Ok(request) => request,
         Err((refusal, target)) => return refusal_response(ctx, refusal, target),
     };
-    // What the forms carry: the request encoded again from what was
-    // parsed, never the raw bytes the browser sent.
+    // What the forms carry and their tokens cover: the request encoded
+    // again from what was parsed, never the raw bytes the browser sent.
     let query = form.encode();
     let back = Some(request.reply());
     let session = match current_session(ctx, req).await {
@@ -343,21 +345,20 @@ pub(crate) async fn authorize(ctx: &OidcContext, req: &HttpRequest, query: &str)
         if request.prompt_none {
             return refusal_response(ctx, to_client("login_required", "the user is not signed in"), back);
         }
-        let csrf = match PlainSecret::generate() {
-            Ok(s) => s,
+        let (browser, cookie) = match csrf::browser(req, ctx.secure_cookies()) {
+            Ok(browser) => browser,
             Err(e) => return refusal_response(ctx, e.into(), back),
         };
+        let key = match FormKey::load(&ctx.store).await {
+            Ok(key) => key,
+            Err(e) => return refusal_response(ctx, e.into(), back),
+        };
+        let token = key.token(Binding::Browser(&browser), Purpose::SignIn, &query);
         let name = request.client.name.clone().unwrap_or_else(|| request.client.id.clone());
         let hint = request.login_hint.clone().unwrap_or_default();
-        return pages::login(
-            &name,
-            &query,
-            Some(&request.redirect_uri),
-            csrf.expose(),
-            None,
-            &hint,
-            ctx.secure_cookies(),
-        );
+        let carried =
+            Carried { request: &query, token: &token, cookie, redirect_uri: Some(&request.redirect_uri) };
+        return pages::login(&name, carried, None, &hint);
     };
     if !request.client.skip_consent {
         let (user_id, client_id) = (session.user_id.clone(), request.client.id.clone());
@@ -375,19 +376,19 @@ pub(crate) async fn authorize(ctx: &OidcContext, req: &HttpRequest, query: &str)
                     back,
                 );
             }
-            let csrf = match PlainSecret::generate() {
-                Ok(s) => s,
+            let key = match FormKey::load(&ctx.store).await {
+                Ok(key) => key,
                 Err(e) => return refusal_response(ctx, e.into(), back),
             };
+            let token = key.token(Binding::Session(&session.id_hash), Purpose::Consent, &query);
             let name = request.client.name.clone().unwrap_or_else(|| request.client.id.clone());
-            return pages::consent(
-                &name,
-                &request.scope,
-                &query,
-                Some(&request.redirect_uri),
-                csrf.expose(),
-                ctx.secure_cookies(),
-            );
+            let carried = Carried {
+                request: &query,
+                token: &token,
+                cookie: None,
+                redirect_uri: Some(&request.redirect_uri),
+            };
+            return pages::consent(&name, &request.scope, carried);
         }
     }
     match issue_code(ctx, &request, &session).await {

@@ -1,7 +1,7 @@
-//! The sign-in and consent form handlers. Both are CSRF-protected by a
-//! double-submit token (a `SameSite=Strict` cookie that must equal the
-//! form's hidden field) and send the browser back to the authorization
-//! endpoint with the original request.
+//! The sign-in and consent form handlers. Both check the form's CSRF token
+//! (`pages::csrf`: bound to the browser or its session, to the form and to
+//! the exact request it carries) and send the browser back to the
+//! authorization endpoint with the original request.
 //!
 //! Sign-in attempts are counted before the password is checked, per
 //! account and per address (`sigil_store::throttle`), so a burst of
@@ -26,7 +26,8 @@ use url::form_urlencoded;
 use super::OidcContext;
 use super::authorize::{AuthRequest, Refusal, check, current_session, redirect_to_client, refusal_response};
 use super::form::Form;
-use super::pages::{self, SESSION_COOKIE, csrf_ok};
+use super::pages::csrf::{self, Binding, FormKey, Purpose};
+use super::pages::{self, Carried, SESSION_COOKIE};
 
 /// How long a browser stays signed in.
 const SESSION_LIFETIME: TimeDelta = TimeDelta::hours(8);
@@ -34,6 +35,21 @@ const SESSION_LIFETIME: TimeDelta = TimeDelta::hours(8);
 /// The one message for every failed sign-in, so it reveals nothing about
 /// which accounts exist.
 const SIGN_IN_FAILED: &str = "The username or password is incorrect.";
+
+/// Shown while an account or address is locked after repeated failures.
+const TOO_MANY: &str = "Too many failed sign-ins. Wait a little, then try again.";
+
+/// Shown when a form's token does not match the browser, form or request.
+const FORM_REFUSED: &str = "The form expired or was not sent by this site. Go back and try again.";
+
+/// Attempts allowed per account within 15 minutes before a lock of 30
+/// seconds, doubling with every attempt after it.
+const ACCOUNT_LIMIT: Limit =
+    Limit { allowed: 5, window: TimeDelta::minutes(15), first_lock: TimeDelta::seconds(30) };
+
+/// The same per client address, higher: many people can share one address.
+const ADDRESS_LIMIT: Limit =
+    Limit { allowed: 20, window: TimeDelta::minutes(15), first_lock: TimeDelta::seconds(30) };
 
 /// The request with some `prompt` values removed, once they are satisfied.
 fn without_prompt(request: &str, satisfied: &str) -> String {
@@ -51,21 +67,11 @@ fn without_prompt(request: &str, satisfied: &str) -> String {
     out.finish()
 }
 
+/// `request` must be as the authorization endpoint encoded it (printable
+/// ASCII only) before it goes into a `Location` header.
 fn back_to_authorize(request: &str) -> HttpResponse {
     HttpResponse::SeeOther().insert_header((LOCATION, format!("authorize?{request}"))).finish()
 }
-
-/// Shown while an account or address is locked after repeated failures.
-const TOO_MANY: &str = "Too many failed sign-ins. Wait a little, then try again.";
-
-/// Attempts allowed per account within 15 minutes before a lock of 30
-/// seconds, doubling with every attempt after it.
-const ACCOUNT_LIMIT: Limit =
-    Limit { allowed: 5, window: TimeDelta::minutes(15), first_lock: TimeDelta::seconds(30) };
-
-/// The same per client address, higher: many people can share one address.
-const ADDRESS_LIMIT: Limit =
-    Limit { allowed: 20, window: TimeDelta::minutes(15), first_lock: TimeDelta::seconds(30) };
 
 /// The throttle keys of an attempt: the account (whether or not it exists,
 /// so locks reveal nothing) and the address the connection came from. The
@@ -117,23 +123,28 @@ async fn reserve_attempt(
     }
 }
 
-/// Reads a posted form: its CSRF token must match the cookie, and the
-/// authorization request it carries must still pass every check.
+/// The request a posted form carries, once its token proves the form was
+/// served to `binding` for `purpose` with exactly this request, and the
+/// request still passes every check.
 async fn read_form(
     ctx: &OidcContext,
-    req: &HttpRequest,
-    body: &[u8],
-) -> Result<(Form, String, AuthRequest), HttpResponse> {
-    let form = Form::parse(body);
-    if !csrf_ok(req, &form, ctx.secure_cookies()) {
-        return Err(pages::error(
-            StatusCode::FORBIDDEN,
-            "The form expired or was not sent by this site. Go back and try again.",
-        ));
-    }
+    form: &Form,
+    binding: Option<Binding<'_>>,
+    purpose: Purpose,
+) -> Result<(String, AuthRequest), HttpResponse> {
     let request = form.single("request").ok().flatten().unwrap_or_default().to_owned();
+    // The authorization endpoint encodes what it carries; anything else
+    // (a raw CR or LF) was edited on the way.
+    if !request.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(pages::error(StatusCode::BAD_REQUEST, "The form was changed after it was sent."));
+    }
+    let token = form.single("csrf").ok().flatten().unwrap_or_default();
+    let key = FormKey::load(&ctx.store).await.map_err(|e| refusal_response(ctx, e.into(), None))?;
+    if !binding.is_some_and(|binding| key.verify(binding, purpose, &request, token)) {
+        return Err(pages::error(StatusCode::FORBIDDEN, FORM_REFUSED));
+    }
     match check(ctx, &Form::parse(request.as_bytes())).await {
-        Ok(checked) => Ok((form, request, checked)),
+        Ok(checked) => Ok((request, checked)),
         Err((refusal, target)) => Err(refusal_response(ctx, refusal, target)),
     }
 }
@@ -148,33 +159,36 @@ fn decoy_hash() -> &'static str {
 /// `POST /login`.
 #[post("/login")]
 pub(crate) async fn login(ctx: web::Data<OidcContext>, req: HttpRequest, body: Bytes) -> HttpResponse {
-    let (form, request, checked) = match read_form(&ctx, &req, &body).await {
-        Ok(read) => read,
-        Err(response) => return response,
-    };
+    let secure = ctx.secure_cookies();
+    let form = Form::parse(&body);
+    let browser = csrf::browser_of(&req, secure);
+    let (request, checked) =
+        match read_form(&ctx, &form, browser.as_deref().map(Binding::Browser), Purpose::SignIn).await {
+            Ok(read) => read,
+            Err(response) => return response,
+        };
     let username = form.single("username").ok().flatten().unwrap_or_default().to_owned();
     let password = form.single("password").ok().flatten().unwrap_or_default().to_owned();
     let client_name = checked.client.name.clone().unwrap_or_else(|| checked.client.id.clone());
-    let csrf = form.single("csrf").ok().flatten().unwrap_or_default().to_owned();
+    let token = form.single("csrf").ok().flatten().unwrap_or_default().to_owned();
+    let again = |message: &str, status: StatusCode| {
+        let carried = Carried {
+            request: &request,
+            token: &token,
+            cookie: None,
+            redirect_uri: Some(&checked.redirect_uri),
+        };
+        let mut page = pages::login(&client_name, carried, Some(message), &username);
+        *page.status_mut() = status;
+        page
+    };
     let keys = throttle_keys(&username, &req);
     let account_key = keys[0].0.clone();
     let reserved = match reserve_attempt(&ctx, keys).await {
         Ok(Some(reserved)) => reserved,
-        Ok(None) => {
-            // Refused before the password is looked at, so a locked account
-            // gives a guesser nothing, not even a slow "no".
-            let mut page = pages::login(
-                &client_name,
-                &request,
-                Some(&checked.redirect_uri),
-                &csrf,
-                Some(TOO_MANY),
-                &username,
-                ctx.secure_cookies(),
-            );
-            *page.status_mut() = StatusCode::TOO_MANY_REQUESTS;
-            return page;
-        }
+        // Refused before the password is looked at, so a locked account
+        // gives a guesser nothing, not even a slow "no".
+        Ok(None) => return again(TOO_MANY, StatusCode::TOO_MANY_REQUESTS),
         Err(e) => return refusal_response(&ctx, e.into(), None),
     };
     let lookup = username.clone();
@@ -188,15 +202,7 @@ pub(crate) async fn login(ctx: web::Data<OidcContext>, req: HttpRequest, body: B
     let Some(user) = user else {
         // Already counted: the reservation stands as the failure.
         tracing::info!("sign-in failed");
-        return pages::login(
-            &client_name,
-            &request,
-            Some(&checked.redirect_uri),
-            &csrf,
-            Some(SIGN_IN_FAILED),
-            &username,
-            ctx.secure_cookies(),
-        );
+        return again(SIGN_IN_FAILED, StatusCode::OK);
     };
     let Ok(secret) = PlainSecret::generate() else {
         return refusal_response(&ctx, Refusal::Page("No randomness available.".into()), None);
@@ -214,7 +220,7 @@ pub(crate) async fn login(ctx: web::Data<OidcContext>, req: HttpRequest, body: B
     // The session this browser had (perhaps another user's) ends here, in
     // the store: replacing the cookie alone would leave it usable by anyone
     // who kept a copy of the old one.
-    let previous = pages::read_cookie(&req, SESSION_COOKIE, ctx.secure_cookies())
+    let previous = pages::read_cookie(&req, SESSION_COOKIE, secure)
         .map(|old| HashedSecret::of(&old).as_str().to_owned());
     let begun = ctx
         .store
@@ -236,8 +242,7 @@ pub(crate) async fn login(ctx: web::Data<OidcContext>, req: HttpRequest, body: B
     }
     tracing::info!(user_id = %user.id, "signed in");
     let mut response = back_to_authorize(&without_prompt(&request, "login"));
-    let cookie =
-        pages::cookie(SESSION_COOKIE, secret.expose().to_owned(), ctx.secure_cookies(), SameSite::Lax);
+    let cookie = pages::cookie(SESSION_COOKIE, secret.expose().to_owned(), secure, SameSite::Lax);
     let _ = response.add_cookie(&cookie);
     response
 }
@@ -245,14 +250,24 @@ pub(crate) async fn login(ctx: web::Data<OidcContext>, req: HttpRequest, body: B
 /// `POST /consent`.
 #[post("/consent")]
 pub(crate) async fn consent(ctx: web::Data<OidcContext>, req: HttpRequest, body: Bytes) -> HttpResponse {
-    let (form, request, checked) = match read_form(&ctx, &req, &body).await {
+    let form = Form::parse(&body);
+    let session = match current_session(&ctx, &req).await {
+        Ok(session) => session,
+        Err(e) => return refusal_response(&ctx, e.into(), None),
+    };
+    let Some(session) = session else {
+        // Signed out since the page was shown: back to sign in, with the
+        // request only if it is as the authorization endpoint wrote it.
+        let request = form.single("request").ok().flatten().unwrap_or_default();
+        if request.is_empty() || !request.bytes().all(|b| b.is_ascii_graphic()) {
+            return pages::error(StatusCode::BAD_REQUEST, "The form was changed after it was sent.");
+        }
+        return back_to_authorize(request);
+    };
+    let binding = Some(Binding::Session(&session.id_hash));
+    let (request, checked) = match read_form(&ctx, &form, binding, Purpose::Consent).await {
         Ok(read) => read,
         Err(response) => return response,
-    };
-    let session = match current_session(&ctx, &req).await {
-        Ok(Some(session)) => session,
-        Ok(None) => return back_to_authorize(&request),
-        Err(e) => return refusal_response(&ctx, e.into(), None),
     };
     if form.single("decision").ok().flatten() != Some("allow") {
         // RFC 6749 §4.1.2.1: the resource owner denied the request.
@@ -262,6 +277,8 @@ pub(crate) async fn consent(ctx: web::Data<OidcContext>, req: HttpRequest, body:
             &[("error", "access_denied"), ("error_description", "the user denied the request")],
         );
     }
+    // The token covered this very request, so these are the scopes the
+    // page listed.
     let now = ctx.store.now();
     let (user_id, client_id, scope) = (session.user_id, checked.client.id.clone(), checked.scope.join(" "));
     if let Err(e) =

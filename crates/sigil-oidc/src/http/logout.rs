@@ -6,13 +6,13 @@ use actix_web::web::Bytes;
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use serde_json::Value;
 use sigil_store::clients::{self, Client};
-use sigil_store::secret::HashedSecret;
 use sigil_store::{StoreError, grants, keys};
 use url::Url;
 
 use super::OidcContext;
 use super::authorize::current_session;
 use super::form::Form;
+use super::pages::csrf::{Binding, FormKey, Purpose};
 use super::pages::{self, SESSION_COOKIE};
 use crate::tokens::verify_signature;
 
@@ -31,6 +31,31 @@ pub(crate) async fn logout_post(ctx: web::Data<OidcContext>, req: HttpRequest, b
 
 fn refuse(message: &str) -> HttpResponse {
     pages::error(StatusCode::BAD_REQUEST, message)
+}
+
+/// The parameters the confirmation form carries back, in a fixed order;
+/// its token covers them, so none can be changed on the way.
+fn carried(
+    client: Option<&Client>,
+    redirect: Option<&str>,
+    state: Option<&str>,
+) -> Vec<(&'static str, String)> {
+    [
+        ("client_id", client.map(|c| c.id.clone())),
+        ("post_logout_redirect_uri", redirect.map(str::to_owned)),
+        ("state", state.map(str::to_owned)),
+    ]
+    .into_iter()
+    .filter_map(|(name, value)| value.map(|v| (name, v)))
+    .collect()
+}
+
+fn encode(params: &[(&str, String)]) -> String {
+    let mut out = url::form_urlencoded::Serializer::new(String::new());
+    for (name, value) in params {
+        out.append_pair(name, value);
+    }
+    out.finish()
 }
 
 async fn end_session(ctx: &OidcContext, req: &HttpRequest, form: &Form) -> HttpResponse {
@@ -82,43 +107,39 @@ async fn end_session(ctx: &OidcContext, req: &HttpRequest, form: &Form) -> HttpR
     };
     // §2 and §6: without an ID token from us, the request could come from
     // anyone; a live session is ended only once the user confirms, in a
-    // form that carries its own CSRF token.
-    let confirmed = form.single("confirm").ok().flatten() == Some("yes")
-        && pages::csrf_ok(req, form, ctx.secure_cookies());
-    if hint.is_none() && !confirmed {
-        let session = match current_session(ctx, req).await {
-            Ok(session) => session,
+    // form served to this session for these very parameters.
+    let state = param("state");
+    let session = match current_session(ctx, req).await {
+        Ok(session) => session,
+        Err(e) => return internal(&e),
+    };
+    if let Some(session) = &session {
+        let params = carried(client.as_ref(), redirect.as_deref(), state.as_deref());
+        let key = match FormKey::load(&ctx.store).await {
+            Ok(key) => key,
             Err(e) => return internal(&e),
         };
-        if session.is_some() {
-            let csrf = match sigil_store::secret::PlainSecret::generate() {
-                Ok(csrf) => csrf,
-                Err(e) => return internal(&e),
-            };
-            let carried: Vec<(String, String)> = ["client_id", "post_logout_redirect_uri", "state"]
-                .iter()
-                .filter_map(|name| param(name).map(|v| ((*name).to_owned(), v)))
-                .collect();
+        let binding = Binding::Session(&session.id_hash);
+        let request = encode(&params);
+        let confirmed = form.single("confirm").ok().flatten() == Some("yes")
+            && form
+                .single("csrf")
+                .ok()
+                .flatten()
+                .is_some_and(|token| key.verify(binding, Purpose::Logout, &request, token));
+        if hint.is_none() && !confirmed {
+            let token = key.token(binding, Purpose::Logout, &request);
             let name = client.as_ref().map(|c| c.name.clone().unwrap_or_else(|| c.id.clone()));
-            return pages::confirm_logout(
-                name.as_deref(),
-                &carried,
-                csrf.expose(),
-                ctx.secure_cookies(),
-                redirect.as_deref(),
-            );
+            return pages::confirm_logout(name.as_deref(), &params, &token, redirect.as_deref());
         }
-    }
-    if let Some(cookie) = pages::read_cookie(req, SESSION_COOKIE, ctx.secure_cookies()) {
-        let hash = HashedSecret::of(&cookie).as_str().to_owned();
-        let now = ctx.store.now();
+        let (hash, now) = (session.id_hash.clone(), ctx.store.now());
         if let Err(e) = ctx.store.write(move |c| grants::end_session(c, &hash, now)).await {
             return internal(&e);
         }
     }
     let mut response = match redirect.and_then(|uri| Url::parse(&uri).ok()) {
         Some(mut url) => {
-            if let Some(state) = param("state") {
+            if let Some(state) = state {
                 url.query_pairs_mut().append_pair("state", &state);
             }
             HttpResponse::Found().insert_header((LOCATION, url.as_str())).finish()

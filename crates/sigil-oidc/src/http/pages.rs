@@ -1,21 +1,18 @@
 //! Server-rendered pages: sign-in, consent, logout confirmation and errors. Plain HTML forms that
 //! work without JavaScript, with labels, focus and error text for assistive
 //! technology, and the headers that keep them out of frames and scripts.
+//! Their CSRF tokens are made and checked in [`csrf`].
+
+pub(crate) mod csrf;
 
 use actix_web::cookie::{Cookie, SameSite};
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse};
-use subtle::ConstantTimeEq;
 use url::{Host, Origin, Url};
-
-use super::form::Form;
 
 // Form actions and the redirects between pages are relative references, so
 // that an issuer with a path (`https://example.com/id`, behind a proxy that
 // strips `/id`) keeps the browser under that path.
-
-/// The cookie that carries the double-submit CSRF token of a form.
-pub(crate) const CSRF_COOKIE: &str = "sigil_csrf";
 
 /// The cookie that names a signed-in browser's session.
 pub(crate) const SESSION_COOKIE: &str = "sigil_session";
@@ -75,6 +72,17 @@ pub(crate) fn form_targets(redirect_uri: Option<&str>) -> String {
     }
 }
 
+/// What a form page carries: the request it sends back, the CSRF token for
+/// it, the cookie naming the browser when one must be set, and where the
+/// answer to the form may redirect.
+#[derive(Debug)]
+pub(crate) struct Carried<'a> {
+    pub(crate) request: &'a str,
+    pub(crate) token: &'a str,
+    pub(crate) cookie: Option<Cookie<'static>>,
+    pub(crate) redirect_uri: Option<&'a str>,
+}
+
 /// Escapes text for HTML element content and attribute values.
 pub(crate) fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
@@ -100,8 +108,7 @@ fn page(
     title: &str,
     body: &str,
     form_action: &str,
-    csrf: Option<&str>,
-    secure: bool,
+    cookie: Option<Cookie<'static>>,
 ) -> HttpResponse {
     let html = format!(
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
@@ -125,22 +132,19 @@ fn page(
         .insert_header(("Referrer-Policy", "no-referrer"))
         .insert_header(("X-Content-Type-Options", "nosniff"))
         .insert_header(("Cache-Control", "no-store"));
-    if let Some(csrf) = csrf {
-        response.cookie(cookie(CSRF_COOKIE, csrf.to_owned(), secure, SameSite::Strict));
+    if let Some(cookie) = cookie {
+        response.cookie(cookie);
     }
     response.body(html)
 }
 
-/// The sign-in form. `request` is the authorization request's query string,
-/// carried through the form and checked again after sign-in.
+/// The sign-in form. `carried.request` is the authorization request's query
+/// string, carried through the form and checked again after sign-in.
 pub(crate) fn login(
     client_name: &str,
-    request: &str,
-    redirect_uri: Option<&str>,
-    csrf: &str,
+    carried: Carried<'_>,
     error: Option<&str>,
     username: &str,
-    secure: bool,
 ) -> HttpResponse {
     let error_html = error.map_or_else(String::new, |e| {
         format!("<p class=\"error\" id=\"login-error\" role=\"alert\">{}</p>", escape(e))
@@ -160,11 +164,11 @@ pub(crate) fn login(
          <input type=\"password\" id=\"password\" name=\"password\" autocomplete=\"current-password\" required{focus_password}{described}>\
          <button type=\"submit\">Sign in</button></form>",
         client = escape(client_name),
-        csrf = escape(csrf),
-        request = escape(request),
+        csrf = escape(carried.token),
+        request = escape(carried.request),
         username = escape(username),
     );
-    page(StatusCode::OK, "Sign in", &body, &form_targets(redirect_uri), Some(csrf), secure)
+    page(StatusCode::OK, "Sign in", &body, &form_targets(carried.redirect_uri), carried.cookie)
 }
 
 /// What granting a scope Sigil knows lets the client do, in words a user
@@ -185,15 +189,9 @@ fn scope_meaning(scope: &str) -> Option<&'static str> {
     })
 }
 
-/// The consent form.
-pub(crate) fn consent(
-    client_name: &str,
-    scopes: &[String],
-    request: &str,
-    redirect_uri: Option<&str>,
-    csrf: &str,
-    secure: bool,
-) -> HttpResponse {
+/// The consent form. Its token covers `carried.request`, so the scopes
+/// granted are the ones listed here.
+pub(crate) fn consent(client_name: &str, scopes: &[String], carried: Carried<'_>) -> HttpResponse {
     let items: String = scopes
         .iter()
         .map(|s| match scope_meaning(s) {
@@ -209,20 +207,19 @@ pub(crate) fn consent(
          <button type=\"submit\" name=\"decision\" value=\"allow\" autofocus>Allow</button> \
          <button type=\"submit\" name=\"decision\" value=\"deny\">Deny</button></form>",
         client = escape(client_name),
-        csrf = escape(csrf),
-        request = escape(request),
+        csrf = escape(carried.token),
+        request = escape(carried.request),
     );
-    page(StatusCode::OK, "Allow access?", &body, &form_targets(redirect_uri), Some(csrf), secure)
+    page(StatusCode::OK, "Allow access?", &body, &form_targets(carried.redirect_uri), carried.cookie)
 }
 
 /// RP-Initiated Logout 1.0 §2 and §6: asks the user before ending the
 /// session when the request does not prove which client sent it. The
-/// request's parameters go back through the form.
+/// request's parameters go back through the form, covered by its token.
 pub(crate) fn confirm_logout(
     client_name: Option<&str>,
-    params: &[(String, String)],
+    params: &[(&str, String)],
     csrf: &str,
-    secure: bool,
     redirect_uri: Option<&str>,
 ) -> HttpResponse {
     let fields: String = params
@@ -240,16 +237,7 @@ pub(crate) fn confirm_logout(
          <button type=\"submit\" name=\"confirm\" value=\"yes\" autofocus>Sign out</button></form>",
         csrf = escape(csrf),
     );
-    page(StatusCode::OK, "Sign out?", &body, &form_targets(redirect_uri), Some(csrf), secure)
-}
-
-/// Double-submit CSRF check: the form's `csrf` field must equal the cookie
-/// set with the page that holds the form.
-pub(crate) fn csrf_ok(req: &HttpRequest, form: &Form, secure: bool) -> bool {
-    match (read_cookie(req, CSRF_COOKIE, secure), form.single("csrf").ok().flatten()) {
-        (Some(cookie), Some(field)) => bool::from(cookie.as_bytes().ct_eq(field.as_bytes())),
-        _ => false,
-    }
+    page(StatusCode::OK, "Sign out?", &body, &form_targets(redirect_uri), None)
 }
 
 /// An error shown to the user instead of redirecting, for requests whose
@@ -259,7 +247,7 @@ pub(crate) fn error(status: StatusCode, message: &str) -> HttpResponse {
         "<h1>This request cannot be completed</h1><p class=\"error\" role=\"alert\">{}</p>",
         escape(message)
     );
-    page(status, "Request error", &body, "'none'", None, false)
+    page(status, "Request error", &body, "'none'", None)
 }
 
 /// Shown after logout when the client asked for no redirect.
@@ -270,7 +258,6 @@ pub(crate) fn signed_out() -> HttpResponse {
         "<h1>You are signed out</h1><p>You can close this window.</p>",
         "'none'",
         None,
-        false,
     )
 }
 

@@ -11,17 +11,22 @@ use std::time::Duration;
 
 use openidconnect::reqwest::blocking::{Client as Http, RequestBuilder, Response};
 use openidconnect::reqwest::redirect::Policy;
+use serde_json::Value;
 use sigil_testkit::process::Server;
 use sigil_testkit::{TestDb, backend_tests};
 use url::Url;
 
 use crate::cli;
-use crate::oidc::{PASSWORD, RP, browser, field, follow, location, setup, sign_in};
+use crate::oidc::{
+    OTHER_SECRET, PASSWORD, RP, browser, code_from, field, follow, location, rp_http, setup, sign_in,
+};
 
 backend_tests!(
     a_burst_of_guesses_gets_no_more_password_checks_than_the_limit,
     repeated_authorization_parameters_are_refused,
     signing_in_again_ends_the_earlier_session,
+    form_tokens_bind_the_session_and_the_request,
+    control_characters_in_a_carried_request_get_an_error_page,
     pages_allow_form_targets_the_flow_needs_and_no_others,
     cookies_take_the_host_prefix_over_https,
 );
@@ -34,6 +39,18 @@ fn authorize_url(server: &Server, client: &str, extra: &[(&str, &str)]) -> Strin
     params.push(("scope", "openid"));
     params.extend_from_slice(extra);
     Url::parse_with_params(&server.url("/authorize"), &params).unwrap().to_string()
+}
+
+/// The tokens for `code`, redeemed by a confidential client.
+fn redeem(server: &Server, client: &str, secret: &str, code: &str) -> Value {
+    rp_http()
+        .post(server.url("/token"))
+        .basic_auth(client, Some(secret))
+        .form(&[("grant_type", "authorization_code"), ("code", code), ("redirect_uri", RP)])
+        .send()
+        .unwrap()
+        .json()
+        .unwrap()
 }
 
 /// A response's status, and whether it is Sigil's HTML error page.
@@ -243,6 +260,91 @@ fn signing_in_again_ends_the_earlier_session(db: &TestDb) {
     );
     let current = Agent::with(&[("sigil_session", &bobs)]).get(&silent);
     assert!(location(&current).contains("code="), "B's session works");
+}
+
+/// Finding: the CSRF check was a double-submit accepting any equal pair,
+/// and the consent page's hidden request could be edited.
+fn form_tokens_bind_the_session_and_the_request(db: &TestDb) {
+    setup(db);
+    let server = Server::start(crate::bin(), db, &[]);
+    let url = authorize_url(&server, "other", &[]);
+    let consent = server.url("/consent");
+    let answer = |agent: &Agent, token: &str, request: &str| {
+        let form =
+            [("csrf", token.to_owned()), ("request", request.to_owned()), ("decision", "allow".into())];
+        agent.post(&consent, &form)
+    };
+    let victim = Agent::new();
+    let html = victim.sign_in(&server, &url, "alice").text().unwrap();
+    assert!(html.contains("<h1>Allow access?</h1>"), "{html}");
+    let (token, request) = (field(&html, "csrf"), field(&html, "request"));
+
+    // The hidden request with a scope added: its token no longer fits.
+    let widened = request.replace("scope=openid", "scope=openid+email");
+    assert_ne!(widened, request);
+    let (status, page) = is_html_error(answer(&victim, &token, &widened));
+    assert!(status == 403 && page, "an edited request is refused ({status})");
+
+    // Another session's token for the same request, planted with a
+    // matching cookie as a double-submit check would want.
+    let attacker = Agent::new();
+    let theirs = field(&attacker.sign_in(&server, &url, "alice").text().unwrap(), "csrf");
+    victim.set("sigil_csrf", &theirs);
+    assert_eq!(answer(&victim, &theirs, &request).status(), 403, "another session's token is refused");
+    assert_eq!(victim.get(&url).status(), 200, "nothing was consented: the page asks again");
+
+    // A sign-in posted with any pair of equal values (login CSRF).
+    let login_page = Agent::new().get(&authorize_url(&server, "web", &[])).text().unwrap();
+    let planted = "A".repeat(43);
+    let forger = Agent::with(&[("sigil_csrf", &planted)]);
+    let forged = [
+        ("csrf", planted.clone()),
+        ("request", field(&login_page, "request")),
+        ("username", "alice".to_owned()),
+        ("password", PASSWORD.to_owned()),
+    ];
+    assert_eq!(forger.post(&server.url("/login"), &forged).status(), 403, "a forged sign-in is refused");
+
+    // The page's own token grants exactly what the page showed.
+    let allowed = answer(&victim, &token, &request);
+    assert_eq!(allowed.status(), 303);
+    let landed = victim.get(&follow(&server, "/consent", &allowed));
+    let tokens = redeem(&server, "other", OTHER_SECRET, &code_from(&landed));
+    assert_eq!(tokens["scope"], "openid", "{tokens}");
+}
+
+/// Finding: a CR or LF in the request a form carries gave a 500.
+fn control_characters_in_a_carried_request_get_an_error_page(db: &TestDb) {
+    setup(db);
+    let server = Server::start(crate::bin(), db, &[]);
+    let url = authorize_url(&server, "other", &[]);
+    let agent = Agent::new();
+    let html = agent.sign_in(&server, &url, "alice").text().unwrap();
+    let (token, request) = (field(&html, "csrf"), field(&html, "request"));
+    // In a value the request checks let through (a nonce), then a header.
+    let broken = format!("{request}&nonce=a\r\nSet-Cookie: x=1");
+    let answer = |agent: &Agent, token: &str| {
+        let form = [("csrf", token.to_owned()), ("request", broken.clone()), ("decision", "allow".into())];
+        agent.post(&server.url("/consent"), &form)
+    };
+    // With the session, and without any (a stranger's equal pair), and in
+    // the sign-in form.
+    let stranger = Agent::with(&[("sigil_csrf", "x")]);
+    let login = [
+        ("csrf", "x".to_owned()),
+        ("request", broken.clone()),
+        ("username", "alice".to_owned()),
+        ("password", PASSWORD.to_owned()),
+    ];
+    let answers = [
+        ("consent, signed in", is_html_error(answer(&agent, &token))),
+        ("consent, signed out", is_html_error(answer(&stranger, "x"))),
+        ("sign-in", is_html_error(stranger.post(&server.url("/login"), &login))),
+    ];
+    assert!(answers.iter().all(|(_, (status, page))| (400..500).contains(status) && *page), "{answers:?}");
+    // Encoded in the authorization request itself: refused to the client.
+    let response = browser().get(authorize_url(&server, "web", &[("state", "a\r\nb")])).send().unwrap();
+    assert!(location(&response).contains("error=invalid_request"), "{}", location(&response));
 }
 
 /// The sources of a response's CSP `form-action`.

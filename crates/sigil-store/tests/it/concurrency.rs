@@ -4,6 +4,7 @@ use std::sync::{Arc, Barrier};
 use std::thread;
 
 use chrono::TimeDelta;
+use sigil_store::grants;
 
 use sigil_store::groups::{self, Member};
 use sigil_store::throttle::{self, Limit};
@@ -13,6 +14,7 @@ use sigil_testkit::{TestDb, backend_tests};
 backend_tests!(
     concurrent_read_then_write_transactions_all_commit,
     concurrent_attempts_never_exceed_the_limit,
+    concurrent_nodes_agree_on_one_server_secret,
 );
 
 /// Four threads each run read-then-write transactions against one group.
@@ -81,4 +83,26 @@ fn concurrent_attempts_never_exceed_the_limit(db: &TestDb) {
     }
     assert!(reserve(&store, "account:x", &limit).is_some(), "released");
     store.write_blocking(|c| throttle::clear(c, "account:x")).unwrap();
+}
+
+/// Nodes racing to create the form key all end up with the first one.
+fn concurrent_nodes_agree_on_one_server_secret(db: &TestDb) {
+    let store = crate::open(db);
+    let start = Arc::new(Barrier::new(8));
+    let threads: Vec<_> = (0..8)
+        .map(|i| {
+            let (store, start) = (store.clone(), Arc::clone(&start));
+            thread::spawn(move || {
+                start.wait();
+                let mine = format!("secret-{i}");
+                match store.write_blocking(|c| grants::create_server_secret(c, "forms", &mine, store.now())) {
+                    Ok(()) | Err(sigil_store::StoreError::Conflict(_)) => {}
+                    Err(e) => panic!("{e}"),
+                }
+                store.read_blocking(|c| grants::server_secret(c, "forms")).unwrap().unwrap()
+            })
+        })
+        .collect();
+    let kept: Vec<String> = threads.into_iter().map(|t| t.join().unwrap()).collect();
+    assert!(kept.iter().all(|k| *k == kept[0]), "{kept:?}");
 }
