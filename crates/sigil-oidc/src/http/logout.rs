@@ -1,11 +1,20 @@
 //! RP-Initiated Logout 1.0: the end-session endpoint.
+//!
+//! A session ends without asking only when `id_token_hint` is an ID token
+//! Sigil issued for this very session: its `sub` is the session's user, its
+//! `sid` (if any) the session, and its audience includes the `client_id`
+//! sent with it. Anything less (no hint, an access token, another user's or
+//! another session's ID token) could come from any page the browser
+//! visits, so the user is asked (§2 and §4: the OP MUST ask when the hint
+//! does not belong to the current session or user).
 
 use actix_web::http::StatusCode;
 use actix_web::http::header::LOCATION;
 use actix_web::web::Bytes;
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
-use serde_json::Value;
+use serde_json::{Map, Value};
 use sigil_store::clients::{self, Client};
+use sigil_store::grants::Session;
 use sigil_store::{StoreError, grants, keys};
 use url::Url;
 
@@ -31,6 +40,36 @@ pub(crate) async fn logout_post(ctx: web::Data<OidcContext>, req: HttpRequest, b
 
 fn refuse(message: &str) -> HttpResponse {
     pages::error(StatusCode::BAD_REQUEST, message)
+}
+
+/// What an `id_token_hint` that Sigil signed says.
+struct IdTokenHint {
+    sub: Option<String>,
+    sid: Option<String>,
+    audience: Vec<String>,
+    /// The client it was issued to: `azp`, or the one audience.
+    client: Option<String>,
+}
+
+impl IdTokenHint {
+    fn of(claims: &Map<String, Value>) -> Self {
+        let text = |name: &str| claims.get(name).and_then(Value::as_str).map(str::to_owned);
+        let audience: Vec<String> = match claims.get("aud") {
+            Some(Value::String(one)) => vec![one.clone()],
+            Some(Value::Array(many)) => many.iter().filter_map(Value::as_str).map(str::to_owned).collect(),
+            _ => Vec::new(),
+        };
+        let client = text("azp").or_else(|| (audience.len() == 1).then(|| audience[0].clone()));
+        Self { sub: text("sub"), sid: text("sid"), audience, client }
+    }
+
+    /// Whether the hint proves the request is about `session` and, when
+    /// one is named, for `client_id` (§2: the hint's `sid`, `sub` and `aud`).
+    fn belongs_to(&self, session: &Session, client_id: Option<&str>) -> bool {
+        self.sub.as_deref() == Some(session.user_id.as_str())
+            && self.sid.as_deref().is_none_or(|sid| sid == session.id_hash)
+            && client_id.is_none_or(|id| self.audience.iter().any(|a| a == id))
+    }
 }
 
 /// The parameters the confirmation form carries back, in a fixed order;
@@ -60,34 +99,27 @@ fn encode(params: &[(&str, String)]) -> String {
 
 async fn end_session(ctx: &OidcContext, req: &HttpRequest, form: &Form) -> HttpResponse {
     let param = |name: &str| form.single(name).ok().flatten().map(str::to_owned);
-    // §2: an expired ID token is still a good hint; only Sigil's signature
-    // and issuer matter.
-    let mut hinted_client = None;
-    let hint = param("id_token_hint");
-    if let Some(hint) = &hint {
+    // §2: the OP MUST check it issued the hint (signature and `iss`); an
+    // expired ID token is still a good hint, so `exp` is not checked. A
+    // token of ours that is not an ID token (RFC 9068 §2.1: `typ`
+    // `at+jwt`) says nothing about a session: no hint.
+    let mut hint = None;
+    if let Some(raw) = param("id_token_hint") {
         let keys = match ctx.store.read(keys::list).await {
             Ok(keys) => keys,
             Err(e) => return internal(&e),
         };
-        let Ok((_, claims)) = verify_signature(hint, &keys) else {
+        let Ok((typ, claims)) = verify_signature(&raw, &keys) else {
             return refuse("The id_token_hint is not an ID token issued here.");
         };
         if claims.get("iss").and_then(Value::as_str) != Some(ctx.issuer.as_str()) {
             return refuse("The id_token_hint is not an ID token issued here.");
         }
-        hinted_client = claims.get("aud").and_then(|aud| match aud {
-            Value::String(s) => Some(s.clone()),
-            Value::Array(list) => list.first().and_then(Value::as_str).map(str::to_owned),
-            _ => None,
-        });
-    }
-    let client_id = match (param("client_id"), hinted_client) {
-        (Some(given), Some(hinted)) if given != hinted => {
-            return refuse("client_id does not match the ID token's audience.");
+        if typ.as_deref() != Some("at+jwt") {
+            hint = Some(IdTokenHint::of(&claims));
         }
-        (Some(id), _) | (None, Some(id)) => Some(id),
-        (None, None) => None,
-    };
+    }
+    let client_id = param("client_id").or_else(|| hint.as_ref().and_then(|h| h.client.clone()));
     let client: Option<Client> = match client_id {
         Some(id) => match ctx.store.read(move |c| clients::get(c, &id)).await {
             Ok(client) => Some(client),
@@ -105,9 +137,6 @@ async fn end_session(ctx: &OidcContext, req: &HttpRequest, form: &Form) -> HttpR
         }
         (Some(_), None) => return refuse("A post-logout redirect URI needs id_token_hint or client_id."),
     };
-    // §2 and §6: without an ID token from us, the request could come from
-    // anyone; a live session is ended only once the user confirms, in a
-    // form served to this session for these very parameters.
     let state = param("state");
     let session = match current_session(ctx, req).await {
         Ok(session) => session,
@@ -121,13 +150,16 @@ async fn end_session(ctx: &OidcContext, req: &HttpRequest, form: &Form) -> HttpR
         };
         let binding = Binding::Session(&session.id_hash);
         let request = encode(&params);
+        let proven = hint.as_ref().is_some_and(|h| h.belongs_to(session, param("client_id").as_deref()));
+        // §6: a confirmation counts only from the form served to this
+        // session for these very parameters.
         let confirmed = form.single("confirm").ok().flatten() == Some("yes")
             && form
                 .single("csrf")
                 .ok()
                 .flatten()
                 .is_some_and(|token| key.verify(binding, Purpose::Logout, &request, token));
-        if hint.is_none() && !confirmed {
+        if !proven && !confirmed {
             let token = key.token(binding, Purpose::Logout, &request);
             let name = client.as_ref().map(|c| c.name.clone().unwrap_or_else(|| c.id.clone()));
             return pages::confirm_logout(name.as_deref(), &params, &token, redirect.as_deref());

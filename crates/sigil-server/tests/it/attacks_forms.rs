@@ -19,10 +19,12 @@ use url::Url;
 use crate::cli;
 use crate::oidc::{
     OTHER_SECRET, PASSWORD, RP, browser, code_from, field, follow, location, rp_http, setup, sign_in,
+    sign_in_as,
 };
 
 backend_tests!(
     a_burst_of_guesses_gets_no_more_password_checks_than_the_limit,
+    logout_asks_unless_the_hint_is_this_sessions_id_token,
     repeated_authorization_parameters_are_refused,
     signing_in_again_ends_the_earlier_session,
     form_tokens_bind_the_session_and_the_request,
@@ -199,6 +201,66 @@ fn a_burst_of_guesses_gets_no_more_password_checks_than_the_limit(db: &TestDb) {
     assert_eq!(wrong + locked, 40);
     assert_eq!(right, Some(429), "the right password inside the locked burst does not sign in");
     assert_eq!(sign_in(&server, &browser(), &url, PASSWORD).status(), 429, "still locked");
+}
+
+/// Finding: any Sigil-signed `id_token_hint` (another user's, another
+/// session's, another client's, an access token) ended the browser's
+/// session without asking (RP-Initiated Logout 1.0 §2, §4).
+fn logout_asks_unless_the_hint_is_this_sessions_id_token(db: &TestDb) {
+    setup(db);
+    cli(db, &["user", "add", "--username", "bob", "--password", PASSWORD]);
+    let bye = "https://rp.example.com/bye";
+    let out = cli(
+        db,
+        &[
+            "client",
+            "add",
+            "--id",
+            "app",
+            "--redirect-uri",
+            RP,
+            "--post-logout-redirect-uri",
+            bye,
+            "--skip-consent",
+        ],
+    );
+    let secret = out.lines().find_map(|l| l.strip_prefix("client_secret: ")).unwrap().to_owned();
+    let server = Server::start(crate::bin(), db, &[]);
+    let url = authorize_url(&server, "app", &[]);
+    let tokens_of = |browser: &Http, user: &str| {
+        let landed = sign_in_as(&server, browser, &url, user, PASSWORD);
+        redeem(&server, "app", &secret, &code_from(&landed))
+    };
+    let earlier = tokens_of(&browser(), "alice");
+    let bobs = tokens_of(&browser(), "bob");
+    let victim = browser();
+    let own = tokens_of(&victim, "alice");
+    let silent = authorize_url(&server, "app", &[("prompt", "none")]);
+    let signed_in = || location(&victim.get(&silent).send().unwrap()).contains("code=");
+    let logout = |params: &[(&str, &str)]| {
+        victim.get(Url::parse_with_params(&server.url("/logout"), params).unwrap()).send().unwrap()
+    };
+    let text = |tokens: &Value, name: &str| tokens[name].as_str().unwrap().to_owned();
+    let abuses = [
+        ("another user's ID token", text(&bobs, "id_token"), None),
+        ("another session's ID token", text(&earlier, "id_token"), None),
+        ("an access token", text(&own, "access_token"), None),
+        ("an ID token for another client", text(&own, "id_token"), Some("web")),
+    ];
+    for (what, hint, client) in &abuses {
+        let mut params = vec![("id_token_hint", hint.as_str())];
+        params.extend(client.map(|c| ("client_id", c)));
+        let response = logout(&params);
+        assert_eq!(response.status(), 200, "{what}");
+        assert!(response.text().unwrap().contains("<h1>Sign out?</h1>"), "{what}: the user is asked");
+        assert!(signed_in(), "{what}: the session survives");
+    }
+    // The session's own ID token ends it without a question.
+    let own_id = text(&own, "id_token");
+    let done = logout(&[("id_token_hint", &own_id), ("client_id", "app"), ("post_logout_redirect_uri", bye)]);
+    assert_eq!(done.status(), 302);
+    assert_eq!(location(&done), bye);
+    assert!(!signed_in(), "the session ended");
 }
 
 /// Finding: a repeated `state` at /authorize was silently dropped; RFC 6749

@@ -123,6 +123,17 @@ pub(crate) fn code_from(response: &Response) -> String {
 /// Signs in through the form shown for `auth_url`; returns where the
 /// browser is finally sent.
 pub(crate) fn sign_in(server: &Server, browser: &Http, auth_url: &str, password: &str) -> Response {
+    sign_in_as(server, browser, auth_url, "alice", password)
+}
+
+/// [`sign_in`] as `username`.
+pub(crate) fn sign_in_as(
+    server: &Server,
+    browser: &Http,
+    auth_url: &str,
+    username: &str,
+    password: &str,
+) -> Response {
     let page = browser.get(auth_url).send().unwrap();
     assert_eq!(page.status(), 200);
     for (header, value) in [("x-frame-options", "DENY"), ("referrer-policy", "no-referrer")] {
@@ -137,7 +148,7 @@ pub(crate) fn sign_in(server: &Server, browser: &Http, auth_url: &str, password:
     let form = [
         ("csrf", field(&html, "csrf")),
         ("request", field(&html, "request")),
-        ("username", "alice".to_owned()),
+        ("username", username.to_owned()),
         ("password", password.to_owned()),
     ];
     assert!(html.contains("action=\"login\""), "a relative action keeps an issuer's path");
