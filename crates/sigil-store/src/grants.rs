@@ -3,13 +3,17 @@
 //!
 //! A code is redeemed by one conditional UPDATE, so two redemptions racing
 //! on two nodes cannot both succeed.
+//!
+//! The provider's own secrets for its browser forms (the key of their CSRF
+//! tokens) live here too, one row per purpose, so that a form one node
+//! served is verified by any other.
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use crate::db::AnyConnection;
 use crate::error::StoreError;
-use crate::schema::{authorization_codes, consents, sessions};
+use crate::schema::{authorization_codes, consents, server_secrets, sessions};
 
 /// A signed-in browser.
 #[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Insertable)]
@@ -177,5 +181,30 @@ pub fn record_consent(
             ))
             .execute(conn)?;
     }
+    Ok(())
+}
+
+/// The secret kept for `purpose`, if one was created.
+pub fn server_secret(conn: &mut AnyConnection, purpose: &str) -> Result<Option<String>, StoreError> {
+    Ok(server_secrets::table.find(purpose).select(server_secrets::secret).first(conn).optional()?)
+}
+
+/// Keeps `secret` for `purpose`. Fails with [`StoreError::Conflict`] when
+/// one is kept already (another node created it first): the primary key
+/// decides, so every node ends up with the same secret. The caller then
+/// reads the one kept with [`server_secret`].
+pub fn create_server_secret(
+    conn: &mut AnyConnection,
+    purpose: &str,
+    secret: &str,
+    now: NaiveDateTime,
+) -> Result<(), StoreError> {
+    diesel::insert_into(server_secrets::table)
+        .values((
+            server_secrets::purpose.eq(purpose),
+            server_secrets::secret.eq(secret),
+            server_secrets::created.eq(now),
+        ))
+        .execute(conn)?;
     Ok(())
 }

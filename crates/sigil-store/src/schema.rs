@@ -257,6 +257,14 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    server_secrets (purpose) {
+        purpose -> Text,
+        secret -> Text,
+        created -> Timestamp,
+    }
+}
+
 diesel::joinable!(user_values -> users (user_id));
 diesel::joinable!(user_addresses -> users (user_id));
 diesel::joinable!(user_search_terms -> users (user_id));
@@ -285,4 +293,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     roles,
     role_grants,
     admin_grants,
+    server_secrets,
 );

@@ -6,7 +6,8 @@
 //! `state` and `iss` (RFC 9207). Without a suitable session the user is
 //! shown the sign-in page; the request's query string travels through the
 //! form and is checked again afterwards, so nothing about a pending request
-//! is kept on the server.
+//! is kept on the server: the form's CSRF token covers it, so it cannot be
+//! changed on the way.
 
 use actix_web::http::StatusCode;
 use actix_web::http::header::LOCATION;
@@ -19,13 +20,14 @@ use sigil_store::secret::{HashedSecret, PlainSecret};
 use sigil_store::{StoreError, users};
 use url::Url;
 
-use super::OidcContext;
 use super::form::Form;
-use super::pages;
+use super::pages::csrf::{self, Binding, FormKey, Purpose};
+use super::pages::{self, Carried, SESSION_COOKIE};
 use crate::OidcError;
+use crate::provider::Provider;
 
-/// The session cookie.
-pub(crate) const SESSION_COOKIE: &str = "sigil_session";
+/// Parameters that may appear more than once: RFC 8707 §2 `resource`.
+const MAY_REPEAT: &[&str] = &["resource"];
 
 /// How long a code may wait to be redeemed (RFC 6749 §4.1.2 recommends at
 /// most ten minutes).
@@ -67,7 +69,7 @@ fn to_client(error: &'static str, description: impl Into<String>) -> Refusal {
 }
 
 /// Checks the parameters of an authorization request.
-pub(crate) async fn check(ctx: &OidcContext, form: &Form) -> Result<AuthRequest, (Refusal, Option<Reply>)> {
+pub(crate) async fn check(ctx: &Provider, form: &Form) -> Result<AuthRequest, (Refusal, Option<Reply>)> {
     let page = |m: &str| (Refusal::Page(m.to_owned()), None);
     let client_id = form.single("client_id").map_err(|_| page("The client_id parameter is repeated."))?;
     let Some(client_id) = client_id else {
@@ -88,12 +90,28 @@ pub(crate) async fn check(ctx: &OidcContext, form: &Form) -> Result<AuthRequest,
         Ok(None) => return Err(page("The request has no redirect URI (redirect_uri is missing).")),
         Err(_) => return Err(page("The redirect_uri parameter is repeated.")),
     };
-    let state = form.single("state").ok().flatten().map(str::to_owned);
+    // A repeated or unprintable state is not echoed: which one, or what,
+    // would the client expect back?
+    let state = form.single("state").ok().flatten().filter(|s| !s.chars().any(char::is_control));
+    let state = state.map(str::to_owned);
     // Known before anything else can fail, so errors travel the way the
     // client asked for responses to travel.
     let form_post = form.single("response_mode").ok().flatten() == Some("form_post");
     let reply = Reply { uri: redirect_uri.clone(), state: state.clone(), form_post };
     let back = |refusal: Refusal| (refusal, Some(reply.clone()));
+    // RFC 6749 §3.1: request parameters MUST NOT be included more than
+    // once, whichever they are (a second `state` must not go unnoticed).
+    if let Some(name) = form.repeated(MAY_REPEAT) {
+        return Err(back(to_client("invalid_request", format!("the `{name}` parameter is repeated"))));
+    }
+    // RFC 6749 Appendix A: every value here is printable; a CR or LF could
+    // only be an attempt to break a header or a page.
+    if let Some(name) = form.with_control_characters() {
+        return Err(back(to_client(
+            "invalid_request",
+            format!("the `{name}` parameter holds control characters"),
+        )));
+    }
     let single =
         |name: &str| form.single(name).map_err(|e| back(to_client("invalid_request", e.to_string())));
 
@@ -226,7 +244,7 @@ impl AuthRequest {
 /// Sends the authorization response to the client (RFC 6749 §4.1.2 and
 /// §4.1.2.1), always with `iss` (RFC 9207 §2): in the redirect's query, or
 /// as a self-submitting form (Form Post Response Mode §2).
-pub(crate) fn redirect_to_client(ctx: &OidcContext, reply: &Reply, params: &[(&str, &str)]) -> HttpResponse {
+pub(crate) fn redirect_to_client(ctx: &Provider, reply: &Reply, params: &[(&str, &str)]) -> HttpResponse {
     let mut all: Vec<(&str, &str)> = params.to_vec();
     if let Some(state) = &reply.state {
         all.push(("state", state));
@@ -250,7 +268,7 @@ pub(crate) fn redirect_to_client(ctx: &OidcContext, reply: &Reply, params: &[(&s
         .finish()
 }
 
-pub(crate) fn refusal_response(ctx: &OidcContext, refusal: Refusal, target: Option<Reply>) -> HttpResponse {
+pub(crate) fn refusal_response(ctx: &Provider, refusal: Refusal, target: Option<Reply>) -> HttpResponse {
     match (refusal, target) {
         (Refusal::Redirect { error, description }, Some(reply)) => {
             redirect_to_client(ctx, &reply, &[("error", error), ("error_description", &description)])
@@ -270,40 +288,41 @@ pub(crate) fn refusal_response(ctx: &OidcContext, refusal: Refusal, target: Opti
 
 /// The live session named by the request's cookie, if any.
 pub(crate) async fn current_session(
-    ctx: &OidcContext,
+    ctx: &Provider,
     req: &HttpRequest,
 ) -> Result<Option<Session>, StoreError> {
-    let Some(cookie) = req.cookie(SESSION_COOKIE) else { return Ok(None) };
-    let hash = HashedSecret::of(cookie.value()).as_str().to_owned();
+    let Some(cookie) = pages::read_cookie(req, SESSION_COOKIE, ctx.secure_cookies()) else {
+        return Ok(None);
+    };
+    let hash = HashedSecret::of(&cookie).as_str().to_owned();
     let now = ctx.store.now();
     ctx.store.read(move |c| grants::live_session(c, &hash, now)).await
 }
 
 /// `GET /authorize`.
 #[get("/authorize")]
-pub(crate) async fn authorize_get(ctx: web::Data<OidcContext>, req: HttpRequest) -> HttpResponse {
+pub(crate) async fn authorize_get(ctx: web::Data<Provider>, req: HttpRequest) -> HttpResponse {
     let query = req.query_string().to_owned();
     authorize(&ctx, &req, &query).await
 }
 
 /// `POST /authorize` (OpenID Connect Core §3.1.2.1: form-encoded body).
 #[post("/authorize")]
-pub(crate) async fn authorize_post(
-    ctx: web::Data<OidcContext>,
-    req: HttpRequest,
-    body: Bytes,
-) -> HttpResponse {
+pub(crate) async fn authorize_post(ctx: web::Data<Provider>, req: HttpRequest, body: Bytes) -> HttpResponse {
     let query = String::from_utf8_lossy(&body).into_owned();
     authorize(&ctx, &req, &query).await
 }
 
 /// Decides a request: sign-in page, consent page, or a code for the client.
-pub(crate) async fn authorize(ctx: &OidcContext, req: &HttpRequest, query: &str) -> HttpResponse {
+pub(crate) async fn authorize(ctx: &Provider, req: &HttpRequest, query: &str) -> HttpResponse {
     let form = Form::parse(query.as_bytes());
     let request = match check(ctx, &form).await {
         Ok(request) => request,
         Err((refusal, target)) => return refusal_response(ctx, refusal, target),
     };
+    // What the forms carry and their tokens cover: the request encoded
+    // again from what was parsed, never the raw bytes the browser sent.
+    let query = form.encode();
     let back = Some(request.reply());
     let session = match current_session(ctx, req).await {
         Ok(session) => session,
@@ -318,13 +337,20 @@ pub(crate) async fn authorize(ctx: &OidcContext, req: &HttpRequest, query: &str)
         if request.prompt_none {
             return refusal_response(ctx, to_client("login_required", "the user is not signed in"), back);
         }
-        let csrf = match PlainSecret::generate() {
-            Ok(s) => s,
+        let (browser, cookie) = match csrf::browser(req, ctx.secure_cookies()) {
+            Ok(browser) => browser,
             Err(e) => return refusal_response(ctx, e.into(), back),
         };
+        let key = match FormKey::load(&ctx.store).await {
+            Ok(key) => key,
+            Err(e) => return refusal_response(ctx, e.into(), back),
+        };
+        let token = key.token(Binding::Browser(&browser), Purpose::SignIn, &query);
         let name = request.client.name.clone().unwrap_or_else(|| request.client.id.clone());
         let hint = request.login_hint.clone().unwrap_or_default();
-        return pages::login(&name, query, csrf.expose(), None, &hint, ctx.secure_cookies());
+        let carried =
+            Carried { request: &query, token: &token, cookie, redirect_uri: Some(&request.redirect_uri) };
+        return pages::login(&name, carried, None, &hint);
     };
     if !request.client.skip_consent {
         let (user_id, client_id) = (session.user_id.clone(), request.client.id.clone());
@@ -342,12 +368,19 @@ pub(crate) async fn authorize(ctx: &OidcContext, req: &HttpRequest, query: &str)
                     back,
                 );
             }
-            let csrf = match PlainSecret::generate() {
-                Ok(s) => s,
+            let key = match FormKey::load(&ctx.store).await {
+                Ok(key) => key,
                 Err(e) => return refusal_response(ctx, e.into(), back),
             };
+            let token = key.token(Binding::Session(&session.id_hash), Purpose::Consent, &query);
             let name = request.client.name.clone().unwrap_or_else(|| request.client.id.clone());
-            return pages::consent(&name, &request.scope, query, csrf.expose(), ctx.secure_cookies());
+            let carried = Carried {
+                request: &query,
+                token: &token,
+                cookie: None,
+                redirect_uri: Some(&request.redirect_uri),
+            };
+            return pages::consent(&name, &request.scope, carried);
         }
     }
     match issue_code(ctx, &request, &session).await {
@@ -359,7 +392,7 @@ pub(crate) async fn authorize(ctx: &OidcContext, req: &HttpRequest, query: &str)
 }
 
 async fn issue_code(
-    ctx: &OidcContext,
+    ctx: &Provider,
     request: &AuthRequest,
     session: &Session,
 ) -> Result<PlainSecret, OidcError> {

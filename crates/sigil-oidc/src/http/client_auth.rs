@@ -13,10 +13,10 @@ use sigil_store::clients::{self, Client};
 use sigil_store::tokens::record_once;
 use url::form_urlencoded;
 
-use super::OidcContext;
 use super::form::Form;
 use crate::OidcError;
 use crate::keys::SigningAlg;
+use crate::provider::Provider;
 use crate::tokens::{numeric_date, read_numeric_date, verify_with_jwk};
 
 /// How the client presented itself.
@@ -115,7 +115,7 @@ fn form_decode(part: &str) -> String {
 /// Checks the presented credentials against the store. Every failure reads
 /// the same to the client, so it cannot tell an unknown client from a wrong
 /// secret.
-pub(crate) async fn authenticate(ctx: &OidcContext, presented: Presented) -> Result<Client, OidcError> {
+pub(crate) async fn authenticate(ctx: &Provider, presented: Presented) -> Result<Client, OidcError> {
     let Presented { client_id, secret, assertion, used_basic } = presented;
     let failed =
         || OidcError::InvalidClient { used_basic, description: "client authentication failed".into() };
@@ -168,7 +168,7 @@ const MAX_ASSERTION_LIFETIME_SECONDS: i64 = 3600;
 /// RFC 7523 §3 and OpenID Connect Core §9: signed by one of the client's
 /// registered keys; `iss` and `sub` are the client; `aud` names this
 /// server; not expired; a `jti` never seen before.
-async fn check_assertion(ctx: &OidcContext, client: Client, assertion: &str) -> Result<Client, OidcError> {
+async fn check_assertion(ctx: &Provider, client: Client, assertion: &str) -> Result<Client, OidcError> {
     let failed = |why: &str| OidcError::InvalidClient { used_basic: false, description: why.into() };
     let header = josekit::jwt::decode_header(assertion).map_err(|_| failed("malformed client assertion"))?;
     let alg: SigningAlg = header

@@ -32,6 +32,37 @@ impl Form {
         self.0.iter().filter(|(k, _)| k == name).map(|(_, v)| v.as_str()).collect()
     }
 
+    /// The first parameter given more than once, other than those named in
+    /// `may_repeat` (RFC 6749 §3.1: request parameters MUST NOT be
+    /// included more than once).
+    pub(crate) fn repeated(&self, may_repeat: &[&str]) -> Option<&str> {
+        self.0.iter().enumerate().find_map(|(i, (name, _))| {
+            let again = self.0[..i].iter().any(|(earlier, _)| earlier == name);
+            (again && !may_repeat.contains(&name.as_str())).then_some(name.as_str())
+        })
+    }
+
+    /// The first parameter whose name or value holds a control character
+    /// (CR, LF, NUL...), which no OAuth parameter may contain (RFC 6749
+    /// Appendix A: values are printable characters).
+    pub(crate) fn with_control_characters(&self) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(name, value)| name.chars().chain(value.chars()).any(char::is_control))
+            .map(|(name, _)| name.as_str())
+    }
+
+    /// The parameters encoded again, in order: only unreserved characters
+    /// and percent escapes, whatever the raw request held, so the result is
+    /// safe in a header or a hidden field and parses back to the same form.
+    pub(crate) fn encode(&self) -> String {
+        let mut out = form_urlencoded::Serializer::new(String::new());
+        for (name, value) in &self.0 {
+            out.append_pair(name, value);
+        }
+        out.finish()
+    }
+
     /// The value of `name`, which must be present.
     pub(crate) fn required(&self, name: &str) -> Result<&str, OidcError> {
         self.single(name)?
@@ -52,5 +83,17 @@ mod tests {
         assert_eq!(form.all("audience"), ["x", "y"]);
         assert_eq!(form.single("empty").unwrap(), None, "an empty value counts as omitted");
         assert!(form.required("missing").is_err());
+        assert_eq!(form.repeated(&["audience"]), Some("scope"));
+        assert_eq!(form.repeated(&["audience", "scope"]), None);
+    }
+
+    #[test]
+    fn encoding_again_removes_raw_characters() {
+        let form = Form::parse(b"state=a\r\nb&scope=openid+email&x=%00");
+        assert_eq!(form.with_control_characters(), Some("state"));
+        let encoded = form.encode();
+        assert_eq!(encoded, "state=a%0D%0Ab&scope=openid+email&x=%00");
+        assert_eq!(Form::parse(encoded.as_bytes()).encode(), encoded);
+        assert_eq!(Form::parse(b"scope=openid").with_control_characters(), None);
     }
 }

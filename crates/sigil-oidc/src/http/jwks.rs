@@ -4,13 +4,13 @@
 use actix_web::{HttpResponse, get, web};
 use sigil_store::keys;
 
-use super::OidcContext;
 use super::wire::token_error;
 use crate::keys::public_jwks;
+use crate::provider::Provider;
 
 /// `GET /jwks`.
 #[get("/jwks")]
-pub(crate) async fn jwks(ctx: web::Data<OidcContext>) -> HttpResponse {
+pub(crate) async fn jwks(ctx: web::Data<Provider>) -> HttpResponse {
     let set = match ctx.store.read(keys::list).await {
         Ok(keys) => public_jwks(&keys),
         Err(e) => Err(e.into()),

@@ -1,11 +1,16 @@
-//! The sign-in and consent form handlers. Both are CSRF-protected by a
-//! double-submit token (a `SameSite=Strict` cookie that must equal the
-//! form's hidden field) and send the browser back to the authorization
-//! endpoint with the original request.
+//! The sign-in and consent form handlers. Both check the form's CSRF token
+//! (`pages::csrf`: bound to the browser or its session, to the form and to
+//! the exact request it carries) and send the browser back to the
+//! authorization endpoint with the original request.
+//!
+//! Sign-in attempts are counted before the password is checked, per
+//! account and per address (`sigil_store::throttle`), so a burst of
+//! guesses in parallel gets no more password checks than a patient
+//! guesser would.
 
 use std::sync::OnceLock;
 
-use actix_web::cookie::{Cookie, SameSite};
+use actix_web::cookie::SameSite;
 use actix_web::http::StatusCode;
 use actix_web::http::header::LOCATION;
 use actix_web::web::Bytes;
@@ -13,16 +18,16 @@ use actix_web::{HttpRequest, HttpResponse, post, web};
 use chrono::TimeDelta;
 use sigil_store::grants::{self, Session};
 use sigil_store::password::{hash_password, verify_password};
-use sigil_store::secret::PlainSecret;
-use sigil_store::{throttle, users};
+use sigil_store::secret::{HashedSecret, PlainSecret};
+use sigil_store::throttle::{self, Limit, Reserved};
+use sigil_store::{AnyConnection, StoreError, users};
 use url::form_urlencoded;
 
-use super::OidcContext;
-use super::authorize::{
-    AuthRequest, Refusal, SESSION_COOKIE, check, current_session, redirect_to_client, refusal_response,
-};
+use super::authorize::{AuthRequest, Refusal, check, current_session, redirect_to_client, refusal_response};
 use super::form::Form;
-use super::pages::{self, csrf_ok};
+use super::pages::csrf::{self, Binding, FormKey, Purpose};
+use super::pages::{self, Carried, SESSION_COOKIE};
+use crate::provider::Provider;
 
 /// How long a browser stays signed in.
 const SESSION_LIFETIME: TimeDelta = TimeDelta::hours(8);
@@ -30,6 +35,21 @@ const SESSION_LIFETIME: TimeDelta = TimeDelta::hours(8);
 /// The one message for every failed sign-in, so it reveals nothing about
 /// which accounts exist.
 const SIGN_IN_FAILED: &str = "The username or password is incorrect.";
+
+/// Shown while an account or address is locked after repeated failures.
+const TOO_MANY: &str = "Too many failed sign-ins. Wait a little, then try again.";
+
+/// Shown when a form's token does not match the browser, form or request.
+const FORM_REFUSED: &str = "The form expired or was not sent by this site. Go back and try again.";
+
+/// Attempts allowed per account within 15 minutes before a lock of 30
+/// seconds, doubling with every attempt after it.
+const ACCOUNT_LIMIT: Limit =
+    Limit { allowed: 5, window: TimeDelta::minutes(15), first_lock: TimeDelta::seconds(30) };
+
+/// The same per client address, higher: many people can share one address.
+const ADDRESS_LIMIT: Limit =
+    Limit { allowed: 20, window: TimeDelta::minutes(15), first_lock: TimeDelta::seconds(30) };
 
 /// The request with some `prompt` values removed, once they are satisfied.
 fn without_prompt(request: &str, satisfied: &str) -> String {
@@ -47,67 +67,84 @@ fn without_prompt(request: &str, satisfied: &str) -> String {
     out.finish()
 }
 
+/// `request` must be as the authorization endpoint encoded it (printable
+/// ASCII only) before it goes into a `Location` header.
 fn back_to_authorize(request: &str) -> HttpResponse {
     HttpResponse::SeeOther().insert_header((LOCATION, format!("authorize?{request}"))).finish()
 }
 
-/// Shown while an account or address is locked after repeated failures.
-const TOO_MANY: &str = "Too many failed sign-ins. Wait a little, then try again.";
-
-/// Failures counted within this window.
-const THROTTLE_WINDOW: TimeDelta = TimeDelta::minutes(15);
-
-/// Failures allowed per account, and per client address (higher: many
-/// people can share one address), before a lock.
-const ACCOUNT_FAILURES: i64 = 5;
-const ADDRESS_FAILURES: i64 = 20;
-
-/// The first lock; each further failure doubles it, up to the window.
-const FIRST_LOCK: TimeDelta = TimeDelta::seconds(30);
-
 /// The throttle keys of an attempt: the account (whether or not it exists,
 /// so locks reveal nothing) and the address the connection came from. The
 /// peer address is used, not a forwarded header a client could forge.
-fn throttle_keys(username: &str, req: &HttpRequest) -> Vec<String> {
+fn throttle_keys(username: &str, req: &HttpRequest) -> Vec<(String, Limit)> {
     let address = req.peer_addr().map_or_else(|| "unknown".to_owned(), |a| a.ip().to_string());
-    vec![format!("account:{}", sigil_store::text::fold(username)), format!("address:{address}")]
+    vec![
+        (format!("account:{}", sigil_store::text::fold(username)), ACCOUNT_LIMIT),
+        (format!("address:{address}"), ADDRESS_LIMIT),
+    ]
 }
 
-/// Counts a failure on each key and locks those over their limit, for
-/// longer each time.
-fn count_failure(
-    conn: &mut sigil_store::AnyConnection,
-    keys: &[String],
+/// Counts the attempt on every key, or on none: `None` when one is locked.
+fn reserve_all(
+    conn: &mut AnyConnection,
+    keys: &[(String, Limit)],
     now: chrono::NaiveDateTime,
-) -> Result<(), sigil_store::StoreError> {
-    for (key, allowed) in keys.iter().zip([ACCOUNT_FAILURES, ADDRESS_FAILURES]) {
-        let failures = throttle::record_failure(conn, key, now, THROTTLE_WINDOW)?;
-        if failures >= allowed {
-            let doublings = u32::try_from((failures - allowed).min(10)).unwrap_or(10);
-            let lock = (FIRST_LOCK * 2_i32.pow(doublings)).min(THROTTLE_WINDOW);
-            throttle::lock(conn, key, now + lock)?;
+) -> Result<Option<Vec<Reserved>>, StoreError> {
+    let mut held = Vec::new();
+    for (key, limit) in keys {
+        match throttle::reserve(conn, key, now, limit)? {
+            Some(reserved) => held.push(reserved),
+            None => {
+                for reserved in &held {
+                    throttle::release(conn, reserved)?;
+                }
+                return Ok(None);
+            }
         }
     }
-    Ok(())
+    Ok(Some(held))
 }
 
-/// Reads a posted form: its CSRF token must match the cookie, and the
-/// authorization request it carries must still pass every check.
-async fn read_form(
-    ctx: &OidcContext,
-    req: &HttpRequest,
-    body: &[u8],
-) -> Result<(Form, String, AuthRequest), HttpResponse> {
-    let form = Form::parse(body);
-    if !csrf_ok(req, &form) {
-        return Err(pages::error(
-            StatusCode::FORBIDDEN,
-            "The form expired or was not sent by this site. Go back and try again.",
-        ));
+/// Counts the attempt before its password is checked (see the module
+/// docs); `None`: locked, do not check.
+async fn reserve_attempt(
+    ctx: &Provider,
+    keys: Vec<(String, Limit)>,
+) -> Result<Option<Vec<Reserved>>, StoreError> {
+    let mut tries = 0;
+    loop {
+        let (keys, now) = (keys.clone(), ctx.store.now());
+        match ctx.store.write(move |c| reserve_all(c, &keys, now)).await {
+            // Another node counted a key's first attempt at the same moment;
+            // the key's row exists now, so a second round counts on it.
+            Err(StoreError::Conflict(_)) if tries < 3 => tries += 1,
+            other => return other,
+        }
     }
+}
+
+/// The request a posted form carries, once its token proves the form was
+/// served to `binding` for `purpose` with exactly this request, and the
+/// request still passes every check.
+async fn read_form(
+    ctx: &Provider,
+    form: &Form,
+    binding: Option<Binding<'_>>,
+    purpose: Purpose,
+) -> Result<(String, AuthRequest), HttpResponse> {
     let request = form.single("request").ok().flatten().unwrap_or_default().to_owned();
+    // The authorization endpoint encodes what it carries; anything else
+    // (a raw CR or LF) was edited on the way.
+    if !request.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(pages::error(StatusCode::BAD_REQUEST, "The form was changed after it was sent."));
+    }
+    let token = form.single("csrf").ok().flatten().unwrap_or_default();
+    let key = FormKey::load(&ctx.store).await.map_err(|e| refusal_response(ctx, e.into(), None))?;
+    if !binding.is_some_and(|binding| key.verify(binding, purpose, &request, token)) {
+        return Err(pages::error(StatusCode::FORBIDDEN, FORM_REFUSED));
+    }
     match check(ctx, &Form::parse(request.as_bytes())).await {
-        Ok(checked) => Ok((form, request, checked)),
+        Ok(checked) => Ok((request, checked)),
         Err((refusal, target)) => Err(refusal_response(ctx, refusal, target)),
     }
 }
@@ -121,30 +158,39 @@ fn decoy_hash() -> &'static str {
 
 /// `POST /login`.
 #[post("/login")]
-pub(crate) async fn login(ctx: web::Data<OidcContext>, req: HttpRequest, body: Bytes) -> HttpResponse {
-    let (form, request, checked) = match read_form(&ctx, &req, &body).await {
-        Ok(read) => read,
-        Err(response) => return response,
-    };
+pub(crate) async fn login(ctx: web::Data<Provider>, req: HttpRequest, body: Bytes) -> HttpResponse {
+    let secure = ctx.secure_cookies();
+    let form = Form::parse(&body);
+    let browser = csrf::browser_of(&req, secure);
+    let (request, checked) =
+        match read_form(&ctx, &form, browser.as_deref().map(Binding::Browser), Purpose::SignIn).await {
+            Ok(read) => read,
+            Err(response) => return response,
+        };
     let username = form.single("username").ok().flatten().unwrap_or_default().to_owned();
     let password = form.single("password").ok().flatten().unwrap_or_default().to_owned();
     let client_name = checked.client.name.clone().unwrap_or_else(|| checked.client.id.clone());
-    let csrf = form.single("csrf").ok().flatten().unwrap_or_default().to_owned();
+    let token = form.single("csrf").ok().flatten().unwrap_or_default().to_owned();
+    let again = |message: &str, status: StatusCode| {
+        let carried = Carried {
+            request: &request,
+            token: &token,
+            cookie: None,
+            redirect_uri: Some(&checked.redirect_uri),
+        };
+        let mut page = pages::login(&client_name, carried, Some(message), &username);
+        *page.status_mut() = status;
+        page
+    };
     let keys = throttle_keys(&username, &req);
-    let now = ctx.store.now();
-    let probe = keys.clone();
-    match ctx.store.read(move |c| throttle::locked_until(c, &probe, now)).await {
-        Ok(None) => {}
-        Ok(Some(_)) => {
-            // Checked before the password, so a locked account gives a
-            // guesser nothing, not even a slow "no".
-            let mut page =
-                pages::login(&client_name, &request, &csrf, Some(TOO_MANY), &username, ctx.secure_cookies());
-            *page.status_mut() = StatusCode::TOO_MANY_REQUESTS;
-            return page;
-        }
+    let account_key = keys[0].0.clone();
+    let reserved = match reserve_attempt(&ctx, keys).await {
+        Ok(Some(reserved)) => reserved,
+        // Refused before the password is looked at, so a locked account
+        // gives a guesser nothing, not even a slow "no".
+        Ok(None) => return again(TOO_MANY, StatusCode::TOO_MANY_REQUESTS),
         Err(e) => return refusal_response(&ctx, e.into(), None),
-    }
+    };
     let lookup = username.clone();
     let user = match ctx.store.read(move |c| users::find_by_user_name(c, &lookup)).await {
         Ok(user) => user,
@@ -154,23 +200,10 @@ pub(crate) async fn login(ctx: web::Data<OidcContext>, req: HttpRequest, body: B
     let verified = web::block(move || verify_password(&password, &hash)).await.unwrap_or(false);
     let user = user.filter(|u| verified && u.active && u.password_hash.is_some());
     let Some(user) = user else {
+        // Already counted: the reservation stands as the failure.
         tracing::info!("sign-in failed");
-        if let Err(e) = ctx.store.write(move |c| count_failure(c, &keys, now)).await {
-            return refusal_response(&ctx, e.into(), None);
-        }
-        return pages::login(
-            &client_name,
-            &request,
-            &csrf,
-            Some(SIGN_IN_FAILED),
-            &username,
-            ctx.secure_cookies(),
-        );
+        return again(SIGN_IN_FAILED, StatusCode::OK);
     };
-    let account_key = keys[0].clone();
-    if let Err(e) = ctx.store.write(move |c| throttle::clear(c, &account_key)).await {
-        return refusal_response(&ctx, e.into(), None);
-    }
     let Ok(secret) = PlainSecret::generate() else {
         return refusal_response(&ctx, Refusal::Page("No randomness available.".into()), None);
     };
@@ -184,32 +217,57 @@ pub(crate) async fn login(ctx: web::Data<OidcContext>, req: HttpRequest, body: B
         expires_at: now + SESSION_LIFETIME,
         ended_at: None,
     };
-    if let Err(e) = ctx.store.write(move |c| grants::insert_session(c, &session)).await {
+    // The session this browser had (perhaps another user's) ends here, in
+    // the store: replacing the cookie alone would leave it usable by anyone
+    // who kept a copy of the old one.
+    let previous = pages::read_cookie(&req, SESSION_COOKIE, secure)
+        .map(|old| HashedSecret::of(&old).as_str().to_owned());
+    let begun = ctx
+        .store
+        .write(move |c| {
+            // A sign-in is not a failure: the account starts afresh, and the
+            // address gets its attempt back.
+            throttle::clear(c, &account_key)?;
+            for held in reserved.iter().filter(|r| r.key() != account_key) {
+                throttle::release(c, held)?;
+            }
+            if let Some(previous) = &previous {
+                grants::end_session(c, previous, now)?;
+            }
+            grants::insert_session(c, &session)
+        })
+        .await;
+    if let Err(e) = begun {
         return refusal_response(&ctx, e.into(), None);
     }
     tracing::info!(user_id = %user.id, "signed in");
     let mut response = back_to_authorize(&without_prompt(&request, "login"));
-    let cookie = Cookie::build(SESSION_COOKIE, secret.expose().to_owned())
-        .path("/")
-        .http_only(true)
-        .same_site(SameSite::Lax)
-        .secure(ctx.secure_cookies())
-        .finish();
+    let cookie = pages::cookie(SESSION_COOKIE, secret.expose().to_owned(), secure, SameSite::Lax);
     let _ = response.add_cookie(&cookie);
     response
 }
 
 /// `POST /consent`.
 #[post("/consent")]
-pub(crate) async fn consent(ctx: web::Data<OidcContext>, req: HttpRequest, body: Bytes) -> HttpResponse {
-    let (form, request, checked) = match read_form(&ctx, &req, &body).await {
+pub(crate) async fn consent(ctx: web::Data<Provider>, req: HttpRequest, body: Bytes) -> HttpResponse {
+    let form = Form::parse(&body);
+    let session = match current_session(&ctx, &req).await {
+        Ok(session) => session,
+        Err(e) => return refusal_response(&ctx, e.into(), None),
+    };
+    let Some(session) = session else {
+        // Signed out since the page was shown: back to sign in, with the
+        // request only if it is as the authorization endpoint wrote it.
+        let request = form.single("request").ok().flatten().unwrap_or_default();
+        if request.is_empty() || !request.bytes().all(|b| b.is_ascii_graphic()) {
+            return pages::error(StatusCode::BAD_REQUEST, "The form was changed after it was sent.");
+        }
+        return back_to_authorize(request);
+    };
+    let binding = Some(Binding::Session(&session.id_hash));
+    let (request, checked) = match read_form(&ctx, &form, binding, Purpose::Consent).await {
         Ok(read) => read,
         Err(response) => return response,
-    };
-    let session = match current_session(&ctx, &req).await {
-        Ok(Some(session)) => session,
-        Ok(None) => return back_to_authorize(&request),
-        Err(e) => return refusal_response(&ctx, e.into(), None),
     };
     if form.single("decision").ok().flatten() != Some("allow") {
         // RFC 6749 §4.1.2.1: the resource owner denied the request.
@@ -219,6 +277,8 @@ pub(crate) async fn consent(ctx: web::Data<OidcContext>, req: HttpRequest, body:
             &[("error", "access_denied"), ("error_description", "the user denied the request")],
         );
     }
+    // The token covered this very request, so these are the scopes the
+    // page listed.
     let now = ctx.store.now();
     let (user_id, client_id, scope) = (session.user_id, checked.client.id.clone(), checked.scope.join(" "));
     if let Err(e) =

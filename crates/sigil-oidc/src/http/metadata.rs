@@ -4,12 +4,12 @@
 use actix_web::{HttpResponse, get, web};
 use serde_json::json;
 
-use super::OidcContext;
 use crate::grants::SUPPORTED_GRANT_TYPES;
+use crate::provider::Provider;
 
 /// `GET /.well-known/oauth-authorization-server` (RFC 8414 §3).
 #[get("/.well-known/oauth-authorization-server")]
-pub(crate) async fn authorization_server(ctx: web::Data<OidcContext>) -> HttpResponse {
+pub(crate) async fn authorization_server(ctx: web::Data<Provider>) -> HttpResponse {
     HttpResponse::Ok().insert_header(("Cache-Control", "public, max-age=300")).json(json!({
         // RFC 8414 §3.3: MUST be identical to the issuer the client used.
         "issuer": ctx.issuer,
@@ -31,7 +31,7 @@ pub(crate) async fn authorization_server(ctx: web::Data<OidcContext>) -> HttpRes
 
 /// `GET /.well-known/openid-configuration` (OpenID Connect Discovery 1.0 §3, §4).
 #[get("/.well-known/openid-configuration")]
-pub(crate) async fn openid_configuration(ctx: web::Data<OidcContext>) -> HttpResponse {
+pub(crate) async fn openid_configuration(ctx: web::Data<Provider>) -> HttpResponse {
     HttpResponse::Ok().insert_header(("Cache-Control", "public, max-age=300")).json(json!({
         // Discovery §4.3: MUST be identical to the issuer the client used.
         "issuer": ctx.issuer,

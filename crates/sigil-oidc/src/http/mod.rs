@@ -20,9 +20,6 @@ mod wire;
 
 use actix_web::web;
 
-/// The provider, as the endpoints know it (`web::Data<OidcContext>`).
-pub(crate) use crate::provider::Provider as OidcContext;
-
 /// Mounts the provider's endpoints. Expects `web::Data<Provider>` in the app.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(metadata::authorization_server)

@@ -1,20 +1,87 @@
 //! Server-rendered pages: sign-in, consent, logout confirmation and errors. Plain HTML forms that
 //! work without JavaScript, with labels, focus and error text for assistive
 //! technology, and the headers that keep them out of frames and scripts.
+//! Their CSRF tokens are made and checked in [`csrf`].
+
+pub(crate) mod csrf;
 
 use actix_web::cookie::{Cookie, SameSite};
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse};
-use subtle::ConstantTimeEq;
-
-use super::form::Form;
+use url::{Host, Origin, Url};
 
 // Form actions and the redirects between pages are relative references, so
 // that an issuer with a path (`https://example.com/id`, behind a proxy that
 // strips `/id`) keeps the browser under that path.
 
-/// The cookie that carries the double-submit CSRF token of a form.
-pub(crate) const CSRF_COOKIE: &str = "sigil_csrf";
+/// The cookie that names a signed-in browser's session.
+pub(crate) const SESSION_COOKIE: &str = "sigil_session";
+
+/// A cookie's name: with the `__Host-` prefix when served over https
+/// (RFC 6265bis §4.1.3.2: the browser then accepts it only with `Secure`,
+/// `Path=/` and no `Domain`, so no other host, such as a sibling
+/// subdomain, can plant or overwrite it). Only the name in use is read.
+pub(crate) fn cookie_name(name: &str, secure: bool) -> String {
+    if secure { format!("__Host-{name}") } else { name.to_owned() }
+}
+
+/// One of Sigil's cookies: for the whole site, never for scripts, `Secure`
+/// (and so `__Host-`) over https.
+pub(crate) fn cookie(name: &str, value: String, secure: bool, same_site: SameSite) -> Cookie<'static> {
+    Cookie::build(cookie_name(name, secure), value)
+        .path("/")
+        .http_only(true)
+        .same_site(same_site)
+        .secure(secure)
+        .finish()
+}
+
+/// The value of one of Sigil's cookies in a request.
+pub(crate) fn read_cookie(req: &HttpRequest, name: &str, secure: bool) -> Option<String> {
+    req.cookie(&cookie_name(name, secure)).map(|c| c.value().to_owned())
+}
+
+/// A cookie that removes one of Sigil's cookies (same name and attributes,
+/// or a browser keeps the `__Host-` one).
+pub(crate) fn removal_cookie(name: &str, secure: bool) -> Cookie<'static> {
+    let mut cookie = cookie(name, String::new(), secure, SameSite::Lax);
+    cookie.make_removal();
+    cookie
+}
+
+/// The CSP source (CSP Level 3 §2.3.1) that admits `uri` as a form target:
+/// its origin, or its scheme alone for what a host source cannot name (an
+/// IPv6 literal, a private-use scheme of a native app, RFC 8252 §7.1).
+fn source_of(uri: &str) -> Option<String> {
+    let url = Url::parse(uri).ok()?;
+    Some(match url.origin() {
+        origin @ Origin::Tuple(_, Host::Domain(_) | Host::Ipv4(_), _) => origin.ascii_serialization(),
+        _ => format!("{}:", url.scheme()),
+    })
+}
+
+/// `form-action` for a page whose form posts to this site and whose answer
+/// may redirect to `redirect_uri`: browsers check every redirect after a
+/// form submission against `form-action` too (CSP Level 3 §6.4.1), so the
+/// client's redirect URI (after sign-in or consent) or post-logout URI
+/// must be allowed beside `'self'`, or the browser stops short of it.
+pub(crate) fn form_targets(redirect_uri: Option<&str>) -> String {
+    match redirect_uri.and_then(source_of) {
+        Some(source) => format!("'self' {source}"),
+        None => "'self'".to_owned(),
+    }
+}
+
+/// What a form page carries: the request it sends back, the CSRF token for
+/// it, the cookie naming the browser when one must be set, and where the
+/// answer to the form may redirect.
+#[derive(Debug)]
+pub(crate) struct Carried<'a> {
+    pub(crate) request: &'a str,
+    pub(crate) token: &'a str,
+    pub(crate) cookie: Option<Cookie<'static>>,
+    pub(crate) redirect_uri: Option<&'a str>,
+}
 
 /// Escapes text for HTML element content and attribute values.
 pub(crate) fn escape(text: &str) -> String {
@@ -36,7 +103,13 @@ const STYLE: &str = "body{font-family:system-ui,sans-serif;max-width:28rem;margi
 label{display:block;margin-top:1rem;font-weight:600}input[type=text],input[type=password]{width:100%;padding:.5rem;font-size:1rem;box-sizing:border-box}\
 button{margin-top:1.5rem;padding:.6rem 1.2rem;font-size:1rem}.error{color:#a00;border:1px solid #a00;padding:.5rem}";
 
-fn page(status: StatusCode, title: &str, body: &str, csrf: Option<&str>, secure: bool) -> HttpResponse {
+fn page(
+    status: StatusCode,
+    title: &str,
+    body: &str,
+    form_action: &str,
+    cookie: Option<Cookie<'static>>,
+) -> HttpResponse {
     let html = format!(
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
@@ -46,37 +119,32 @@ fn page(status: StatusCode, title: &str, body: &str, csrf: Option<&str>, secure:
     let mut response = HttpResponse::build(status);
     response
         .content_type("text/html; charset=utf-8")
-        // No scripts at all; styles only inline from this page.
+        // No scripts at all; styles only inline from this page; forms only
+        // to where this page's form is meant to lead.
         .insert_header((
             "Content-Security-Policy",
-            "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'",
+            format!(
+                "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'; \
+                 form-action {form_action}"
+            ),
         ))
         .insert_header(("X-Frame-Options", "DENY"))
         .insert_header(("Referrer-Policy", "no-referrer"))
         .insert_header(("X-Content-Type-Options", "nosniff"))
         .insert_header(("Cache-Control", "no-store"));
-    if let Some(csrf) = csrf {
-        response.cookie(
-            Cookie::build(CSRF_COOKIE, csrf.to_owned())
-                .path("/")
-                .http_only(true)
-                .same_site(SameSite::Strict)
-                .secure(secure)
-                .finish(),
-        );
+    if let Some(cookie) = cookie {
+        response.cookie(cookie);
     }
     response.body(html)
 }
 
-/// The sign-in form. `request` is the authorization request's query string,
-/// carried through the form and checked again after sign-in.
+/// The sign-in form. `carried.request` is the authorization request's query
+/// string, carried through the form and checked again after sign-in.
 pub(crate) fn login(
     client_name: &str,
-    request: &str,
-    csrf: &str,
+    carried: Carried<'_>,
     error: Option<&str>,
     username: &str,
-    secure: bool,
 ) -> HttpResponse {
     let error_html = error.map_or_else(String::new, |e| {
         format!("<p class=\"error\" id=\"login-error\" role=\"alert\">{}</p>", escape(e))
@@ -96,11 +164,11 @@ pub(crate) fn login(
          <input type=\"password\" id=\"password\" name=\"password\" autocomplete=\"current-password\" required{focus_password}{described}>\
          <button type=\"submit\">Sign in</button></form>",
         client = escape(client_name),
-        csrf = escape(csrf),
-        request = escape(request),
+        csrf = escape(carried.token),
+        request = escape(carried.request),
         username = escape(username),
     );
-    page(StatusCode::OK, "Sign in", &body, Some(csrf), secure)
+    page(StatusCode::OK, "Sign in", &body, &form_targets(carried.redirect_uri), carried.cookie)
 }
 
 /// What granting a scope Sigil knows lets the client do, in words a user
@@ -121,14 +189,9 @@ fn scope_meaning(scope: &str) -> Option<&'static str> {
     })
 }
 
-/// The consent form.
-pub(crate) fn consent(
-    client_name: &str,
-    scopes: &[String],
-    request: &str,
-    csrf: &str,
-    secure: bool,
-) -> HttpResponse {
+/// The consent form. Its token covers `carried.request`, so the scopes
+/// granted are the ones listed here.
+pub(crate) fn consent(client_name: &str, scopes: &[String], carried: Carried<'_>) -> HttpResponse {
     let items: String = scopes
         .iter()
         .map(|s| match scope_meaning(s) {
@@ -144,20 +207,20 @@ pub(crate) fn consent(
          <button type=\"submit\" name=\"decision\" value=\"allow\" autofocus>Allow</button> \
          <button type=\"submit\" name=\"decision\" value=\"deny\">Deny</button></form>",
         client = escape(client_name),
-        csrf = escape(csrf),
-        request = escape(request),
+        csrf = escape(carried.token),
+        request = escape(carried.request),
     );
-    page(StatusCode::OK, "Allow access?", &body, Some(csrf), secure)
+    page(StatusCode::OK, "Allow access?", &body, &form_targets(carried.redirect_uri), carried.cookie)
 }
 
 /// RP-Initiated Logout 1.0 §2 and §6: asks the user before ending the
 /// session when the request does not prove which client sent it. The
-/// request's parameters go back through the form.
+/// request's parameters go back through the form, covered by its token.
 pub(crate) fn confirm_logout(
     client_name: Option<&str>,
-    params: &[(String, String)],
+    params: &[(&str, String)],
     csrf: &str,
-    secure: bool,
+    redirect_uri: Option<&str>,
 ) -> HttpResponse {
     let fields: String = params
         .iter()
@@ -174,16 +237,7 @@ pub(crate) fn confirm_logout(
          <button type=\"submit\" name=\"confirm\" value=\"yes\" autofocus>Sign out</button></form>",
         csrf = escape(csrf),
     );
-    page(StatusCode::OK, "Sign out?", &body, Some(csrf), secure)
-}
-
-/// Double-submit CSRF check: the form's `csrf` field must equal the cookie
-/// set with the page that holds the form.
-pub(crate) fn csrf_ok(req: &HttpRequest, form: &Form) -> bool {
-    match (req.cookie(CSRF_COOKIE), form.single("csrf").ok().flatten()) {
-        (Some(cookie), Some(field)) => bool::from(cookie.value().as_bytes().ct_eq(field.as_bytes())),
-        _ => false,
-    }
+    page(StatusCode::OK, "Sign out?", &body, &form_targets(redirect_uri), None)
 }
 
 /// An error shown to the user instead of redirecting, for requests whose
@@ -193,7 +247,7 @@ pub(crate) fn error(status: StatusCode, message: &str) -> HttpResponse {
         "<h1>This request cannot be completed</h1><p class=\"error\" role=\"alert\">{}</p>",
         escape(message)
     );
-    page(status, "Request error", &body, None, false)
+    page(status, "Request error", &body, "'none'", None)
 }
 
 /// Shown after logout when the client asked for no redirect.
@@ -202,8 +256,8 @@ pub(crate) fn signed_out() -> HttpResponse {
         StatusCode::OK,
         "Signed out",
         "<h1>You are signed out</h1><p>You can close this window.</p>",
+        "'none'",
         None,
-        false,
     )
 }
 
@@ -222,12 +276,14 @@ pub(crate) fn form_post(action: &str, params: &[(&str, &str)]) -> HttpResponse {
          <script nonce=\"{nonce}\">document.forms[0].submit();</script></body></html>",
         action = escape(action),
     );
+    let target = source_of(action).unwrap_or_else(|| "'none'".to_owned());
     HttpResponse::Ok()
         .content_type("text/html; charset=utf-8")
         .insert_header((
             "Content-Security-Policy",
             format!(
-                "default-src 'none'; script-src 'nonce-{nonce}'; frame-ancestors 'none'; base-uri 'none'"
+                "default-src 'none'; script-src 'nonce-{nonce}'; frame-ancestors 'none'; base-uri 'none'; \
+                 form-action {target}"
             ),
         ))
         .insert_header(("X-Frame-Options", "DENY"))

@@ -10,11 +10,11 @@ use sigil_store::clients::Client;
 use sigil_store::secret::HashedSecret;
 use sigil_store::tokens::{self as stored, RefreshToken};
 
-use super::OidcContext;
 use super::client_auth::{authenticate, presented};
 use super::form::Form;
 use super::wire::token_error;
 use crate::OidcError;
+use crate::provider::Provider;
 use crate::tokens::numeric_date;
 use crate::tokens::verify::{self, Audience, Principal, Refused};
 
@@ -28,7 +28,7 @@ enum Presented {
     Unknown,
 }
 
-async fn classify(ctx: &OidcContext, token: &str) -> Result<Presented, OidcError> {
+async fn classify(ctx: &Provider, token: &str) -> Result<Presented, OidcError> {
     // Access tokens are JWTs (three dot-separated parts); refresh tokens are
     // opaque, so the shape decides where to look.
     if token.split('.').count() == 3 {
@@ -50,7 +50,7 @@ async fn classify(ctx: &OidcContext, token: &str) -> Result<Presented, OidcError
 }
 
 async fn client_and_token(
-    ctx: &OidcContext,
+    ctx: &Provider,
     req: &HttpRequest,
     body: &[u8],
 ) -> Result<(Client, String), OidcError> {
@@ -71,7 +71,7 @@ fn no_store(body: Value) -> HttpResponse {
 /// credential, and RFC 7662 §2.1 requires the caller's authorization (to
 /// keep tokens from being scanned), so it may not ask at all.
 #[post("/introspect")]
-pub(crate) async fn introspect(ctx: web::Data<OidcContext>, req: HttpRequest, body: Bytes) -> HttpResponse {
+pub(crate) async fn introspect(ctx: web::Data<Provider>, req: HttpRequest, body: Bytes) -> HttpResponse {
     let (client, token) = match client_and_token(&ctx, &req, &body).await {
         Ok((client, _)) if client.is_public => {
             return token_error(&OidcError::InvalidClient {
@@ -125,7 +125,7 @@ pub(crate) async fn introspect(ctx: web::Data<OidcContext>, req: HttpRequest, bo
 /// grant, the access tokens included (§2.1); revoking an access token
 /// revokes that token. Unknown tokens are answered 200 (§2.2).
 #[post("/revoke")]
-pub(crate) async fn revoke(ctx: web::Data<OidcContext>, req: HttpRequest, body: Bytes) -> HttpResponse {
+pub(crate) async fn revoke(ctx: web::Data<Provider>, req: HttpRequest, body: Bytes) -> HttpResponse {
     let (client, token) = match client_and_token(&ctx, &req, &body).await {
         Ok(pair) => pair,
         Err(error) => return token_error(&error),

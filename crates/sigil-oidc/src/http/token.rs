@@ -5,17 +5,17 @@ use actix_web::http::header::{AUTHORIZATION, CACHE_CONTROL, CONTENT_TYPE, PRAGMA
 use actix_web::web::Bytes;
 use actix_web::{HttpRequest, HttpResponse, post, web};
 
-use super::OidcContext;
 use super::client_auth::{authenticate, presented};
 use super::form::Form;
 use super::wire::token_error;
 use crate::OidcError;
 use crate::grants::{self, TokenRequest, TokenResponse};
+use crate::provider::Provider;
 
 /// `POST /token`: authenticates the client, then runs the requested grant.
 #[post("/token")]
 #[tracing::instrument(skip_all, fields(client_id, grant_type))]
-pub(crate) async fn token(ctx: web::Data<OidcContext>, req: HttpRequest, body: Bytes) -> HttpResponse {
+pub(crate) async fn token(ctx: web::Data<Provider>, req: HttpRequest, body: Bytes) -> HttpResponse {
     match issue(&ctx, &req, &body).await {
         // RFC 6749 §5.1: token responses MUST carry Cache-Control: no-store.
         Ok(response) => HttpResponse::Ok()
@@ -26,7 +26,7 @@ pub(crate) async fn token(ctx: web::Data<OidcContext>, req: HttpRequest, body: B
     }
 }
 
-async fn issue(ctx: &OidcContext, req: &HttpRequest, body: &[u8]) -> Result<TokenResponse, OidcError> {
+async fn issue(ctx: &Provider, req: &HttpRequest, body: &[u8]) -> Result<TokenResponse, OidcError> {
     // RFC 6749 §3.2: parameters arrive as application/x-www-form-urlencoded.
     let form_encoded = req.headers().get(CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|v| {
         v.split(';')

@@ -9,9 +9,9 @@ use serde_json::{Map, Value, json};
 use sigil_store::StoreError;
 use sigil_store::users::{self, User};
 
-use super::OidcContext;
 use super::form::Form;
 use crate::provider::Api;
+use crate::provider::Provider;
 use crate::tokens::numeric_date;
 use crate::tokens::verify::{self, Audience, Refused};
 
@@ -31,17 +31,13 @@ fn challenge(status: StatusCode, error: Option<(&str, &str)>) -> HttpResponse {
 
 /// `GET /userinfo`.
 #[get("/userinfo")]
-pub(crate) async fn userinfo_get(ctx: web::Data<OidcContext>, req: HttpRequest) -> HttpResponse {
+pub(crate) async fn userinfo_get(ctx: web::Data<Provider>, req: HttpRequest) -> HttpResponse {
     userinfo(&ctx, &req, None).await
 }
 
 /// `POST /userinfo`.
 #[post("/userinfo")]
-pub(crate) async fn userinfo_post(
-    ctx: web::Data<OidcContext>,
-    req: HttpRequest,
-    body: Bytes,
-) -> HttpResponse {
+pub(crate) async fn userinfo_post(ctx: web::Data<Provider>, req: HttpRequest, body: Bytes) -> HttpResponse {
     let form_encoded = req
         .headers()
         .get(CONTENT_TYPE)
@@ -58,7 +54,7 @@ pub fn bearer_token(header: &str) -> Option<&str> {
     scheme.eq_ignore_ascii_case("bearer").then(|| token.trim()).filter(|t| !t.is_empty())
 }
 
-async fn userinfo(ctx: &OidcContext, req: &HttpRequest, form: Option<&Form>) -> HttpResponse {
+async fn userinfo(ctx: &Provider, req: &HttpRequest, form: Option<&Form>) -> HttpResponse {
     let header = req.headers().get(AUTHORIZATION).and_then(|v| v.to_str().ok());
     let from_header = header.and_then(bearer_token);
     let from_body = form.and_then(|f| f.single("access_token").ok().flatten());

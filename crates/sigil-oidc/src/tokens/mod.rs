@@ -137,7 +137,7 @@ pub(crate) fn at_hash(access_token: &str, alg: SigningAlg) -> String {
 
 /// Checks that `token` is a JWT signed by one of Sigil's published keys and
 /// returns its header `typ` and its claims; nothing else is checked.
-pub(crate) fn verify_signature(
+pub(super) fn verify_signature(
     token: &str,
     keys: &[SigningKey],
 ) -> Result<(Option<String>, Map<String, Value>), String> {

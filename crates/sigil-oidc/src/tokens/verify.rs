@@ -19,8 +19,9 @@
 //! once. The result is a [`Principal`]; consumers read scopes, audience and
 //! subject from it, never from raw claims.
 //!
-//! ID tokens presented back to Sigil (as token-exchange subjects) pass
-//! [`id_token`], which binds them to the client presenting them. Refresh
+//! ID tokens presented back to Sigil pass [`id_token`] as token-exchange
+//! subjects (bound to the client presenting them) or [`id_token_hint`] at
+//! logout. Refresh
 //! tokens are opaque; [`refresh_token`] binds them to their own client
 //! (RFC 6749 §6).
 
@@ -252,6 +253,23 @@ pub(crate) async fn id_token(
         return Err(Refused::Invalid("revoked, or its user is gone or inactive"));
     }
     Ok(claims)
+}
+
+/// Checks an `id_token_hint` (RP-Initiated Logout 1.0 §2): the OP MUST
+/// check that it issued the hint (signature and `iss`); an expired ID token
+/// is still a good hint, so `exp` is not checked. `Ok(None)` for a token of
+/// ours that is not an ID token (`typ` `at+jwt`): it says nothing about a
+/// session. Whether the hint's `sub` and `sid` match the session is the
+/// caller's to decide.
+pub(crate) async fn id_token_hint(
+    provider: &Provider,
+    token: &str,
+) -> Result<Option<Map<String, Value>>, Refused> {
+    let (typ, claims) = signed_claims(provider, token).await?;
+    if claims.get("iss").and_then(Value::as_str) != Some(provider.issuer.as_str()) {
+        return Err(Refused::Invalid("issued by someone else"));
+    }
+    Ok((typ.as_deref() != Some("at+jwt")).then_some(claims))
 }
 
 /// Checks a refresh token `client` presents: known, issued to `client`

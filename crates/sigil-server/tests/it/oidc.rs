@@ -30,6 +30,9 @@ backend_tests!(
 
 pub(crate) const RP: &str = "https://rp.example.com/cb";
 pub(crate) const PASSWORD: &str = "correct horse battery staple";
+/// The secret of the client `other` that [`setup`] registers (it asks for
+/// consent, unlike `web`).
+pub(crate) const OTHER_SECRET: &str = "Zq7xV2mN9pR4tL8wK3sD6fH1jG5bC0yE_aUoIeXr-Tn";
 
 pub(crate) fn setup(db: &TestDb) -> String {
     cli(
@@ -61,19 +64,7 @@ pub(crate) fn setup(db: &TestDb) -> String {
         db,
         &["client", "add", "--id", "web", "--name", "Web App", "--redirect-uri", RP, "--skip-consent"],
     );
-    cli(
-        db,
-        &[
-            "client",
-            "add",
-            "--id",
-            "other",
-            "--secret",
-            "Zq7xV2mN9pR4tL8wK3sD6fH1jG5bC0yE_aUoIeXr-Tn",
-            "--redirect-uri",
-            RP,
-        ],
-    );
+    cli(db, &["client", "add", "--id", "other", "--secret", OTHER_SECRET, "--redirect-uri", RP]);
     out.lines().find_map(|l| l.strip_prefix("client_secret: ")).unwrap().to_owned()
 }
 

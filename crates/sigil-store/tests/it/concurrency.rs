@@ -1,12 +1,21 @@
 //! Many writers on one store: none fails with a lock error, none is lost.
 
+use std::sync::{Arc, Barrier};
 use std::thread;
 
+use chrono::TimeDelta;
+use sigil_store::grants;
+
 use sigil_store::groups::{self, Member};
+use sigil_store::throttle::{self, Limit};
 use sigil_store::users::{self, User};
 use sigil_testkit::{TestDb, backend_tests};
 
-backend_tests!(concurrent_read_then_write_transactions_all_commit);
+backend_tests!(
+    concurrent_read_then_write_transactions_all_commit,
+    concurrent_attempts_never_exceed_the_limit,
+    concurrent_nodes_agree_on_one_server_secret,
+);
 
 /// Four threads each run read-then-write transactions against one group.
 /// On SQLite a plain `BEGIN` loses most of these to "database is locked";
@@ -36,4 +45,64 @@ fn concurrent_read_then_write_transactions_all_commit(db: &TestDb) {
     assert_eq!(store.read_blocking(users::count).unwrap(), 100);
     assert_eq!(store.read_blocking(|c| groups::members(c, &group.id)).unwrap().len(), 100);
     assert_eq!(store.read_blocking(|c| groups::get(c, &group.id)).unwrap().meta.version, 101);
+}
+
+/// Counts an attempt the way a caller must: again after a conflict on the
+/// key's first row.
+fn reserve(store: &sigil_store::Store, key: &str, limit: &Limit) -> Option<throttle::Reserved> {
+    for _ in 0..5 {
+        match store.write_blocking(|c| throttle::reserve(c, key, store.now(), limit)) {
+            Err(sigil_store::StoreError::Conflict(_)) => {}
+            other => return other.unwrap(),
+        }
+    }
+    panic!("the first attempt kept conflicting");
+}
+
+/// Forty attempts on one key at once: exactly the allowed five are counted,
+/// the rest find the key locked; a released attempt lifts the lock it set.
+fn concurrent_attempts_never_exceed_the_limit(db: &TestDb) {
+    let store = crate::open(db);
+    let limit = Limit { allowed: 5, window: TimeDelta::minutes(15), first_lock: TimeDelta::seconds(30) };
+    let start = Arc::new(Barrier::new(40));
+    let threads: Vec<_> = (0..40)
+        .map(|_| {
+            let (store, start) = (store.clone(), Arc::clone(&start));
+            thread::spawn(move || {
+                start.wait();
+                reserve(&store, "account:x", &limit)
+            })
+        })
+        .collect();
+    let granted: Vec<_> = threads.into_iter().filter_map(|t| t.join().unwrap()).collect();
+    assert_eq!(granted.len(), 5, "{granted:?}");
+    assert!(reserve(&store, "account:x", &limit).is_none(), "locked");
+    // The fifth attempt set the lock; giving it back lifts it.
+    for reserved in &granted {
+        store.write_blocking(|c| throttle::release(c, reserved)).unwrap();
+    }
+    assert!(reserve(&store, "account:x", &limit).is_some(), "released");
+    store.write_blocking(|c| throttle::clear(c, "account:x")).unwrap();
+}
+
+/// Nodes racing to create the form key all end up with the first one.
+fn concurrent_nodes_agree_on_one_server_secret(db: &TestDb) {
+    let store = crate::open(db);
+    let start = Arc::new(Barrier::new(8));
+    let threads: Vec<_> = (0..8)
+        .map(|i| {
+            let (store, start) = (store.clone(), Arc::clone(&start));
+            thread::spawn(move || {
+                start.wait();
+                let mine = format!("secret-{i}");
+                match store.write_blocking(|c| grants::create_server_secret(c, "forms", &mine, store.now())) {
+                    Ok(()) | Err(sigil_store::StoreError::Conflict(_)) => {}
+                    Err(e) => panic!("{e}"),
+                }
+                store.read_blocking(|c| grants::server_secret(c, "forms")).unwrap().unwrap()
+            })
+        })
+        .collect();
+    let kept: Vec<String> = threads.into_iter().map(|t| t.join().unwrap()).collect();
+    assert!(kept.iter().all(|k| *k == kept[0]), "{kept:?}");
 }

@@ -38,7 +38,8 @@ fn schema_matches_migrations(db: &TestDb) {
                 throttle,
                 roles,
                 role_grants,
-                admin_grants
+                admin_grants,
+                server_secrets
             );
             Ok::<_, sigil_store::StoreError>(())
         })

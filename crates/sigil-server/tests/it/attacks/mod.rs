@@ -9,11 +9,15 @@
 //! - `audience`: a token for one API presented at another;
 //! - `principals`: deactivated, deleted and demoted principals whose tokens
 //!   still look valid, and rights per group handed to oneself;
+//! - `forms`: the browser's forms — lockout by concurrency, logout and
+//!   consent CSRF, repeated and control-character parameters, sessions
+//!   left live, cookie prefixes and form-action;
 //! - `races`: one-time values consumed concurrently;
 //! - `input`: passwords, secrets and URLs a hostile client sends.
 
 mod audience;
 mod exchange;
+mod forms;
 mod input;
 mod principals;
 mod races;
