@@ -57,11 +57,44 @@ pub fn live_session(
 }
 
 /// Ends a session; reports whether it was live.
-pub fn end_session(conn: &mut AnyConnection, id_hash: &str, now: NaiveDateTime) -> Result<bool, StoreError> {
-    Ok(diesel::update(sessions::table.find(id_hash).filter(sessions::ended_at.is_null()))
+///
+/// The grants the session gave (its codes' and refresh tokens') end with
+/// it, so the tokens issued or exchanged from them stop working too; those
+/// granted `offline_access` were asked for to outlive the session, and do.
+/// `revoke_until` is how long their access tokens could live; `None`
+/// ends the session alone (the same user signing in again).
+pub fn end_session(
+    conn: &mut AnyConnection,
+    id_hash: &str,
+    now: NaiveDateTime,
+    revoke_until: Option<NaiveDateTime>,
+) -> Result<bool, StoreError> {
+    let ended = diesel::update(sessions::table.find(id_hash).filter(sessions::ended_at.is_null()))
         .set(sessions::ended_at.eq(now))
         .execute(conn)?
-        > 0)
+        > 0;
+    let Some(until) = revoke_until else { return Ok(ended) };
+    let from_codes: Vec<(String, String)> = authorization_codes::table
+        .filter(authorization_codes::session_id_hash.eq(id_hash))
+        .select((authorization_codes::grant_id, authorization_codes::scope))
+        .load(conn)?;
+    let from_refresh: Vec<(String, String)> = crate::schema::refresh_tokens::table
+        .filter(crate::schema::refresh_tokens::session_id_hash.eq(id_hash))
+        .filter(crate::schema::refresh_tokens::revoked_at.is_null())
+        .select((crate::schema::refresh_tokens::family_id, crate::schema::refresh_tokens::scope))
+        .load(conn)?;
+    let mut grants: Vec<String> = from_codes
+        .into_iter()
+        .chain(from_refresh)
+        .filter(|(_, scope)| !scope.split(' ').any(|s| s == "offline_access"))
+        .map(|(grant, _)| grant)
+        .collect();
+    grants.sort();
+    grants.dedup();
+    for grant in grants {
+        crate::tokens::revoke_grant(conn, &grant, "signed out", now, until)?;
+    }
+    Ok(ended)
 }
 
 /// An authorization code as issued (RFC 6749 §4.1.2).

@@ -208,6 +208,7 @@ pub(crate) async fn login(ctx: web::Data<Provider>, req: HttpRequest, body: Byte
         return refusal_response(&ctx, Refusal::Page("No randomness available.".into()), None);
     };
     let now = ctx.store.now();
+    let until = now + ctx.lifetimes.refresh_token;
     let session = Session {
         id_hash: secret.hash().as_str().to_owned(),
         user_id: user.id.clone(),
@@ -232,7 +233,11 @@ pub(crate) async fn login(ctx: web::Data<Provider>, req: HttpRequest, body: Byte
                 throttle::release(c, held)?;
             }
             if let Some(previous) = &previous {
-                grants::end_session(c, previous, now)?;
+                // Another user's session takes its grants with it; the same
+                // user signing in again (prompt=login, max_age) keeps them.
+                let someone_else =
+                    grants::live_session(c, previous, now)?.is_some_and(|old| old.user_id != session.user_id);
+                grants::end_session(c, previous, now, someone_else.then_some(until))?;
             }
             grants::insert_session(c, &session)
         })

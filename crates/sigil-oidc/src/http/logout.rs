@@ -157,7 +157,8 @@ async fn end_session(ctx: &Provider, req: &HttpRequest, form: &Form) -> HttpResp
             return pages::confirm_logout(name.as_deref(), &params, &token, redirect.as_deref());
         }
         let (hash, now) = (session.id_hash.clone(), ctx.store.now());
-        if let Err(e) = ctx.store.write(move |c| grants::end_session(c, &hash, now)).await {
+        let until = now + ctx.lifetimes.refresh_token;
+        if let Err(e) = ctx.store.write(move |c| grants::end_session(c, &hash, now, Some(until))).await {
             return internal(&e);
         }
     }

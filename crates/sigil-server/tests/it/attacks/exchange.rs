@@ -16,6 +16,7 @@ backend_tests!(
     another_clients_refresh_token_and_scopes_are_out_of_reach,
     id_tokens_and_actors_belong_to_the_caller,
     exchanged_tokens_never_outlive_or_outrun_their_subject,
+    signing_out_revokes_what_was_exchanged_from_the_session,
 );
 
 const EXCHANGE: &str = "urn:ietf:params:oauth:grant-type:token-exchange";
@@ -245,4 +246,46 @@ fn exchanged_tokens_never_outlive_or_outrun_their_subject(db: &TestDb) {
         assert!(next["expires_in"].as_i64().unwrap() < 300, "capped by the first token: {next}");
     }
     assert_eq!(json!(claims(&subject)["sub"]), claims(text(&a_tokens, "access_token"))["sub"]);
+}
+
+/// Finding 3: what is exchanged keeps the subject's grant, so signing out
+/// (RP-Initiated Logout) ends it too; an `offline_access` grant was asked
+/// for to outlive the session, and does.
+fn signing_out_revokes_what_was_exchanged_from_the_session(db: &TestDb) {
+    let secrets = register(db);
+    let server = Server::start(crate::bin(), db, &[]);
+    let w = world(&server, secrets);
+    let alice = browser();
+    let (_, online) = w.a.tokens(&alice, "openid profile");
+    let (_, offline) = w.a.tokens(&alice, "openid profile offline_access");
+    let exchange_for_b = |tokens: &Value| {
+        let (status, body) = exchange(
+            &w.a,
+            &[
+                ("subject_token", text(tokens, "access_token")),
+                ("subject_token_type", ACCESS),
+                ("audience", API_B),
+            ],
+        );
+        assert_eq!(status, 200, "{body}");
+        text(&body, "access_token").to_owned()
+    };
+    let (online_b, offline_b) = (exchange_for_b(&online), exchange_for_b(&offline));
+    let active = |token: &str| w.a.post("/introspect", &[("token", token)]).1["active"].clone();
+    assert_eq!((active(&online_b), active(&offline_b)), (json!(true), json!(true)));
+
+    let logout = url::Url::parse_with_params(
+        &server.url("/logout"),
+        &[("id_token_hint", text(&online, "id_token")), ("client_id", "app-a")],
+    )
+    .unwrap();
+    let signed_out = alice.get(logout.as_str()).send().unwrap();
+    assert!(
+        signed_out.status().is_success() || signed_out.status().is_redirection(),
+        "{}",
+        signed_out.status()
+    );
+    assert_eq!(active(text(&online, "access_token")), false, "the session's grant ended");
+    assert_eq!(active(&online_b), false, "and what was exchanged from it");
+    assert_eq!(active(&offline_b), true, "offline_access outlives the session");
 }

@@ -7,6 +7,8 @@
 //!   ID tokens, scopes beyond the client's own, actors that are not the
 //!   caller, trusted issuers that fail open, lifetimes that grow;
 //! - `audience`: a token for one API presented at another;
+//! - `clients`: another client's codes, credentials in the wrong place,
+//!   authentication schemes in any letter case;
 //! - `principals`: deactivated, deleted and demoted principals whose tokens
 //!   still look valid, and rights per group handed to oneself;
 //! - `forms`: the browser's forms — lockout by concurrency, logout and
@@ -16,6 +18,7 @@
 //! - `input`: passwords, secrets and URLs a hostile client sends.
 
 mod audience;
+mod clients;
 mod exchange;
 mod forms;
 mod input;
