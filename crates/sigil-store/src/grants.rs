@@ -151,6 +151,15 @@ pub enum Redemption {
     Unknown,
 }
 
+/// The code with this digest, redeemed or not; spends nothing.
+pub fn find_code(conn: &mut AnyConnection, code_hash: &str) -> Result<Option<AuthorizationCode>, StoreError> {
+    Ok(authorization_codes::table
+        .find(code_hash)
+        .select(AuthorizationCode::as_select())
+        .first(conn)
+        .optional()?)
+}
+
 /// Marks the code redeemed by `client_id`, once. A single conditional
 /// UPDATE decides which of several concurrent redemptions wins; only the
 /// client the code was issued to can spend it.

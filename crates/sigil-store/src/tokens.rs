@@ -60,7 +60,8 @@ pub enum RefreshUse {
     Unknown,
 }
 
-/// Spends a refresh token, once: one conditional UPDATE decides.
+/// Spends a refresh token, once: one conditional UPDATE decides. A token
+/// whose grant was revoked is reuse, whatever its own row says.
 pub fn use_refresh(
     conn: &mut AnyConnection,
     token_hash: &str,
@@ -76,7 +77,15 @@ pub fn use_refresh(
     .execute(conn)?
         > 0;
     let record = find_refresh(conn, token_hash)?;
+    // A token inserted while its grant was being revoked (the spend and the
+    // insert of its successor are separate transactions) must not outlive
+    // the grant: the grant's revocation decides too.
+    let grant_revoked = match &record {
+        Some(token) => is_revoked(conn, "", Some(&token.family_id))?,
+        None => false,
+    };
     Ok(match (record, won) {
+        (Some(token), true) if grant_revoked => RefreshUse::Reused(token),
         (Some(token), true) => RefreshUse::Fresh(token),
         (Some(token), false) => RefreshUse::Reused(token),
         (None, _) => RefreshUse::Unknown,

@@ -30,6 +30,20 @@ pub(super) async fn grant(
     let code = required(request.code.as_ref(), "code")?;
     let hash = HashedSecret::of(code).as_str().to_owned();
     let now = provider.store.now();
+    // Everything the request can get wrong is checked before the code is
+    // spent, so a wrong verifier or redirect URI (from whoever holds a
+    // public client's code) does not burn it for its owner. The
+    // conditional UPDATE below still decides which redemption wins.
+    let lookup = hash.clone();
+    let Some(found) = provider.store.read(move |c| stored::find_code(c, &lookup)).await? else {
+        return Err(OidcError::InvalidGrant("the authorization code is not valid".into()));
+    };
+    if found.client_id != client.id {
+        return Err(OidcError::InvalidGrant("the authorization code was issued to another client".into()));
+    }
+    if found.redeemed_at.is_none() {
+        check_request(&found, request, now)?;
+    }
     let client_id = client.id.clone();
     let record = match provider.store.write(move |c| stored::redeem_code(c, &hash, &client_id, now)).await? {
         Redemption::Redeemed(record) => record,
@@ -47,43 +61,10 @@ pub(super) async fn grant(
                 .await?;
             return Err(OidcError::InvalidGrant("the authorization code was already used".into()));
         }
-        Redemption::OtherClient => {
-            return Err(OidcError::InvalidGrant(
-                "the authorization code was issued to another client".into(),
-            ));
-        }
-        Redemption::Unknown => {
+        Redemption::OtherClient | Redemption::Unknown => {
             return Err(OidcError::InvalidGrant("the authorization code is not valid".into()));
         }
     };
-    if record.expires_at <= now {
-        return Err(OidcError::InvalidGrant("the authorization code has expired".into()));
-    }
-    // RFC 6749 §4.1.3: redirect_uri is required when the authorization
-    // request had one (OpenID requests always do), and must be identical.
-    if request.redirect_uri.as_deref() != Some(record.redirect_uri.as_str()) {
-        return Err(OidcError::InvalidGrant("redirect_uri does not match the authorization request".into()));
-    }
-    match (&record.code_challenge, &request.code_verifier) {
-        (Some(challenge), Some(verifier)) => {
-            // RFC 7636 §4.1: 43 to 128 unreserved characters.
-            let well_formed = (43..=128).contains(&verifier.len())
-                && verifier.bytes().all(|b| b.is_ascii_alphanumeric() || b"-._~".contains(&b));
-            let computed = pkce_s256(verifier);
-            if !well_formed || !bool::from(computed.as_bytes().ct_eq(challenge.as_bytes())) {
-                return Err(OidcError::InvalidGrant(
-                    "code_verifier does not match the code_challenge".into(),
-                ));
-            }
-        }
-        (Some(_), None) => return Err(OidcError::InvalidGrant("code_verifier is missing".into())),
-        // A verifier without a challenge means the request was not what the
-        // client believes it sent (RFC 9700 §2.1.1): refuse.
-        (None, Some(_)) => {
-            return Err(OidcError::InvalidGrant("no code_challenge was sent for this code".into()));
-        }
-        (None, None) => {}
-    }
     let user =
         active_user(provider, &record.user_id, || OidcError::InvalidGrant("the user is not active".into()))
             .await?;
@@ -155,4 +136,40 @@ pub(super) async fn grant(
         id_token,
         issued_token_type: None,
     })
+}
+
+/// The checks of RFC 6749 §4.1.3 and RFC 7636 §4.6 on the code `record`
+/// against the token request, before the code is spent.
+fn check_request(
+    record: &stored::AuthorizationCode,
+    request: &TokenRequest,
+    now: chrono::NaiveDateTime,
+) -> Result<(), OidcError> {
+    if record.expires_at <= now {
+        return Err(OidcError::InvalidGrant("the authorization code has expired".into()));
+    }
+    // RFC 6749 §4.1.3: redirect_uri is required when the authorization
+    // request had one (OpenID requests always do), and must be identical.
+    if request.redirect_uri.as_deref() != Some(record.redirect_uri.as_str()) {
+        return Err(OidcError::InvalidGrant("redirect_uri does not match the authorization request".into()));
+    }
+    match (&record.code_challenge, &request.code_verifier) {
+        (Some(challenge), Some(verifier)) => {
+            // RFC 7636 §4.1: 43 to 128 unreserved characters.
+            let well_formed = (43..=128).contains(&verifier.len())
+                && verifier.bytes().all(|b| b.is_ascii_alphanumeric() || b"-._~".contains(&b));
+            let computed = pkce_s256(verifier);
+            if !well_formed || !bool::from(computed.as_bytes().ct_eq(challenge.as_bytes())) {
+                return Err(OidcError::InvalidGrant(
+                    "code_verifier does not match the code_challenge".into(),
+                ));
+            }
+            Ok(())
+        }
+        (Some(_), None) => Err(OidcError::InvalidGrant("code_verifier is missing".into())),
+        // A verifier without a challenge means the request was not what the
+        // client believes it sent (RFC 9700 §2.1.1): refuse.
+        (None, Some(_)) => Err(OidcError::InvalidGrant("no code_challenge was sent for this code".into())),
+        (None, None) => Ok(()),
+    }
 }

@@ -88,7 +88,9 @@ pub(super) async fn grant(
             grant_id: Some(&token.family_id),
             auth_time: token.auth_time.map(numeric_date),
             act: None,
-            not_after: None,
+            // Never past the refresh token's own (absolute) expiry, which an
+            // exchanged refresh token takes from its subject.
+            not_after: Some(numeric_date(token.expires_at)),
         },
     )
     .await?;

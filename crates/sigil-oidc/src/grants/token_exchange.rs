@@ -67,7 +67,12 @@ fn unacceptable(what: &str, why: &str) -> OidcError {
 
 fn refused(what: &str, refusal: Refused) -> OidcError {
     match refusal {
-        Refused::Invalid(why) => unacceptable(what, why),
+        // The reason is logged, not told: it could say whether a user is
+        // disabled.
+        Refused::Invalid(why) => {
+            tracing::info!(why, "token exchange: {what} refused");
+            unacceptable(what, "it is not a valid token for this exchange")
+        }
         Refused::Unavailable(why) => OidcError::Store(sigil_store::StoreError::Unavailable(why)),
     }
 }
@@ -230,7 +235,18 @@ fn exchange_audiences(
             )),
         };
     }
-    audiences(provider, &request.targets, &allowed, Vec::new(), scope)
+    let granted = audiences(provider, &request.targets, &allowed, Vec::new(), scope)?;
+    // Another issuer's token reaches only what the operator listed for it,
+    // Sigil's own APIs included.
+    if let Some(trusted) = &subject.external
+        && let Some(unlisted) = granted.iter().find(|a| !trusted.audiences.contains(a))
+    {
+        return Err(OidcError::InvalidTarget(format!(
+            "tokens of {} may not be exchanged for `{unlisted}`",
+            trusted.issuer
+        )));
+    }
+    Ok(granted)
 }
 
 /// RFC 8693 §2.1-§2.2: the exchange.
@@ -303,6 +319,15 @@ pub(super) async fn grant(
         unacceptable("subject_token", "its subject is not an active user")
     })
     .await?;
+    // A refresh token records no actor: minting one for a delegation would
+    // turn it into impersonation at its first use. Only a client trusted to
+    // impersonate (no act) may get one.
+    if requested_type == REFRESH_TOKEN && act.is_some() {
+        return Err(OidcError::InvalidRequest(
+            "a refresh token by exchange is only issued to a client that may impersonate, without an actor"
+                .into(),
+        ));
+    }
     let now = provider.store.now();
     let (token, token_type, expires_in) = match requested_type {
         REFRESH_TOKEN => {

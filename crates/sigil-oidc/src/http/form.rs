@@ -36,8 +36,11 @@ impl Form {
     /// `may_repeat` (RFC 6749 §3.1: request parameters MUST NOT be
     /// included more than once).
     pub(crate) fn repeated(&self, may_repeat: &[&str]) -> Option<&str> {
-        self.0.iter().enumerate().find_map(|(i, (name, _))| {
-            let again = self.0[..i].iter().any(|(earlier, _)| earlier == name);
+        // A set, not a scan of the earlier names: a body of many distinct
+        // names must not cost quadratic time before anyone is authenticated.
+        let mut seen = std::collections::HashSet::with_capacity(self.0.len());
+        self.0.iter().find_map(|(name, _)| {
+            let again = !seen.insert(name.as_str());
             (again && !may_repeat.contains(&name.as_str())).then_some(name.as_str())
         })
     }

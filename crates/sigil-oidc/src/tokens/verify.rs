@@ -285,6 +285,9 @@ pub(crate) async fn refresh_token(
         .store
         .read(move |c| {
             let Some(record) = stored::find_refresh(c, &hash)? else { return Ok(None) };
+            if stored::is_revoked(c, "", Some(&record.family_id))? {
+                return Ok(None);
+            }
             let active = match &record.user_id {
                 Some(user) => users::is_active(c, user)? == Some(true),
                 None => false,
@@ -292,7 +295,7 @@ pub(crate) async fn refresh_token(
             Ok::<_, StoreError>(active.then_some(record))
         })
         .await?
-        .ok_or(Refused::Invalid("unknown, or its user is gone or inactive"))?;
+        .ok_or(Refused::Invalid("unknown, its grant revoked, or its user gone or inactive"))?;
     if record.client_id != client.id {
         return Err(Refused::Invalid("issued to another client"));
     }

@@ -292,7 +292,7 @@ fn at_most_actors_rights(conferred: &[(Kind, Operation)], actor: &Actor) -> Resu
     Err(ScimError::Forbidden {
         scope: None,
         description: format!(
-            "members of this group may {}, which you may not: only a holder may change it",
+            "the members of this group or this user may {}, which you may not: only a holder may change it",
             missing.join(", ")
         ),
     })
@@ -301,9 +301,23 @@ fn at_most_actors_rights(conferred: &[(Kind, Operation)], actor: &Actor) -> Resu
 /// Whether `actor` may change or delete the user `user_id` (a user-admin
 /// cannot reset a platform operator's password and sign in as them, nor
 /// lock them out).
+///
+/// Rights per group count the same way: setting the password of, disabling
+/// or deleting a user who may do more through their groups than the writer
+/// may would hand the writer those rights (by signing in as them) or take
+/// them away.
 fn may_manage(conn: &mut AnyConnection, user_id: &str, actor: &Actor) -> Result<(), ScimError> {
     let held = sigil_store::admin_grants::held_by_user(conn, user_id)?;
-    at_most_actor(held, actor, "this user holds")
+    at_most_actor(held, actor, "this user holds")?;
+    if actor.configured.is_empty() {
+        return Ok(());
+    }
+    let names: Vec<String> = groups::memberships_of_user(conn, user_id)?
+        .into_iter()
+        .flat_map(|(group, _)| [group.display_name, group.id])
+        .collect();
+    let names: Vec<&str> = names.iter().map(String::as_str).collect();
+    at_most_actors_rights(&rights_of_names(actor, &names), actor)
 }
 
 /// Whether `actor` may change or delete `group_id` (renaming it to

@@ -314,13 +314,14 @@ fn tokens_of_a_trusted_issuer_are_subject_tokens(db: &TestDb) {
     use std::time::{Duration, SystemTime};
 
     setup(db);
-    let secret = application(db, "app-a", &["--exchange-audience", API_C]);
+    let secret =
+        application(db, "app-a", &["--exchange-audience", API_C, "--scope", "openid profile scim:read"]);
     let pair = ES256.generate_key_pair().unwrap();
     let mut public = josekit::jwk::KeyPair::to_jwk_public_key(&pair);
     public.set_key_id("idp-1");
     let jwks = json!({ "keys": [public.as_ref()] }).to_string();
     let trusted = format!(
-        r#"[{{ issuer = "https://idp.example.com", jwks = '{jwks}', scopes = ["openid"], audiences = ["{API_B}"] }}]"#
+        r#"[{{ issuer = "https://idp.example.com", jwks = '{jwks}', scopes = ["openid", "scim:read"], audiences = ["{API_B}"] }}]"#
     );
     let server = Server::start(crate::bin(), db, &[("SIGIL_EXCHANGE_TRUSTED_ISSUERS", &trusted)]);
     let here = format!("http://{}", server.addr);
@@ -333,7 +334,7 @@ fn tokens_of_a_trusted_issuer_are_subject_tokens(db: &TestDb) {
         claims.set_subject("external-42");
         claims.set_audience(vec![aud]);
         claims.set_claim("preferred_username", Some(json!(user))).unwrap();
-        claims.set_claim("scope", Some(json!("openid admin"))).unwrap();
+        claims.set_claim("scope", Some(json!("openid admin scim:read"))).unwrap();
         for (name, value) in extra.as_object().into_iter().flatten() {
             claims.set_claim(name, (!value.is_null()).then(|| value.clone())).unwrap();
         }
@@ -362,8 +363,8 @@ fn tokens_of_a_trusted_issuer_are_subject_tokens(db: &TestDb) {
     let got = claims(answer["access_token"].as_str().unwrap());
     assert_eq!((&got["aud"], &got["act"]["sub"]), (&json!(API_B), &json!("app-a")));
     assert_eq!(answer["issued_token_type"], ACCESS);
-    // Only what the token carries and the operator listed: openid, not admin.
-    assert_eq!(got["scope"], "openid", "{got}");
+    // Only what the token carries and the operator listed: not admin.
+    assert_eq!(got["scope"], "openid scim:read", "{got}");
     let (_, introspected) = app.post("/introspect", &[("token", answer["access_token"].as_str().unwrap())]);
     assert_eq!(introspected["active"], true, "the user it names, by exact user name: {introspected}");
     let named = sign_with("https://idp.example.com", &here, "alice", 60, may_act("app-a"));
@@ -389,9 +390,14 @@ fn tokens_of_a_trusted_issuer_are_subject_tokens(db: &TestDb) {
         claims(answer["access_token"].as_str().unwrap())["act"],
         json!({ "sub": "app-a", "client_id": "app-a" })
     );
-    let (status, body) =
-        exchange(&app, &[("subject_token", &good), ("subject_token_type", jwt), ("audience", API_C)]);
-    assert_eq!((status, body["error"].as_str()), (400, Some("invalid_target")), "{body}");
+    let scim = server.url("/scim/v2");
+    for target in [API_C, scim.as_str()] {
+        // Sigil's own APIs too: the scope would imply SCIM, the operator's
+        // list for the issuer does not name it.
+        let (status, body) =
+            exchange(&app, &[("subject_token", &good), ("subject_token_type", jwt), ("audience", target)]);
+        assert_eq!((status, body["error"].as_str()), (400, Some("invalid_target")), "{target}: {body}");
+    }
 
     for (what, token) in [
         (

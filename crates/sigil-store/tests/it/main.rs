@@ -9,6 +9,7 @@ mod groups;
 mod indexes;
 mod keys;
 mod schema;
+mod tokens;
 mod users;
 
 use sigil_store::{DatabaseUrl, PoolOptions, Store};

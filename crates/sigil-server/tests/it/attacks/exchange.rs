@@ -29,6 +29,8 @@ const POWERFUL: &str = "openid profile offline_access scim:write admin";
 struct World<'a> {
     /// The exchanging client, registered for `openid profile offline_access`.
     a: Rp<'a>,
+    /// An exchanging client trusted to impersonate, with refresh tokens.
+    i: Rp<'a>,
     /// The application whose tokens A holds.
     b: Rp<'a>,
     /// Alice's tokens at B, with every powerful scope.
@@ -37,7 +39,7 @@ struct World<'a> {
 
 /// Registers A and B (and alice, who may do anything: a token that
 /// reaches further than it should shows at once); returns their secrets.
-fn register(db: &TestDb) -> (String, String) {
+fn register(db: &TestDb) -> (String, String, String) {
     setup(db);
     let a = relying_party(
         db,
@@ -53,16 +55,30 @@ fn register(db: &TestDb) -> (String, String) {
             "--exchange-refresh-tokens",
         ],
     );
+    let i = relying_party(
+        db,
+        "app-i",
+        "openid profile offline_access",
+        &[
+            "--grant-type",
+            EXCHANGE,
+            "--exchange-audience",
+            API_B,
+            "--exchange-refresh-tokens",
+            "--exchange-impersonation",
+        ],
+    );
     let b = relying_party(db, "app-b", POWERFUL, &["--grant-type", "client_credentials"]);
     cli(db, &["admin", "grant", "platform-operator", "--user", "alice"]);
-    (a, b)
+    (a, b, i)
 }
 
-fn world(server: &Server, (a, b): (String, String)) -> World<'_> {
+fn world(server: &Server, (a, b, i): (String, String, String)) -> World<'_> {
     let a = Rp { server, http: rp_http(), id: "app-a", secret: a };
+    let i = Rp { server, http: rp_http(), id: "app-i", secret: i };
     let b = Rp { server, http: rp_http(), id: "app-b", secret: b };
     let (_, b_tokens) = b.tokens(&browser(), POWERFUL);
-    World { a, b, b_tokens }
+    World { a, i, b, b_tokens }
 }
 
 fn exchange(rp: &Rp<'_>, form: &[(&str, &str)]) -> (u16, Value) {
@@ -126,9 +142,9 @@ fn another_clients_refresh_token_and_scopes_are_out_of_reach(db: &TestDb) {
         exchange(&w.a, &[("subject_token", b_access), ("subject_token_type", ACCESS), ("resource", &scim)]);
     assert_eq!((status, body["error"].as_str()), (400, Some("invalid_target")), "{body}");
 
-    // A refresh token by exchange lives no longer than the subject token
-    // and belongs to its grant: B revoking its grant kills it.
-    let (status, issued) = exchange(
+    // A refresh token by exchange records no actor, so a delegating client
+    // gets none: it would be impersonation at its first use.
+    let (status, body) = exchange(
         &w.a,
         &[
             ("subject_token", b_access),
@@ -137,14 +153,31 @@ fn another_clients_refresh_token_and_scopes_are_out_of_reach(db: &TestDb) {
             ("requested_token_type", REFRESH),
         ],
     );
+    assert_eq!((status, body["error"].as_str()), (400, Some("invalid_request")), "{body}");
+    // A client trusted to impersonate gets one that lives no longer than
+    // the subject token, whose access tokens live no longer than it, and
+    // that belongs to the subject's grant: B revoking its grant kills it.
+    let (status, issued) = exchange(
+        &w.i,
+        &[
+            ("subject_token", b_access),
+            ("subject_token_type", ACCESS),
+            ("audience", API_B),
+            ("requested_token_type", REFRESH),
+        ],
+    );
     assert_eq!(status, 200, "{issued}");
-    let a_refresh = text(&issued, "access_token").to_owned();
-    let (_, introspected) = w.a.post("/introspect", &[("token", &a_refresh)]);
+    let i_refresh = text(&issued, "access_token").to_owned();
+    let (_, introspected) = w.i.post("/introspect", &[("token", &i_refresh)]);
     assert_eq!(introspected["active"], true, "{introspected}");
     let subject_exp = claims(b_access)["exp"].as_i64().unwrap();
     assert!(introspected["exp"].as_i64().unwrap() <= subject_exp, "{introspected} outlives {subject_exp}");
+    let (status, used) =
+        w.i.post("/token", &[("grant_type", "refresh_token"), ("refresh_token", &i_refresh)]);
+    assert_eq!(status, 200, "{used}");
+    assert!(claims(text(&used, "access_token"))["exp"].as_i64().unwrap() <= subject_exp, "{used}");
     assert_eq!(w.b.post("/revoke", &[("token", text(&refreshed, "refresh_token"))]).0, 200);
-    let (_, introspected) = w.a.post("/introspect", &[("token", &a_refresh)]);
+    let (_, introspected) = w.i.post("/introspect", &[("token", text(&used, "refresh_token"))]);
     assert_eq!(introspected["active"], false, "revoking B's grant revokes what came from it");
 }
 

@@ -149,7 +149,17 @@ fn rights_per_group_come_from_the_store_and_cannot_be_self_granted(db: &TestDb) 
     // Carol's right is her membership now, not what her token once said.
     let (_, carol_tokens) = web.tokens_as(&browser(), "carol", PASSWORD, SCOPE);
     let carol = scim(&server, carol_tokens["access_token"].as_str().unwrap());
-    assert_eq!(carol.send("POST", "/Users", Some(&json!({ "userName": "hired" })), &[]).0, 201);
+    let (status, _, hired) = carol.send("POST", "/Users", Some(&json!({ "userName": "hired" })), &[]);
+    assert_eq!(status, 201, "{hired}");
+    // An updater of Users manages users, but not one who may do more than
+    // she may through their groups: a new password would let her sign in
+    // as alice (an editor of Groups), disabling her would take it away.
+    let reset = json!({ "userName": "alice", "password": "a new password nobody guesses" });
+    assert_eq!(carol.send("PUT", &format!("/Users/{alice_id}"), Some(&reset), &[]).0, 403);
+    assert_eq!(carol.send("PATCH", &format!("/Users/{alice_id}"), Some(&active(false)), &[]).0, 403);
+    let own_hire = format!("/Users/{}", hired["id"].as_str().unwrap());
+    let retitle = patch_body(json!([{ "op": "replace", "path": "title", "value": "Clerk" }]));
+    assert_eq!(carol.send("PATCH", &own_hire, Some(&retitle), &[]).0, 200);
     let remove = patch_body(json!([{ "op": "remove", "path": format!("members[value eq \"{carol_id}\"]") }]));
     assert_eq!(operator.send("PATCH", &format!("/Groups/{hr}"), Some(&remove), &[]).0, 200);
     assert_eq!(carol.send("POST", "/Users", Some(&json!({ "userName": "hired-2" })), &[]).0, 403);

@@ -1,0 +1,65 @@
+//! Refresh tokens and revocation: what a grant's revocation decides.
+
+use chrono::TimeDelta;
+use sigil_store::tokens::{self, RefreshToken, RefreshUse};
+use sigil_store::users::{self, User};
+use sigil_testkit::{TestDb, backend_tests};
+
+backend_tests!(a_token_inserted_after_its_grant_was_revoked_is_dead, revoking_twice_is_one_revocation);
+
+fn token(hash: &str, family: &str, user: &str, now: chrono::NaiveDateTime) -> RefreshToken {
+    RefreshToken {
+        token_hash: hash.into(),
+        family_id: family.into(),
+        client_id: "web".into(),
+        user_id: Some(user.into()),
+        scope: "openid".into(),
+        session_id_hash: None,
+        auth_time: Some(now),
+        created: now,
+        expires_at: now + TimeDelta::days(1),
+        used_at: None,
+        revoked_at: None,
+    }
+}
+
+/// The spend of a refresh token and the insert of its successor are two
+/// transactions; a revocation of the grant between them must still win.
+fn a_token_inserted_after_its_grant_was_revoked_is_dead(db: &TestDb) {
+    let store = crate::open(db);
+    let now = store.now();
+    store
+        .write_blocking(|c| sigil_store::clients::insert(c, crate::clients::client("web", now), now))
+        .unwrap();
+    let user = store.write_blocking(|c| users::insert(c, User::new("alice"), now)).unwrap();
+    store
+        .write_blocking(|c| {
+            tokens::revoke_grant(c, "family-1", "signed out", now, now + TimeDelta::days(1))?;
+            // The successor lands after the revocation, unrevoked itself.
+            tokens::insert_refresh(c, &token("late", "family-1", &user.id, now))
+        })
+        .unwrap();
+    let used = store.write_blocking(|c| tokens::use_refresh(c, "late", now)).unwrap();
+    assert!(matches!(used, RefreshUse::Reused(_)), "{used:?}");
+}
+
+/// Concurrent revocations of one token all succeed (a unique violation is
+/// the other writer's success, not an error), and leave one record.
+fn revoking_twice_is_one_revocation(db: &TestDb) {
+    let store = crate::open(db);
+    let now = store.now();
+    let until = now + TimeDelta::hours(1);
+    let threads: Vec<_> = (0..8)
+        .map(|_| {
+            let store = store.clone();
+            std::thread::spawn(move || {
+                store
+                    .write_blocking(|c| tokens::revoke_jti(c, "jti-1", None, "revoked by client", now, until))
+            })
+        })
+        .collect();
+    for thread in threads {
+        thread.join().unwrap().unwrap();
+    }
+    assert!(store.read_blocking(|c| tokens::is_revoked(c, "jti-1", None)).unwrap());
+}
