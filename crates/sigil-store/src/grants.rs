@@ -212,7 +212,13 @@ pub fn record_consent(
     let updated = diesel::update(consents::table.find((user_id, client_id)))
         .set((consents::scope.eq(scope), consents::last_modified.eq(now)))
         .execute(conn)?;
-    if updated == 0 {
+    if updated > 0 {
+        return Ok(());
+    }
+    // The first consent: a concurrent first consent (a double submit) may
+    // insert it first; then this one is an update. A savepoint keeps the
+    // losing insert from aborting the transaction on PostgreSQL.
+    let inserted = conn.transaction(|c| {
         diesel::insert_into(consents::table)
             .values((
                 consents::user_id.eq(user_id),
@@ -221,9 +227,18 @@ pub fn record_consent(
                 consents::created.eq(now),
                 consents::last_modified.eq(now),
             ))
-            .execute(conn)?;
+            .execute(c)
+    });
+    match inserted.map_err(StoreError::from) {
+        Ok(_) => Ok(()),
+        Err(StoreError::Conflict(_)) => {
+            diesel::update(consents::table.find((user_id, client_id)))
+                .set((consents::scope.eq(scope), consents::last_modified.eq(now)))
+                .execute(conn)?;
+            Ok(())
+        }
+        Err(other) => Err(other),
     }
-    Ok(())
 }
 
 /// The secret kept for `purpose`, if one was created.

@@ -140,9 +140,18 @@ async fn signed_claims(
         Some(keys) => Arc::clone(keys),
         None => provider.signing_keys.store(provider.store.read(keys::list).await?),
     };
+    // Only a key this node has not seen yet is worth asking the store
+    // about; a bad signature under a known key is just bad (and a flood of
+    // them must not become a flood of reads).
+    let unseen_kid = || {
+        josekit::jwt::decode_header(token)
+            .ok()
+            .and_then(|h| h.claim("kid").and_then(Value::as_str).map(str::to_owned))
+            .is_some_and(|kid| !keys.iter().any(|k| k.kid == kid))
+    };
     match verify_signature(token, &keys) {
         Ok(verified) => Ok(verified),
-        Err(_) if cached.is_some() => {
+        Err(_) if cached.is_some() && unseen_kid() => {
             let keys = provider.signing_keys.store(provider.store.read(keys::list).await?);
             verify_signature(token, &keys).map_err(|_| Refused::Invalid("signature"))
         }
