@@ -1,7 +1,9 @@
 //! Rights per group, as in Curity's groups authorization manager: the
 //! operator grants a group create, read, update or delete on Users or
 //! Groups, and a user's token is allowed an operation when one of the
-//! groups in its `groups` claim holds that right.
+//! groups the user belongs to now (read from the store on every request,
+//! nested groups included; never the token's `groups` claim, which is as
+//! old as the token) holds that right.
 //!
 //! Rights per group stand beside the built-in roles of `sigil-access`: a
 //! user's token may do an operation when the user holds a role that may,

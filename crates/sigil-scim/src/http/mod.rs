@@ -37,7 +37,8 @@ pub struct Token {
     pub client_id: String,
     /// The granted scopes.
     pub scopes: Vec<String>,
-    /// The `groups` claim (display names), when the token carries one.
+    /// The groups the principal belongs to now, nested ones included (display
+    /// names and ids), as the store has them; never the token's claim.
     pub groups: Vec<String>,
     /// The built-in roles of the token's principal: the user's (directly
     /// or through groups), or the client's for a client's own token.
@@ -66,7 +67,9 @@ pub type TokenCheck<'a> = Pin<Box<dyn Future<Output = Result<Token, TokenRefused
 /// How bearer tokens are checked. The server passes in the OpenID provider's
 /// verifier; this crate does not know OAuth.
 pub trait AccessTokens: Send + Sync + fmt::Debug {
-    /// Checks `token` (signature, issuer, expiry, revocation).
+    /// Checks `token` with the provider's one verifier (signature, issuer,
+    /// audience, expiry, revocation, the principal's status) and reads what
+    /// its principal holds from the store.
     fn check<'a>(&'a self, token: &'a str) -> TokenCheck<'a>;
 }
 
