@@ -84,7 +84,7 @@ fn one_of_twenty_conditional_group_puts_wins(db: &TestDb) {
     let people = users(&scim, 20);
     let group = create(&scim, "/Groups", &json!({ "displayName": "team" }));
     let statuses = race(&scim, 20, |i| {
-        let name = if i % 2 == 0 { format!("team-{i}") } else { "team".to_owned() };
+        let name = if i.is_multiple_of(2) { format!("team-{i}") } else { "team".to_owned() };
         let body = json!({ "displayName": name, "members": [{ "value": people[i] }] });
         ("PUT".into(), format!("/Groups/{group}"), body, true)
     });
@@ -92,7 +92,7 @@ fn one_of_twenty_conditional_group_puts_wins(db: &TestDb) {
     assert_eq!(winners.len(), 1, "{statuses:?}");
     assert!(statuses.iter().all(|&s| s == 200 || s == 412), "{statuses:?}");
     let (members, body) = member_ids(&scim, &group);
-    let name = if winners[0] % 2 == 0 { format!("team-{}", winners[0]) } else { "team".to_owned() };
+    let name = if winners[0].is_multiple_of(2) { format!("team-{}", winners[0]) } else { "team".to_owned() };
     assert_eq!(body["displayName"], name);
     assert_eq!(members, vec![people[winners[0]].clone()]);
     assert_eq!(body["meta"]["version"], "W/\"2\"");
