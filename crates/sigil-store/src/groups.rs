@@ -296,9 +296,36 @@ pub fn list(conn: &mut AnyConnection, offset: i64, limit: i64) -> Result<Vec<Gro
 }
 
 /// Deletes a group and its memberships (as container and as member);
-/// reports whether it existed.
-pub fn delete(conn: &mut AnyConnection, id: &str) -> Result<bool, StoreError> {
+/// reports whether it existed. The groups it was a member of lose a member,
+/// so their versions move on.
+pub fn delete(conn: &mut AnyConnection, id: &str, now: NaiveDateTime) -> Result<bool, StoreError> {
+    touch_containers(conn, &Member::Group(id.to_owned()), now)?;
     Ok(diesel::delete(groups::table.find(id)).execute(conn)? > 0)
+}
+
+/// Moves on the version of every group `member` is a direct member of,
+/// before the member goes (its rows go with it by `ON DELETE CASCADE`,
+/// which no version would record). Locks them in id order, so two such
+/// deletes never wait on each other crosswise.
+pub(crate) fn touch_containers(
+    conn: &mut AnyConnection,
+    member: &Member,
+    now: NaiveDateTime,
+) -> Result<(), StoreError> {
+    let query = group_members::table.select(group_members::group_id).order(group_members::group_id.asc());
+    let containers: Vec<String> = match member {
+        Member::User(id) => query.filter(group_members::member_user_id.eq(id)).load(conn)?,
+        Member::Group(id) => query.filter(group_members::member_group_id.eq(id)).load(conn)?,
+    };
+    for group_id in containers {
+        match lock(conn, &group_id) {
+            Ok(group) => bump(conn, &group_id, group.meta.version, now)?,
+            // Deleted meanwhile, and the membership with it.
+            Err(StoreError::NotFound) => {}
+            Err(other) => return Err(other),
+        }
+    }
+    Ok(())
 }
 
 /// Adds `member` to the group, bumping the group's version. Adding a member

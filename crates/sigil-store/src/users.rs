@@ -627,6 +627,7 @@ pub fn count(conn: &mut AnyConnection) -> Result<i64, StoreError> {
 /// memberships, sessions, grants); reports whether it existed.
 pub fn delete(conn: &mut AnyConnection, id: &str, now: NaiveDateTime) -> Result<bool, StoreError> {
     crate::tokens::revoke_user(conn, id, now)?;
+    crate::groups::touch_containers(conn, &crate::groups::Member::User(id.to_owned()), now)?;
     Ok(diesel::delete(users::table.find(id)).execute(conn)? > 0)
 }
 

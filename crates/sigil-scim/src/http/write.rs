@@ -470,12 +470,13 @@ pub(crate) async fn delete_group(
     if_match: Option<&str>,
 ) -> Result<(), ScimError> {
     let (id, if_match, actor) = (id.to_owned(), if_match.map(str::to_owned), actor.clone());
+    let now = ctx.store.now();
     ctx.store
         .write(move |c| {
             let stored = groups::lock(c, &id)?;
             check_version(if_match.as_deref(), stored.meta.version)?;
             may_change_group(c, &id, None, &actor)?;
-            groups::delete(c, &id)?;
+            groups::delete(c, &id, now)?;
             Ok(())
         })
         .await

@@ -22,6 +22,7 @@ backend_tests!(
     twenty_adds_of_one_member_add_it_once,
     one_of_twenty_conditional_user_updates_wins,
     twenty_user_updates_without_a_version_all_land,
+    deleted_members_move_their_groups_versions_on,
 );
 
 /// Runs `write(i)` for `i` in `0..n` on `n` threads released together;
@@ -185,4 +186,33 @@ fn twenty_user_updates_without_a_version_all_land(db: &TestDb) {
     assert_eq!(stored.meta.version, 21);
     let last = results.iter().map(|r| r.as_ref().unwrap()).max_by_key(|u| u.meta.version).unwrap();
     assert_eq!(stored.display_name, last.display_name);
+}
+
+/// A member's rows go with it by cascade; the groups that lose it must
+/// still change version, or an If-Match taken before would pass. Twenty
+/// members deleted at once: twenty versions on, no member left.
+fn deleted_members_move_their_groups_versions_on(db: &TestDb) {
+    let store = crate::open(db);
+    let people = users_named(&store, "u", 20);
+    let (group, parent) = store
+        .write_blocking(|c| {
+            let group = groups::insert(c, Group::new("g"), store.now())?;
+            let parent = groups::insert(c, Group::new("parent"), store.now())?;
+            for id in &people {
+                groups::add_member(c, &group.id, &Member::User(id.clone()), store.now())?;
+            }
+            groups::add_member(c, &parent.id, &Member::Group(group.id.clone()), store.now())?;
+            Ok::<_, StoreError>((group.id, parent.id))
+        })
+        .unwrap();
+    let gone = people.clone();
+    let results =
+        race(&store, 20, move |store, i| store.write_blocking(|c| users::delete(c, &gone[i], store.now())));
+    assert!(results.iter().all(|r| matches!(r, Ok(true))), "{results:?}");
+    assert!(store.read_blocking(|c| groups::members(c, &group)).unwrap().is_empty());
+    assert_eq!(store.read_blocking(|c| groups::get(c, &group)).unwrap().meta.version, 41);
+
+    assert!(store.write_blocking(|c| groups::delete(c, &group, store.now())).unwrap());
+    assert!(store.read_blocking(|c| groups::members(c, &parent)).unwrap().is_empty());
+    assert_eq!(store.read_blocking(|c| groups::get(c, &parent)).unwrap().meta.version, 3);
 }
