@@ -109,46 +109,110 @@ pub fn insert(conn: &mut AnyConnection, mut group: Group, now: NaiveDateTime) ->
     Ok(group)
 }
 
+/// Takes the group's row lock until the end of the transaction and returns
+/// the group as it is once the lock is held: every write of a group (its
+/// name, its members, its version) begins here, so concurrent writers of
+/// one group queue on PostgreSQL's READ COMMITTED as they do under
+/// SQLite's `BEGIN IMMEDIATE`, and what is read after it stays true until
+/// commit. Fails with [`StoreError::NotFound`] when there is no such group.
+pub fn lock(conn: &mut AnyConnection, id: &str) -> Result<Group, StoreError> {
+    // A no-op UPDATE: the one row lock both backends accept through one query.
+    let locked =
+        diesel::update(groups::table.find(id)).set(groups::version.eq(groups::version)).execute(conn)?;
+    if locked == 0 {
+        return Err(StoreError::NotFound);
+    }
+    get(conn, id)
+}
+
 /// Renames a group or changes its `externalId`, bumping its version; with
-/// `expected_version`, only if the stored version is still that one (one
-/// conditional UPDATE). Members are changed with [`add_member`],
-/// [`remove_member`] and [`set_members`].
+/// `expected_version`, only if the stored version is still that one.
+/// Members are changed with [`add_member`], [`remove_member`] and
+/// [`set_members`], or together with the name by [`replace`].
 pub fn update(
     conn: &mut AnyConnection,
     group: &Group,
     expected_version: Option<i64>,
     now: NaiveDateTime,
 ) -> Result<Group, StoreError> {
-    check_name("displayName", &group.display_name).map_err(StoreError::Invalid)?;
-    let stored = get(conn, &group.id)?;
-    let version = stored.meta.version;
-    if expected_version.is_some_and(|expected| expected != version) {
-        return Err(StoreError::VersionMismatch);
-    }
-    let changed = diesel::update(groups::table.find(&group.id).filter(groups::version.eq(version)))
-        .set((
-            groups::display_name.eq(&group.display_name),
-            groups::display_name_folded.eq(fold(&group.display_name)),
-            groups::external_id.eq(&group.external_id),
-            groups::last_modified.eq(now),
-            groups::version.eq(version + 1),
-        ))
-        .execute(conn)?;
-    if changed == 0 {
-        return Err(StoreError::VersionMismatch);
-    }
-    get(conn, &group.id)
+    write(conn, &group.id, Some(group), None, expected_version, now)
 }
 
 /// Makes `members` the group's direct members, in that order: those not
 /// listed are removed, new ones added (with the same cycle check as
-/// [`add_member`]). Bumps the version once if anything changed.
+/// [`add_member`]). Bumps the version once if anything changed; with
+/// `expected_version`, only if the stored version is still that one.
 pub fn set_members(
     conn: &mut AnyConnection,
     group_id: &str,
     members: &[Member],
+    expected_version: Option<i64>,
     now: NaiveDateTime,
-) -> Result<(), StoreError> {
+) -> Result<Group, StoreError> {
+    write(conn, group_id, None, Some(members), expected_version, now)
+}
+
+/// One write of a group's name and `externalId` (when `fields` is given)
+/// and its whole member list: one version, however much changed, and
+/// nothing written (nor bumped) when nothing did.
+pub fn replace(
+    conn: &mut AnyConnection,
+    group_id: &str,
+    fields: Option<&Group>,
+    members: &[Member],
+    expected_version: Option<i64>,
+    now: NaiveDateTime,
+) -> Result<Group, StoreError> {
+    write(conn, group_id, fields, Some(members), expected_version, now)
+}
+
+/// The one path of every change to an existing group: lock, compare the
+/// version, change, then move the version on with a conditional UPDATE
+/// (`WHERE version = read`) whose row count is checked.
+fn write(
+    conn: &mut AnyConnection,
+    group_id: &str,
+    fields: Option<&Group>,
+    members: Option<&[Member]>,
+    expected_version: Option<i64>,
+    now: NaiveDateTime,
+) -> Result<Group, StoreError> {
+    if let Some(group) = fields {
+        check_name("displayName", &group.display_name).map_err(StoreError::Invalid)?;
+    }
+    let stored = lock(conn, group_id)?;
+    let version = stored.meta.version;
+    if expected_version.is_some_and(|expected| expected != version) {
+        return Err(StoreError::VersionMismatch);
+    }
+    let mut changed = false;
+    if let Some(members) = members {
+        changed |= replace_members(conn, group_id, members)?;
+    }
+    let target = groups::table.find(group_id).filter(groups::version.eq(version));
+    let written = match fields {
+        Some(group) => diesel::update(target)
+            .set((
+                groups::display_name.eq(&group.display_name),
+                groups::display_name_folded.eq(fold(&group.display_name)),
+                groups::external_id.eq(&group.external_id),
+                groups::last_modified.eq(now),
+                groups::version.eq(version + 1),
+            ))
+            .execute(conn)?,
+        None if changed => diesel::update(target)
+            .set((groups::last_modified.eq(now), groups::version.eq(version + 1)))
+            .execute(conn)?,
+        None => return Ok(stored),
+    };
+    if written == 0 {
+        return Err(StoreError::VersionMismatch);
+    }
+    get(conn, group_id)
+}
+
+/// Replaces the member rows of a locked group; reports whether any changed.
+fn replace_members(conn: &mut AnyConnection, group_id: &str, members: &[Member]) -> Result<bool, StoreError> {
     let current = self::members(conn, group_id)?;
     let wanted: HashSet<&str> = members.iter().map(Member::id).collect();
     let mut changed = false;
@@ -158,20 +222,16 @@ pub fn set_members(
             changed = true;
         }
     }
-    let version = get(conn, group_id)?.meta.version;
-    let present: HashSet<&str> = current.iter().map(Member::id).collect();
+    let mut present: HashSet<&str> = current.iter().map(Member::id).collect();
     // Only new members are written, so re-sending a large group costs a
     // query per change, not per member.
-    for member in members.iter().filter(|m| !present.contains(m.id())) {
-        changed |= add_member(conn, group_id, member, now)?;
+    for member in members {
+        if present.insert(member.id()) {
+            insert_member(conn, group_id, member)?;
+            changed = true;
+        }
     }
-    // add_member touched the group once per member; one write is one version.
-    if changed {
-        diesel::update(groups::table.find(group_id))
-            .set((groups::last_modified.eq(now), groups::version.eq(version + 1)))
-            .execute(conn)?;
-    }
-    Ok(())
+    Ok(changed)
 }
 
 /// Stores a new group with its first members; a new group is version 1
@@ -183,11 +243,11 @@ pub fn insert_with_members(
     now: NaiveDateTime,
 ) -> Result<Group, StoreError> {
     let group = insert(conn, group, now)?;
+    let mut present = HashSet::new();
     for member in members {
-        add_member(conn, &group.id, member, now)?;
-    }
-    if !members.is_empty() {
-        diesel::update(groups::table.find(&group.id)).set(groups::version.eq(1)).execute(conn)?;
+        if present.insert(member.id()) {
+            insert_member(conn, &group.id, member)?;
+        }
     }
     Ok(group)
 }
@@ -236,9 +296,36 @@ pub fn list(conn: &mut AnyConnection, offset: i64, limit: i64) -> Result<Vec<Gro
 }
 
 /// Deletes a group and its memberships (as container and as member);
-/// reports whether it existed.
-pub fn delete(conn: &mut AnyConnection, id: &str) -> Result<bool, StoreError> {
+/// reports whether it existed. The groups it was a member of lose a member,
+/// so their versions move on.
+pub fn delete(conn: &mut AnyConnection, id: &str, now: NaiveDateTime) -> Result<bool, StoreError> {
+    touch_containers(conn, &Member::Group(id.to_owned()), now)?;
     Ok(diesel::delete(groups::table.find(id)).execute(conn)? > 0)
+}
+
+/// Moves on the version of every group `member` is a direct member of,
+/// before the member goes (its rows go with it by `ON DELETE CASCADE`,
+/// which no version would record). Locks them in id order, so two such
+/// deletes never wait on each other crosswise.
+pub(crate) fn touch_containers(
+    conn: &mut AnyConnection,
+    member: &Member,
+    now: NaiveDateTime,
+) -> Result<(), StoreError> {
+    let query = group_members::table.select(group_members::group_id).order(group_members::group_id.asc());
+    let containers: Vec<String> = match member {
+        Member::User(id) => query.filter(group_members::member_user_id.eq(id)).load(conn)?,
+        Member::Group(id) => query.filter(group_members::member_group_id.eq(id)).load(conn)?,
+    };
+    for group_id in containers {
+        match lock(conn, &group_id) {
+            Ok(group) => bump(conn, &group_id, group.meta.version, now)?,
+            // Deleted meanwhile, and the membership with it.
+            Err(StoreError::NotFound) => {}
+            Err(other) => return Err(other),
+        }
+    }
+    Ok(())
 }
 
 /// Adds `member` to the group, bumping the group's version. Adding a member
@@ -252,10 +339,21 @@ pub fn add_member(
     member: &Member,
     now: NaiveDateTime,
 ) -> Result<bool, StoreError> {
+    // The group's lock first: a concurrent adder of the same member waits
+    // here and then sees the row, instead of failing on the primary key.
+    let version = lock(conn, group_id)?.meta.version;
     let already = group_members::table.find((group_id, member.id())).count().get_result::<i64>(conn)?;
     if already > 0 {
         return Ok(false);
     }
+    insert_member(conn, group_id, member)?;
+    bump(conn, group_id, version, now)?;
+    Ok(true)
+}
+
+/// Writes one new member row of a group the caller has locked (or has just
+/// created), after the cycle check; the version is the caller's to move.
+fn insert_member(conn: &mut AnyConnection, group_id: &str, member: &Member) -> Result<(), StoreError> {
     if let Member::Group(child) = member
         && (child == group_id || descendant_groups(conn, child)?.contains(group_id))
     {
@@ -281,8 +379,7 @@ pub fn add_member(
             position,
         })
         .execute(conn)?;
-    touch(conn, group_id, now)?;
-    Ok(true)
+    Ok(())
 }
 
 /// Removes `member_id` from the group; reports whether it was a member.
@@ -292,9 +389,10 @@ pub fn remove_member(
     member_id: &str,
     now: NaiveDateTime,
 ) -> Result<bool, StoreError> {
+    let version = lock(conn, group_id)?.meta.version;
     let removed = diesel::delete(group_members::table.find((group_id, member_id))).execute(conn)?;
     if removed > 0 {
-        touch(conn, group_id, now)?;
+        bump(conn, group_id, version, now)?;
     }
     Ok(removed > 0)
 }
@@ -393,9 +491,14 @@ fn descendant_groups(conn: &mut AnyConnection, group_id: &str) -> Result<HashSet
     Ok(seen)
 }
 
-fn touch(conn: &mut AnyConnection, group_id: &str, now: NaiveDateTime) -> Result<(), StoreError> {
-    diesel::update(groups::table.find(group_id))
-        .set((groups::last_modified.eq(now), groups::version.eq(groups::version + 1)))
+/// Moves a locked group's version from `read` to the next one, with a
+/// conditional UPDATE whose row count is checked.
+fn bump(conn: &mut AnyConnection, group_id: &str, read: i64, now: NaiveDateTime) -> Result<(), StoreError> {
+    let changed = diesel::update(groups::table.find(group_id).filter(groups::version.eq(read)))
+        .set((groups::last_modified.eq(now), groups::version.eq(read + 1)))
         .execute(conn)?;
+    if changed == 0 {
+        return Err(StoreError::VersionMismatch);
+    }
     Ok(())
 }

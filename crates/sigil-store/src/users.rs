@@ -487,6 +487,7 @@ pub fn update(
     now: NaiveDateTime,
 ) -> Result<User, StoreError> {
     user.validate()?;
+    lock(conn, &user.id)?;
     let stored = users::table
         .find(&user.id)
         .select((users::created, users::version))
@@ -512,6 +513,22 @@ pub fn update(
         crate::tokens::revoke_user(conn, &user.id, now)?;
     }
     Ok(user)
+}
+
+/// Takes the user's row lock until the end of the transaction, so that
+/// what the caller reads next (the version, the stored password, the
+/// groups) stays true until commit: concurrent writers of one user queue
+/// on PostgreSQL's READ COMMITTED as they do under SQLite's
+/// `BEGIN IMMEDIATE`. Fails with [`StoreError::NotFound`] when there is no
+/// such user.
+pub fn lock(conn: &mut AnyConnection, id: &str) -> Result<(), StoreError> {
+    // A no-op UPDATE: the one row lock both backends accept through one query.
+    let locked =
+        diesel::update(users::table.find(id)).set(users::version.eq(users::version)).execute(conn)?;
+    if locked == 0 {
+        return Err(StoreError::NotFound);
+    }
+    Ok(())
 }
 
 fn insert_children(conn: &mut AnyConnection, user: &User) -> Result<(), StoreError> {
@@ -610,6 +627,7 @@ pub fn count(conn: &mut AnyConnection) -> Result<i64, StoreError> {
 /// memberships, sessions, grants); reports whether it existed.
 pub fn delete(conn: &mut AnyConnection, id: &str, now: NaiveDateTime) -> Result<bool, StoreError> {
     crate::tokens::revoke_user(conn, id, now)?;
+    crate::groups::touch_containers(conn, &crate::groups::Member::User(id.to_owned()), now)?;
     Ok(diesel::delete(users::table.find(id)).execute(conn)? > 0)
 }
 

@@ -21,10 +21,6 @@ use crate::user_input::UserInput;
 /// A resource as JSON, with its version.
 pub(crate) type Written = (Value, i64);
 
-/// How often a PATCH is tried again when another write got in between its
-/// read and its write (without `If-Match`, the client did not ask to fail).
-const PATCH_ATTEMPTS: usize = 3;
-
 /// The user with its groups and roles, as JSON.
 pub(crate) fn load_user(conn: &mut AnyConnection, id: &str, base: &str) -> Result<Written, StoreError> {
     let user = users::get(conn, id)?;
@@ -108,6 +104,9 @@ pub(crate) async fn replace_user(
     let actor = actor.clone();
     ctx.store
         .write(move |c| {
+            // Locked first: the version compared is the one replaced, and a
+            // PUT without If-Match waits for a concurrent writer, never fails.
+            users::lock(c, &user.id)?;
             let stored = users::get(c, &user.id)?;
             check_version(if_match.as_deref(), stored.meta.version)?;
             may_manage(c, &user.id, &actor)?;
@@ -122,6 +121,15 @@ pub(crate) async fn replace_user(
 }
 
 /// PATCH /Users/{id} (RFC 7644 §3.5.2): all operations or none.
+///
+/// The operations are applied to the user as it is once its row is locked,
+/// inside the write's transaction, so a PATCH without `If-Match` is applied
+/// on top of whatever a concurrent writer stored (never 412: the client set
+/// no condition), and one with `If-Match` is compared with the version it
+/// replaces. A password is found by a first application outside the
+/// transaction and hashed there (argon2id is not spent holding a lock); a
+/// password comes from the body alone, so the second application finds the
+/// same one.
 pub(crate) async fn patch_user(
     ctx: &ScimContext,
     actor: &Actor,
@@ -129,42 +137,42 @@ pub(crate) async fn patch_user(
     body: &Value,
     if_match: Option<&str>,
 ) -> Result<Written, ScimError> {
-    for attempt in 1..=PATCH_ATTEMPTS {
-        let (base, read_id) = (ctx.base.clone(), id.to_owned());
-        let (mut resource, version) = ctx.store.read(move |c| load_user(c, &read_id, &base)).await?;
-        check_version(if_match, version)?;
-        crate::patch::apply(&mut resource, crate::user::patch_layout(), body)?;
-        // RFC 7644 §3.5.2.2: a removed `active` is unassigned, which never
-        // means enabled (the PUT default of true does not apply).
-        let unassigned =
-            resource.as_object().is_some_and(|o| !o.keys().any(|k| k.eq_ignore_ascii_case("active")));
-        let mut user = with_password(ctx, crate::user_input::parse(&resource)?).await?;
-        if unassigned {
-            user.active = false;
-            user.active_assigned = false;
-        }
-        user.id = id.to_owned();
-        let (base, now, actor) = (ctx.base.clone(), ctx.store.now(), actor.clone());
-        let written = ctx
-            .store
-            .write(move |c| {
-                let stored = users::get(c, &user.id)?;
-                may_manage(c, &user.id, &actor)?;
-                without_application_roles(c, &mut user)?;
-                if user.password_hash.is_none() {
-                    user.password_hash = stored.password_hash;
-                }
-                let user = users::update(c, user, Some(version), now)?;
-                Ok(load_user(c, &user.id, &base)?)
-            })
-            .await;
-        match written {
-            // Without If-Match, a mismatch is another writer's, not the client's condition.
-            Err(ScimError::PreconditionFailed) if if_match.is_none() && attempt < PATCH_ATTEMPTS => {}
-            other => return other,
-        }
-    }
-    Err(ScimError::PreconditionFailed)
+    let (base, read_id) = (ctx.base.clone(), id.to_owned());
+    let (mut resource, version) = ctx.store.read(move |c| load_user(c, &read_id, &base)).await?;
+    check_version(if_match, version)?;
+    crate::patch::apply(&mut resource, crate::user::patch_layout(), body)?;
+    let input = crate::user_input::parse(&resource)?;
+    let password = input.password.clone();
+    let hashed = with_password(ctx, input).await?.password_hash.filter(|_| password.is_some());
+    let (base, now, actor, id) = (ctx.base.clone(), ctx.store.now(), actor.clone(), id.to_owned());
+    let (body, if_match) = (body.clone(), if_match.map(str::to_owned));
+    ctx.store
+        .write(move |c| {
+            users::lock(c, &id)?;
+            let (mut resource, version) = load_user(c, &id, &base)?;
+            check_version(if_match.as_deref(), version)?;
+            crate::patch::apply(&mut resource, crate::user::patch_layout(), &body)?;
+            // RFC 7644 §3.5.2.2: a removed `active` is unassigned, which never
+            // means enabled (the PUT default of true does not apply).
+            let unassigned =
+                resource.as_object().is_some_and(|o| !o.keys().any(|k| k.eq_ignore_ascii_case("active")));
+            let UserInput { mut user, password: again } = crate::user_input::parse(&resource)?;
+            if again != password {
+                return Err(ScimError::Store(StoreError::Other("a PATCH changed its password".into())));
+            }
+            if unassigned {
+                user.active = false;
+                user.active_assigned = false;
+            }
+            user.id.clone_from(&id);
+            let stored = users::get(c, &id)?;
+            may_manage(c, &id, &actor)?;
+            without_application_roles(c, &mut user)?;
+            user.password_hash = hashed.or(stored.password_hash);
+            let user = users::update(c, user, Some(version), now)?;
+            Ok(load_user(c, &user.id, &base)?)
+        })
+        .await
 }
 
 /// DELETE /Users/{id} (RFC 7644 §3.6): memberships go with the user.
@@ -178,6 +186,7 @@ pub(crate) async fn delete_user(
     let now = ctx.store.now();
     ctx.store
         .write(move |c| {
+            users::lock(c, &id)?;
             let stored = users::get(c, &id)?;
             check_version(if_match.as_deref(), stored.meta.version)?;
             may_manage(c, &id, &actor)?;
@@ -354,7 +363,9 @@ fn may_change_group(
 }
 
 /// Writes name, externalId and members of the group `id` as `input` has
-/// them, if its version is still `version` and `actor` may change it.
+/// them, if its version is still `version` and `actor` may change it. The
+/// caller holds the group's lock (`groups::lock`); the store moves the
+/// version on once, conditionally.
 fn write_group(
     conn: &mut AnyConnection,
     id: &str,
@@ -363,22 +374,17 @@ fn write_group(
     now: chrono::NaiveDateTime,
     actor: &Actor,
 ) -> Result<(), ScimError> {
-    let stored = groups::get(conn, id)?;
+    let stored = groups::lock(conn, id)?;
     if stored.meta.version != version {
         return Err(StoreError::VersionMismatch.into());
     }
     may_change_group(conn, id, Some(&input.display_name), actor)?;
     let current = groups::members(conn, id)?;
     let members = resolve_all(conn, input, &current)?;
-    if stored.display_name != input.display_name || stored.external_id != input.external_id {
-        let group = Group {
-            display_name: input.display_name.clone(),
-            external_id: input.external_id.clone(),
-            ..stored
-        };
-        groups::update(conn, &group, Some(version), now)?;
-    }
-    groups::set_members(conn, id, &members, now)?;
+    let renamed = stored.display_name != input.display_name || stored.external_id != input.external_id;
+    let group =
+        Group { display_name: input.display_name.clone(), external_id: input.external_id.clone(), ..stored };
+    groups::replace(conn, id, renamed.then_some(&group), &members, Some(version), now)?;
     Ok(())
 }
 
@@ -417,7 +423,9 @@ pub(crate) async fn replace_group(
     let actor = actor.clone();
     ctx.store
         .write(move |c| {
-            let version = groups::get(c, &id)?.meta.version;
+            // Locked first: the version compared is the one replaced, and a
+            // PUT without If-Match waits for a concurrent writer, never fails.
+            let version = groups::lock(c, &id)?.meta.version;
             check_version(if_match.as_deref(), version)?;
             write_group(c, &id, &input, version, now, &actor)?;
             Ok(load_group(c, &id, &base)?)
@@ -427,6 +435,11 @@ pub(crate) async fn replace_group(
 
 /// PATCH /Groups/{id}: all operations or none; members added or removed
 /// one at a time cost a query per change, not per member.
+///
+/// The operations are applied to the group as it is once its row is
+/// locked, inside the write's transaction: without `If-Match` the PATCH is
+/// applied on top of whatever a concurrent writer stored (never 412, the
+/// client set no condition); with it, compared with the version replaced.
 pub(crate) async fn patch_group(
     ctx: &ScimContext,
     actor: &Actor,
@@ -434,26 +447,19 @@ pub(crate) async fn patch_group(
     body: &Value,
     if_match: Option<&str>,
 ) -> Result<Written, ScimError> {
-    for attempt in 1..=PATCH_ATTEMPTS {
-        let (base, read_id) = (ctx.base.clone(), id.to_owned());
-        let (mut resource, version) = ctx.store.read(move |c| load_group(c, &read_id, &base)).await?;
-        check_version(if_match, version)?;
-        crate::patch::apply(&mut resource, crate::group::patch_layout(), body)?;
-        let input = crate::group::parse(&resource)?;
-        let (base, now, write_id, actor) = (ctx.base.clone(), ctx.store.now(), id.to_owned(), actor.clone());
-        let written = ctx
-            .store
-            .write(move |c| {
-                write_group(c, &write_id, &input, version, now, &actor)?;
-                Ok(load_group(c, &write_id, &base)?)
-            })
-            .await;
-        match written {
-            Err(ScimError::PreconditionFailed) if if_match.is_none() && attempt < PATCH_ATTEMPTS => {}
-            other => return other,
-        }
-    }
-    Err(ScimError::PreconditionFailed)
+    let (base, now, id, actor) = (ctx.base.clone(), ctx.store.now(), id.to_owned(), actor.clone());
+    let (body, if_match) = (body.clone(), if_match.map(str::to_owned));
+    ctx.store
+        .write(move |c| {
+            groups::lock(c, &id)?;
+            let (mut resource, version) = load_group(c, &id, &base)?;
+            check_version(if_match.as_deref(), version)?;
+            crate::patch::apply(&mut resource, crate::group::patch_layout(), &body)?;
+            let input = crate::group::parse(&resource)?;
+            write_group(c, &id, &input, version, now, &actor)?;
+            Ok(load_group(c, &id, &base)?)
+        })
+        .await
 }
 
 /// DELETE /Groups/{id}: the group and its memberships, both ways.
@@ -464,12 +470,13 @@ pub(crate) async fn delete_group(
     if_match: Option<&str>,
 ) -> Result<(), ScimError> {
     let (id, if_match, actor) = (id.to_owned(), if_match.map(str::to_owned), actor.clone());
+    let now = ctx.store.now();
     ctx.store
         .write(move |c| {
-            let stored = groups::get(c, &id)?;
+            let stored = groups::lock(c, &id)?;
             check_version(if_match.as_deref(), stored.meta.version)?;
             may_change_group(c, &id, None, &actor)?;
-            groups::delete(c, &id)?;
+            groups::delete(c, &id, now)?;
             Ok(())
         })
         .await

@@ -20,6 +20,7 @@ mod scim_clients;
 mod scim_details;
 mod scim_groups;
 mod scim_patch;
+mod scim_race;
 mod scim_testers;
 mod server;
 

@@ -91,6 +91,6 @@ fn deleting_a_group_removes_its_memberships(db: &TestDb) {
     store
         .write_blocking(|c| groups::add_member(c, &outer.id, &Member::Group(inner.id.clone()), now))
         .unwrap();
-    assert!(store.write_blocking(|c| groups::delete(c, &inner.id)).unwrap());
+    assert!(store.write_blocking(|c| groups::delete(c, &inner.id, now)).unwrap());
     assert!(store.read_blocking(|c| groups::members(c, &outer.id)).unwrap().is_empty());
 }

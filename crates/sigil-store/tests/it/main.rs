@@ -11,6 +11,7 @@ mod keys;
 mod schema;
 mod tokens;
 mod users;
+mod versions;
 
 use sigil_store::{DatabaseUrl, PoolOptions, Store};
 use sigil_testkit::TestDb;
