@@ -39,7 +39,9 @@ async fn serve(store: Store, listener: TcpListener, issuer: url::Url, config: Co
     for alg in SigningAlg::ALL {
         created.extend(ensure_key_set(&store, alg).await.context("cannot prepare signing keys")?);
     }
-    if !created.is_empty() {
+    if created.is_empty() {
+        tracing::info!("signing keys in place, none created");
+    } else {
         tracing::info!(keys = ?created, "created signing keys");
     }
     let bound = listener.local_addr()?;
