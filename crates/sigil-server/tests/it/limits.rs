@@ -1,14 +1,23 @@
-//! Limits that keep one node standing: a deadline on request bodies, and
-//! start-up that does no needless work on an existing database.
+//! Limits that keep one node standing: a deadline on request bodies,
+//! start-up that does no needless work on an existing database, and JSON
+//! bodies whose meaning does not depend on the parser (no repeated members).
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::Duration;
 
+use serde_json::{Value, json};
 use sigil_testkit::process::{Server, run, sigil};
 use sigil_testkit::{TestDb, backend_tests};
 
-backend_tests!(a_second_start_creates_no_signing_keys, a_stalled_body_is_answered_408);
+use crate::oidc::rp_http;
+use crate::scim::{Scim, assert_error, token};
+
+backend_tests!(
+    a_second_start_creates_no_signing_keys,
+    a_stalled_body_is_answered_408,
+    scim_refuses_repeated_json_members,
+);
 
 /// Sends a request head promising 100 bytes of body, and only a few of
 /// them; returns the connection, left open.
@@ -94,4 +103,51 @@ fn logs_with(server: &Server, text: &str) -> String {
         std::thread::sleep(Duration::from_millis(20));
     }
     server.logs()
+}
+
+/// `body` sent as is (a `serde_json::Value` cannot repeat a member).
+fn send_raw(scim: &Scim<'_>, method: &str, path: &str, body: &str) -> (u16, Value) {
+    let method = openidconnect::reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+    let response = scim
+        .http
+        .request(method, scim.url(path))
+        .bearer_auth(&scim.token)
+        .header("content-type", "application/scim+json")
+        .body(body.to_owned())
+        .send()
+        .unwrap();
+    let status = response.status().as_u16();
+    (status, serde_json::from_str(&response.text().unwrap()).unwrap_or(Value::Null))
+}
+
+/// RFC 7644 §3.12: a body naming one member twice (at any depth, in any
+/// letter case) is `invalidSyntax`, and nothing is written: which of the
+/// two values would win is up to the parser.
+fn scim_refuses_repeated_json_members(db: &TestDb) {
+    let server = Server::start(crate::bin(), db, &[]);
+    let scim =
+        Scim { server: &server, http: rp_http(), token: token(db, &server, "provisioner", "scim:write") };
+    const USER: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
+    for body in [
+        format!(r#"{{"schemas":["{USER}"],"userName":"alice","userName":"mallory"}}"#),
+        format!(r#"{{"schemas":["{USER}"],"userName":"alice","username":"mallory"}}"#),
+        format!(r#"{{"schemas":["{USER}"],"userName":"alice","name":{{"givenName":"A","givenName":"M"}}}}"#),
+    ] {
+        let (status, answer) = send_raw(&scim, "POST", "/Users", &body);
+        assert_error(status, &answer, 400, Some("invalidSyntax"));
+        assert!(answer["detail"].as_str().unwrap().contains("appears twice"), "{answer}");
+    }
+    assert_eq!(scim.list(&[])["totalResults"], 0, "nothing was created");
+
+    let (status, _, created) =
+        scim.send("POST", "/Users", Some(&json!({ "schemas": [USER], "userName": "bob" })), &[]);
+    assert_eq!(status, 201, "{created}");
+    let path = format!("/Users/{}", created["id"].as_str().unwrap());
+    let patch = r#"{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+        "Operations":[{"op":"replace","path":"displayName","value":"Bob","value":"Eve"}]}"#;
+    let (status, answer) = send_raw(&scim, "PATCH", &path, patch);
+    assert_error(status, &answer, 400, Some("invalidSyntax"));
+    let (status, _, after) = scim.get(&path);
+    assert_eq!(status, 200);
+    assert_eq!(after, created, "the PATCH changed nothing");
 }
