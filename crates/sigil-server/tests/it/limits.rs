@@ -1,6 +1,7 @@
 //! Limits that keep one node standing: a deadline on request bodies,
 //! start-up that does no needless work on an existing database, and JSON
-//! bodies whose meaning does not depend on the parser (no repeated members).
+//! bodies whose meaning does not depend on the parser (no repeated members),
+//! and an error log that clients cannot fill.
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -150,4 +151,29 @@ fn scim_refuses_repeated_json_members(db: &TestDb) {
     let (status, _, after) = scim.get(&path);
     assert_eq!(status, 200);
     assert_eq!(after, created, "the PATCH changed nothing");
+}
+
+/// What a client gets wrong is its fault, not the server's: a chunked body
+/// that does not parse and a SCIM body that is not JSON are answered 400 and
+/// logged below ERROR.
+#[test]
+fn client_faults_are_not_logged_as_errors() {
+    let db = TestDb::sqlite();
+    let server = Server::start(crate::bin(), &db, &[("SIGIL_LOG_LEVEL", "debug")]);
+    let mut stream = TcpStream::connect(server.addr).unwrap();
+    write!(
+        stream,
+        "POST /token HTTP/1.1\r\nHost: {}\r\nTransfer-Encoding: chunked\r\n\
+         Content-Type: application/x-www-form-urlencoded\r\n\r\nzz\r\nabc\r\n",
+        server.addr
+    )
+    .unwrap();
+    assert_eq!(status_of(stream), "400");
+    let scim =
+        Scim { server: &server, http: rp_http(), token: token(&db, &server, "provisioner", "scim:write") };
+    let (status, answer) = send_raw(&scim, "POST", "/Users", "{not json");
+    assert_error(status, &answer, 400, Some("invalidSyntax"));
+    let logs = logs_with(&server, "SCIM request refused");
+    assert!(logs.contains("SCIM request refused"), "{logs}");
+    assert!(!logs.contains("ERROR"), "a client's mistake logged as an error: {logs}");
 }
