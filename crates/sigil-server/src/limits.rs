@@ -15,6 +15,7 @@ use std::time::Duration;
 use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
 use actix_web::error::PayloadError;
+use actix_web::http::header::{CONTENT_LENGTH, TRANSFER_ENCODING};
 use actix_web::middleware::Next;
 use actix_web::web::{self, Bytes};
 use actix_web::{Error, HttpMessage, HttpResponse};
@@ -31,7 +32,12 @@ pub(crate) async fn body_deadline(
     mut req: ServiceRequest,
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, Error> {
-    let Some(timeout) = req.app_data::<web::Data<BodyTimeout>>().map(|t| t.0) else {
+    // A request without Content-Length or Transfer-Encoding has no body
+    // (RFC 9112 §6.3) and needs no deadline.
+    let has_body =
+        req.headers().contains_key(CONTENT_LENGTH) || req.headers().contains_key(TRANSFER_ENCODING);
+    let timeout = req.app_data::<web::Data<BodyTimeout>>().map(|t| t.0);
+    let Some(timeout) = timeout.filter(|_| has_body) else {
         return next.call(req).await.map(ServiceResponse::map_into_left_body);
     };
     let expired = Arc::new(AtomicBool::new(false));
