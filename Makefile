@@ -34,6 +34,8 @@ lint:
 ## algorithm), then the token endpoint under wrk side by side with node
 ## oidc-provider (bench/token-endpoint.sh). The filter parser against the
 ## Python scim2-filter-parser: crates/scim-filter-parser/benches/compare_python.sh
+## Then start-up on an existing database, exec to /readyz 200 (bench/startup.sh).
 bench:
 	$(CARGO) bench --workspace
 	bash bench/token-endpoint.sh
+	bash bench/startup.sh

@@ -115,20 +115,33 @@ fn new_key(alg: SigningAlg, state: KeyState, now: NaiveDateTime) -> Result<Signi
 /// Makes sure `alg` has an active key and a published next key, creating
 /// what is missing (on first start). Returns the keys created.
 ///
-/// Key generation happens before the transaction so that the database lock
-/// is held only for the writes; a node that lost the race to another
-/// discards its spare keys.
+/// The store is read first, so a start on an existing key set generates
+/// nothing (RSA keys take hundreds of milliseconds each). Only the missing
+/// keys are generated, before the write transaction, so the database lock
+/// is held only for the writes; under the lock the set is read again, and a
+/// key another node created meanwhile wins: ours is discarded.
 pub async fn ensure_key_set(store: &Store, alg: SigningAlg) -> Result<Vec<String>, OidcError> {
+    const WANTED: [KeyState; 2] = [KeyState::Active, KeyState::Next];
+    let present = store.read(|conn| Ok::<_, OidcError>(stored::list(conn)?)).await?;
+    let missing = move |present: &[SigningKey], state: KeyState| {
+        !present.iter().any(|k| k.alg == alg.as_str() && k.state == state)
+    };
     let now = store.now();
-    let candidates = [new_key(alg, KeyState::Active, now)?, new_key(alg, KeyState::Next, now)?];
+    let candidates = WANTED
+        .into_iter()
+        .filter(|&state| missing(&present, state))
+        .map(|state| new_key(alg, state, now))
+        .collect::<Result<Vec<_>, _>>()?;
+    if candidates.is_empty() {
+        return Ok(Vec::new());
+    }
     let created = store
         .write(move |conn| {
             sigil_store::lock(conn, sigil_store::Lock::KeySet)?;
             let present = stored::list(conn)?;
             let mut created = Vec::new();
             for candidate in candidates {
-                let have = present.iter().any(|k| k.alg == candidate.alg && k.state == candidate.state);
-                if !have {
+                if missing(&present, candidate.state) {
                     stored::insert(conn, &candidate)?;
                     created.push(candidate.kid);
                 }

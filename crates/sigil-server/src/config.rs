@@ -29,6 +29,31 @@ pub(crate) enum LogFormat {
     Json,
 }
 
+/// Limits on HTTP connections and the time a client may take.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct HttpLimits {
+    /// How long a request body may take to arrive after its head (408 after).
+    pub(crate) body_timeout: Duration,
+    /// How long an idle connection is kept open for the next request; zero
+    /// closes it after each response.
+    pub(crate) keep_alive: Duration,
+    /// How long a client may take to send a request's head (408 after).
+    pub(crate) client_request_timeout: Duration,
+    /// Most connections open at once, over all workers.
+    pub(crate) max_connections: usize,
+}
+
+impl Default for HttpLimits {
+    fn default() -> Self {
+        Self {
+            body_timeout: Duration::from_secs(10),
+            keep_alive: Duration::from_secs(5),
+            client_request_timeout: Duration::from_secs(5),
+            max_connections: 800,
+        }
+    }
+}
+
 /// The checked configuration.
 #[derive(Debug, Clone)]
 pub(crate) struct Config {
@@ -40,6 +65,7 @@ pub(crate) struct Config {
     pub(crate) log_format: LogFormat,
     pub(crate) log_level: String,
     pub(crate) shutdown_timeout: Duration,
+    pub(crate) http: HttpLimits,
     pub(crate) lifetimes: Lifetimes,
     pub(crate) scim_rights: Vec<Right>,
     pub(crate) trusted_issuers: Vec<TrustedIssuer>,
@@ -58,6 +84,7 @@ impl Default for Config {
             log_format: LogFormat::Text,
             log_level: "info".into(),
             shutdown_timeout: Duration::from_secs(30),
+            http: HttpLimits::default(),
             lifetimes: Lifetimes::default(),
             scim_rights: Vec::new(),
             trusted_issuers: Vec::new(),
@@ -307,6 +334,39 @@ const SETTINGS: &[Setting] = &[
             Ok(())
         },
     },
+    Setting {
+        key: "http.body_timeout_seconds",
+        env: "SIGIL_HTTP_BODY_TIMEOUT_SECONDS",
+        apply: |c, raw| {
+            c.http.body_timeout = Duration::from_secs(raw.integer(1, 3600)?);
+            Ok(())
+        },
+    },
+    Setting {
+        key: "http.keep_alive_seconds",
+        env: "SIGIL_HTTP_KEEP_ALIVE_SECONDS",
+        apply: |c, raw| {
+            c.http.keep_alive = Duration::from_secs(raw.integer(0, 3600)?);
+            Ok(())
+        },
+    },
+    Setting {
+        key: "http.client_request_timeout_seconds",
+        env: "SIGIL_HTTP_CLIENT_REQUEST_TIMEOUT_SECONDS",
+        apply: |c, raw| {
+            c.http.client_request_timeout = Duration::from_secs(raw.integer(1, 3600)?);
+            Ok(())
+        },
+    },
+    Setting {
+        key: "http.max_connections",
+        env: "SIGIL_HTTP_MAX_CONNECTIONS",
+        apply: |c, raw| {
+            let max = raw.integer(1, 1_000_000)?;
+            c.http.max_connections = usize::try_from(max).map_err(|_| format!("{max} is too large"))?;
+            Ok(())
+        },
+    },
 ];
 
 /// An array of tables, from the file, or from the environment where the
@@ -553,6 +613,10 @@ mod tests {
             (&[("SIGIL_DATABASE_POOL_SIZE", "0")], "`database.pool_size`"),
             (&[("SIGIL_DATABASE_POOL_SIZE", "many")], "`database.pool_size`"),
             (&[("SIGIL_LOG_FORMAT", "xml")], "`log.format`"),
+            (&[("SIGIL_HTTP_BODY_TIMEOUT_SECONDS", "0")], "`http.body_timeout_seconds`"),
+            (&[("SIGIL_HTTP_KEEP_ALIVE_SECONDS", "soon")], "`http.keep_alive_seconds`"),
+            (&[("SIGIL_HTTP_CLIENT_REQUEST_TIMEOUT_SECONDS", "0")], "`http.client_request_timeout_seconds`"),
+            (&[("SIGIL_HTTP_MAX_CONNECTIONS", "0")], "`http.max_connections`"),
         ];
         for (vars, expected) in cases {
             let err = Config::load(None, env(vars)).unwrap_err().to_string();
@@ -618,6 +682,29 @@ mod tests {
         }
         let err = from_file("[passwords]\nrefuse_common = \"no\"\n").unwrap_err().to_string();
         assert!(err.contains("expected a boolean"), "{err}");
+    }
+
+    #[test]
+    fn http_limits_come_from_the_file_or_the_environment() {
+        assert_eq!(Config::load(None, []).unwrap().0.http, HttpLimits::default());
+        let config = from_file(
+            "[http]\nbody_timeout_seconds = 3\nkeep_alive_seconds = 0\n\
+             client_request_timeout_seconds = 7\nmax_connections = 100\n",
+        )
+        .unwrap();
+        assert_eq!(
+            config.http,
+            HttpLimits {
+                body_timeout: Duration::from_secs(3),
+                keep_alive: Duration::ZERO,
+                client_request_timeout: Duration::from_secs(7),
+                max_connections: 100,
+            }
+        );
+        let (config, _) = Config::load(None, env(&[("SIGIL_HTTP_BODY_TIMEOUT_SECONDS", "1")])).unwrap();
+        assert_eq!(config.http.body_timeout, Duration::from_secs(1));
+        let err = from_file("[http]\nmax_connections = -1\n").unwrap_err().to_string();
+        assert!(err.contains("`http.max_connections`"), "{err}");
     }
 
     #[test]

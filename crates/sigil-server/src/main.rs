@@ -10,6 +10,7 @@ mod cli;
 mod commands;
 mod config;
 mod http;
+mod limits;
 mod role_commands;
 mod scim;
 mod serve;

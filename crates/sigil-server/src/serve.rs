@@ -4,6 +4,7 @@
 use std::net::TcpListener;
 use std::sync::Arc;
 
+use actix_web::http::KeepAlive;
 use actix_web::middleware::from_fn;
 use actix_web::{App, HttpServer, web};
 use anyhow::Context;
@@ -16,6 +17,7 @@ use sigil_store::Store;
 use crate::commands::open_store;
 use crate::config::Config;
 use crate::http::{AppState, routes};
+use crate::limits::{BodyTimeout, body_deadline};
 use crate::scim::ProviderTokens;
 use crate::telemetry::log_requests;
 
@@ -39,7 +41,9 @@ async fn serve(store: Store, listener: TcpListener, issuer: url::Url, config: Co
     for alg in SigningAlg::ALL {
         created.extend(ensure_key_set(&store, alg).await.context("cannot prepare signing keys")?);
     }
-    if !created.is_empty() {
+    if created.is_empty() {
+        tracing::info!("signing keys in place, none created");
+    } else {
         tracing::info!(keys = ?created, "created signing keys");
     }
     let bound = listener.local_addr()?;
@@ -60,18 +64,32 @@ async fn serve(store: Store, listener: TcpListener, issuer: url::Url, config: Co
             .with_rights(config.scim_rights.clone())
             .with_password_policy(config.passwords),
     );
+    let limits = config.http;
+    let body_timeout = web::Data::new(BodyTimeout(limits.body_timeout));
+    // actix-web counts connections per worker: the cap is shared out.
+    let workers = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
     let server = HttpServer::new(move || {
         App::new()
             .app_data(state.clone())
             .app_data(oidc.clone())
             .app_data(scim.clone())
             .app_data(admin.clone())
+            .app_data(body_timeout.clone())
+            .wrap(from_fn(body_deadline))
             .wrap(from_fn(log_requests))
             .configure(routes)
             .configure(sigil_oidc::http::configure)
             .configure(sigil_scim::http::configure)
             .configure(sigil_admin::configure)
     })
+    .workers(workers)
+    .max_connections(limits.max_connections.div_ceil(workers))
+    .keep_alive(if limits.keep_alive.is_zero() {
+        KeepAlive::Disabled
+    } else {
+        KeepAlive::Timeout(limits.keep_alive)
+    })
+    .client_request_timeout(limits.client_request_timeout)
     .shutdown_timeout(config.shutdown_timeout.as_secs())
     .listen(listener)?
     .run();

@@ -51,8 +51,12 @@ fn description(error: &OidcError) -> String {
 /// The token-endpoint error response for `error`.
 pub(crate) fn token_error(error: &OidcError) -> HttpResponse {
     let (status, code, challenge) = classify(error);
+    // A server fault is an ERROR; what the client got wrong is not (its
+    // status is in the request's log line), but its reason helps debugging.
     if status.is_server_error() {
         tracing::error!(%error, "token request failed");
+    } else {
+        tracing::debug!(%error, "token request refused");
     }
     let mut response = HttpResponse::build(status);
     response.insert_header((CACHE_CONTROL, "no-store")).insert_header((PRAGMA, "no-cache"));

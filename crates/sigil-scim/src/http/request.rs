@@ -1,5 +1,5 @@
 //! What SCIM requests carry besides resources: JSON bodies with a size
-//! limit, query parameters, entity tags (RFC 7644 §3.14), and the list and
+//! limit and no repeated member names, query parameters, entity tags (RFC 7644 §3.14), and the list and
 //! search parameters of §3.4.2 and §3.4.3.
 
 use actix_web::HttpRequest;
@@ -7,7 +7,8 @@ use actix_web::http::header::{HeaderName, IF_MATCH};
 use actix_web::web::{self, Payload};
 use futures_util::StreamExt;
 use scim_filter_parser::{parse_attr_path, parse_filter};
-use serde_json::Value;
+use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde_json::{Map, Value};
 
 use super::projection::Projection;
 use super::{MAX_PAYLOAD_BYTES, ScimContext};
@@ -27,7 +28,89 @@ pub(super) async fn json_body(mut payload: Payload) -> Result<Value, ScimError> 
         }
         body.extend_from_slice(&chunk);
     }
-    serde_json::from_slice(&body).map_err(|e| ScimError::InvalidSyntax(format!("the body is not JSON: {e}")))
+    parse_json(&body)
+}
+
+/// Parses a JSON body, refusing a member name repeated in one object, at
+/// any depth (RFC 8259 §4 leaves such a body's meaning to the parser; each
+/// would pick its own winner). SCIM attribute names are case-insensitive
+/// (RFC 7643 §2.1), so `userName` and `username` are the same member.
+/// RFC 7644 §3.12: `invalidSyntax`.
+fn parse_json(body: &[u8]) -> Result<Value, ScimError> {
+    let invalid = |e: serde_json::Error| ScimError::InvalidSyntax(format!("the body is not JSON: {e}"));
+    let mut deserializer = serde_json::Deserializer::from_slice(body);
+    let value = UniqueMembers.deserialize(&mut deserializer).map_err(invalid)?;
+    deserializer.end().map_err(invalid)?;
+    Ok(value)
+}
+
+/// Builds a [`Value`] like serde_json does, failing on a repeated member.
+#[derive(Debug, Clone, Copy)]
+struct UniqueMembers;
+
+impl<'de> DeserializeSeed<'de> for UniqueMembers {
+    type Value = Value;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Value, D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for UniqueMembers {
+    type Value = Value;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    fn visit_bool<E>(self, v: bool) -> Result<Value, E> {
+        Ok(Value::Bool(v))
+    }
+
+    fn visit_i64<E>(self, v: i64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+
+    fn visit_u64<E>(self, v: u64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+
+    fn visit_f64<E>(self, v: f64) -> Result<Value, E> {
+        Ok(serde_json::Number::from_f64(v).map_or(Value::Null, Value::Number))
+    }
+
+    fn visit_str<E>(self, v: &str) -> Result<Value, E> {
+        Ok(Value::String(v.to_owned()))
+    }
+
+    fn visit_string<E>(self, v: String) -> Result<Value, E> {
+        Ok(Value::String(v))
+    }
+
+    fn visit_unit<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        let mut items = Vec::new();
+        while let Some(item) = seq.next_element_seed(self)? {
+            items.push(item);
+        }
+        Ok(Value::Array(items))
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+        let mut object = Map::new();
+        let mut seen = std::collections::HashSet::new();
+        while let Some(name) = map.next_key::<String>()? {
+            if !seen.insert(name.to_lowercase()) {
+                return Err(de::Error::custom(format!("the member `{name}` appears twice in one object")));
+            }
+            let value = map.next_value_seed(self)?;
+            object.insert(name, value);
+        }
+        Ok(Value::Object(object))
+    }
 }
 
 /// The query string's parameters, names in any letter case.
@@ -274,4 +357,41 @@ pub(super) fn resource_response(
         response.insert_header((LOCATION, location));
     }
     super::wire::scim(&mut response, &projection.apply(resource))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn repeated_members_are_refused_at_any_depth() {
+        for body in [
+            r#"{"userName":"a","userName":"b"}"#,
+            r#"{"userName":"a","USERNAME":"b"}"#,
+            r#"{"name":{"givenName":"a","givenName":"b"}}"#,
+            r#"{"emails":[{"value":"a@x.test","value":"b@x.test"}]}"#,
+        ] {
+            let err = parse_json(body.as_bytes()).unwrap_err();
+            assert!(
+                matches!(&err, ScimError::InvalidSyntax(d) if d.contains("appears twice")),
+                "{body}: {err:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn json_parses_as_serde_json_does() {
+        for body in [
+            r#"{"a":1,"b":-2,"c":1.5,"d":"x","e":null,"f":true,"g":[1,{"a":2}],"h":{"a":{"a":[]}}}"#,
+            r#"[{"a":1},{"a":1}]"#,
+            r#""text""#,
+            "18446744073709551615",
+        ] {
+            let expected: Value = serde_json::from_str(body).unwrap();
+            assert_eq!(parse_json(body.as_bytes()).unwrap(), expected, "{body}");
+        }
+        for bad in ["{\"a\":1} x", "{\"a\":", "", "[1,]"] {
+            assert!(matches!(parse_json(bad.as_bytes()), Err(ScimError::InvalidSyntax(_))), "{bad}");
+        }
+    }
 }

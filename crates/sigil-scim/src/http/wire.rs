@@ -74,8 +74,12 @@ fn detail(error: &ScimError) -> String {
 /// BulkResponse, §3.7.3).
 pub(crate) fn error_body(error: &ScimError) -> (StatusCode, Value) {
     let (status, scim_type) = classify(error);
+    // A server fault is an ERROR; what the client got wrong is not (its
+    // status is in the request's log line), but its reason helps debugging.
     if status.is_server_error() {
         tracing::error!(%error, "SCIM request failed");
+    } else {
+        tracing::debug!(%error, "SCIM request refused");
     }
     let mut body = json!({
         "schemas": [ERROR_SCHEMA],

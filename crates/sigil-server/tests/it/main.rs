@@ -9,6 +9,7 @@ mod cli;
 mod config;
 mod exchange;
 mod lifecycle;
+mod limits;
 mod oauth;
 mod oidc;
 mod policy;
