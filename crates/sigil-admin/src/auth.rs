@@ -6,7 +6,7 @@ use actix_web::http::header::AUTHORIZATION;
 use sigil_access::{Operation, Refusal};
 use sigil_oidc::Api;
 use sigil_oidc::http::bearer_token;
-use sigil_oidc::tokens::verify::{self, Audience, Refused};
+use sigil_oidc::tokens::verify::{self, Refused};
 use sigil_store::StoreError;
 
 use crate::{AdminContext, AdminError, roles_of};
@@ -27,7 +27,7 @@ pub(crate) async fn authorize(
     // The one verifier: signature, iss, typ, exp, revocation, the
     // principal's status, and an audience naming the admin API.
     let principal =
-        verify::access_token(&ctx.oidc, token, Audience::Api(Api::Admin)).await.map_err(|refused| {
+        verify::access_token_with_holdings(&ctx.oidc, token, Api::Admin).await.map_err(|refused| {
             match refused {
                 Refused::Invalid(why) => {
                     tracing::info!(why, "admin: token refused");

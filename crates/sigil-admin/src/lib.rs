@@ -64,7 +64,13 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 /// inactive), or its client for a client's own token (client credentials).
 /// Read from the store on every request, so a revoked role stops working
 /// at once on every node.
+///
+/// A principal verified with its holdings (`access_token_with_holdings`)
+/// already carries them, read in the verifier's transaction.
 pub async fn roles_of(store: &Store, principal: &Principal) -> Result<Vec<sigil_access::Role>, StoreError> {
+    if let Some(holdings) = &principal.holdings {
+        return Ok(holdings.roles.iter().filter_map(|name| name.parse().ok()).collect());
+    }
     let (user, client_id) = (principal.user_id().map(str::to_owned), principal.client_id.clone());
     let names = store
         .read(move |c| match user {

@@ -2,7 +2,7 @@
 //! access tokens: `sigil-scim` and `sigil-oidc` never depend on each other,
 //! so the server hands one to the other here.
 
-use sigil_oidc::tokens::verify::{self, Audience, Refused};
+use sigil_oidc::tokens::verify::{self, Refused};
 use sigil_oidc::{Api, Provider};
 use sigil_scim::http::{AccessTokens, Token, TokenCheck, TokenRefused};
 use sigil_store::Store;
@@ -20,7 +20,8 @@ pub(crate) struct ProviderTokens {
 impl AccessTokens for ProviderTokens {
     fn check<'a>(&'a self, token: &'a str) -> TokenCheck<'a> {
         Box::pin(async move {
-            let principal = verify::access_token(&self.oidc, token, Audience::Api(Api::Scim)).await.map_err(
+            // One read of the principal: status, roles and groups together.
+            let principal = verify::access_token_with_holdings(&self.oidc, token, Api::Scim).await.map_err(
                 |refused| match refused {
                     Refused::Invalid(why) => {
                         tracing::info!(why, "scim: token refused");
@@ -30,19 +31,14 @@ impl AccessTokens for ProviderTokens {
                 },
             )?;
             let unavailable = |e: sigil_store::StoreError| TokenRefused::Unavailable(e.to_string());
-            let groups = match principal.user_id().map(str::to_owned) {
-                Some(user) => self
-                    .store
-                    .read(move |c| sigil_store::groups::memberships_of_user(c, &user))
-                    .await
-                    .map_err(unavailable)?
-                    .into_iter()
-                    // Rights name a group by display name or by id.
-                    .flat_map(|(group, _)| [group.display_name, group.id])
-                    .collect(),
-                None => Vec::new(),
-            };
             let roles = sigil_admin::roles_of(&self.store, &principal).await.map_err(unavailable)?;
+            // Rights name a group by display name or by id.
+            let groups = principal
+                .holdings
+                .iter()
+                .flat_map(|h| h.groups.iter())
+                .flat_map(|(id, name)| [name.clone(), id.clone()])
+                .collect();
             Ok(Token {
                 subject: principal.sub,
                 client_id: principal.client_id,

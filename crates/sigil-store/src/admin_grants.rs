@@ -129,8 +129,19 @@ pub fn list(conn: &mut AnyConnection) -> Result<Vec<AdminGrant>, StoreError> {
 /// The built-in roles `user_id` holds, directly or through any group it
 /// belongs to (nested groups included), sorted.
 pub fn held_by_user(conn: &mut AnyConnection, user_id: &str) -> Result<Vec<String>, StoreError> {
+    let groups: Vec<String> = memberships_of_user(conn, user_id)?.into_iter().map(|(g, _)| g.id).collect();
+    held_through(conn, user_id, &groups)
+}
+
+/// [`held_by_user`] for a caller that has already read the user's groups
+/// (`group_ids`, nested ones included), so they are not walked twice.
+pub fn held_through(
+    conn: &mut AnyConnection,
+    user_id: &str,
+    group_ids: &[String],
+) -> Result<Vec<String>, StoreError> {
     let mut keys = vec![Grantee::User(user_id.to_owned()).key()];
-    keys.extend(memberships_of_user(conn, user_id)?.into_iter().map(|(g, _)| Grantee::Group(g.id).key()));
+    keys.extend(group_ids.iter().map(|id| Grantee::Group(id.clone()).key()));
     held_by_keys(conn, &keys)
 }
 

@@ -31,7 +31,7 @@ use serde_json::{Map, Value};
 use sigil_store::clients::Client;
 use sigil_store::secret::HashedSecret;
 use sigil_store::tokens::RefreshToken;
-use sigil_store::{StoreError, clients, keys, tokens as stored, users};
+use sigil_store::{StoreError, admin_grants, clients, groups, keys, tokens as stored, users};
 
 use super::{numeric_date, read_numeric_date, verify_signature};
 use crate::provider::{Api, Provider};
@@ -74,6 +74,20 @@ pub struct Principal {
     pub expires_at: i64,
     /// Every claim, for introspection and `act` chains.
     pub claims: Map<String, Value>,
+    /// What the principal holds now, when asked for
+    /// ([`access_token_with_holdings`]).
+    pub holdings: Option<Holdings>,
+}
+
+/// What a principal holds now, read in the same transaction as its status,
+/// so a request to SCIM or the admin API reads its principal once.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Holdings {
+    /// The names of the built-in roles granted to it: to the user directly
+    /// or through its groups, or to the client itself.
+    pub roles: Vec<String>,
+    /// A user's groups, nested ones included, as (id, display name).
+    pub groups: Vec<(String, String)>,
 }
 
 impl Principal {
@@ -166,6 +180,25 @@ pub async fn access_token(
     token: &str,
     audience: Audience,
 ) -> Result<Principal, Refused> {
+    check_access_token(provider, token, audience, false).await
+}
+
+/// [`access_token`] for one of Sigil's own APIs, with what the principal
+/// holds (built-in roles, groups) read in the same transaction.
+pub async fn access_token_with_holdings(
+    provider: &Provider,
+    token: &str,
+    api: Api,
+) -> Result<Principal, Refused> {
+    check_access_token(provider, token, Audience::Api(api), true).await
+}
+
+async fn check_access_token(
+    provider: &Provider,
+    token: &str,
+    audience: Audience,
+    with_holdings: bool,
+) -> Result<Principal, Refused> {
     let (typ, claims) = signed_claims(provider, token).await?;
     // RFC 9068 §4: the typ keeps an ID token from passing as an access token.
     if typ.as_deref() != Some("at+jwt") {
@@ -191,26 +224,48 @@ pub async fn access_token(
     let grant_id = text("grant_id");
     let subject = if sub == client_id { Subject::Client } else { Subject::User(sub.clone()) };
     let probe = (subject.clone(), client_id.clone(), grant_id.clone());
+    // One transaction: revocation, the principal's status and, when asked,
+    // what it holds. `None` when the token is dead.
     let live = provider
         .store
         .read(move |c| {
             let (subject, client_id, grant_id) = probe;
             if stored::is_revoked(c, &jti, grant_id.as_deref())? {
-                return Ok(false);
+                return Ok(None);
             }
-            match subject {
-                Subject::User(id) => Ok(users::is_active(c, &id)? == Some(true)),
+            let alive = match &subject {
+                Subject::User(id) => users::is_active(c, id)? == Some(true),
                 Subject::Client => match clients::get(c, &client_id) {
-                    Ok(_) => Ok(true),
-                    Err(StoreError::NotFound) => Ok(false),
-                    Err(other) => Err(other),
+                    Ok(_) => true,
+                    Err(StoreError::NotFound) => false,
+                    Err(other) => return Err(other),
                 },
+            };
+            if !alive {
+                return Ok(None);
             }
+            if !with_holdings {
+                return Ok(Some(None));
+            }
+            let holdings = match &subject {
+                Subject::User(id) => {
+                    let groups: Vec<(String, String)> = groups::memberships_of_user(c, id)?
+                        .into_iter()
+                        .map(|(group, _)| (group.id, group.display_name))
+                        .collect();
+                    let ids: Vec<String> = groups.iter().map(|(id, _)| id.clone()).collect();
+                    Holdings { roles: admin_grants::held_through(c, id, &ids)?, groups }
+                }
+                Subject::Client => {
+                    Holdings { roles: admin_grants::held_by_client(c, &client_id)?, groups: Vec::new() }
+                }
+            };
+            Ok(Some(Some(holdings)))
         })
         .await?;
-    if !live {
+    let Some(holdings) = live else {
         return Err(Refused::Invalid("revoked, or its principal is gone or inactive"));
-    }
+    };
     Ok(Principal {
         subject,
         sub,
@@ -220,6 +275,7 @@ pub async fn access_token(
         grant_id,
         expires_at,
         claims,
+        holdings,
     })
 }
 
