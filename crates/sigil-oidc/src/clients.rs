@@ -275,7 +275,9 @@ pub fn update(
     changes: Changes,
     now: NaiveDateTime,
 ) -> Result<(Client, Option<PlainSecret>), OidcError> {
-    let mut client = match stored::get(conn, id) {
+    // Read under the row lock: two concurrent updates apply one after the
+    // other, neither undoing the other's change.
+    let mut client = match stored::lock(conn, id).and_then(|()| stored::get(conn, id)) {
         Ok(client) => client,
         Err(StoreError::NotFound) => return Err(OidcError::Invalid(format!("there is no client `{id}`"))),
         Err(other) => return Err(other.into()),

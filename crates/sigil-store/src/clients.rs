@@ -220,6 +220,21 @@ pub fn update(
     Ok(client)
 }
 
+/// Takes the client's row lock until the transaction ends, so a
+/// read-modify-write of it (an admin PATCH, `sigil client update`) cannot
+/// lose another writer's change under PostgreSQL's READ COMMITTED.
+/// `NotFound` when there is no such client.
+pub fn lock(conn: &mut AnyConnection, id: &str) -> Result<(), StoreError> {
+    // A no-op UPDATE: the one row lock both backends accept through one query.
+    let locked = diesel::update(clients::table.find(id))
+        .set(clients::last_modified.eq(clients::last_modified))
+        .execute(conn)?;
+    if locked == 0 {
+        return Err(StoreError::NotFound);
+    }
+    Ok(())
+}
+
 /// The client with this id.
 pub fn get(conn: &mut AnyConnection, id: &str) -> Result<Client, StoreError> {
     clients::table.find(id).select(ClientRow::as_select()).first(conn)?.into_client()
