@@ -6,6 +6,7 @@ mod attacks;
 mod authlib;
 mod basic_op;
 mod cli;
+mod cli_ops;
 mod config;
 mod exchange;
 mod lifecycle;
