@@ -129,6 +129,38 @@ pub(crate) enum UserCommand {
     Add(Box<UserAdd>),
     /// List users.
     List,
+    /// Show everything Sigil keeps about one user but the password hash.
+    Show(UserName),
+    /// Disable a user: they can no longer sign in, and their sessions,
+    /// refresh tokens and grants are revoked at once.
+    Disable(UserName),
+    /// Enable a disabled user again (revoked tokens stay revoked).
+    Enable(UserName),
+    /// Remove a user with their memberships, sessions, tokens and grants.
+    Remove(UserName),
+    /// Set a user's password, read from standard input; the password
+    /// policy applies.
+    SetPassword(UserSetPassword),
+}
+
+/// A user, by user name.
+#[derive(Debug, Args)]
+pub(crate) struct UserName {
+    /// Login name, in any letter case.
+    #[arg(long, value_name = "U")]
+    pub(crate) username: String,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct UserSetPassword {
+    /// Login name, in any letter case.
+    #[arg(long, value_name = "U")]
+    pub(crate) username: String,
+    /// Read the new password from the first line of standard input (the
+    /// only way: a password on the command line is visible to other local
+    /// users).
+    #[arg(long, required = true)]
+    pub(crate) password_stdin: bool,
 }
 
 #[derive(Debug, Args)]

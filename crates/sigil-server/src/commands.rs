@@ -134,6 +134,92 @@ pub(crate) fn user_list(config: &Config) -> anyhow::Result<()> {
     Ok(())
 }
 
+pub(crate) fn user_show(config: &Config, user_name: &str) -> anyhow::Result<()> {
+    let store = open_store(config)?;
+    let name = user_name.to_owned();
+    let found = store.read_blocking(move |conn| {
+        let Some(user) = users::find_by_user_name(conn, &name)? else { return Ok::<_, StoreError>(None) };
+        let groups = groups::groups_of_user(conn, &user.id)?;
+        Ok(Some((user, groups)))
+    })?;
+    let Some((user, groups)) = found else { bail!("there is no user `{user_name}`") };
+    let values =
+        |values: &[MultiValue]| values.iter().map(|v| v.value.as_str()).collect::<Vec<_>>().join(",");
+    let time = |t: chrono::NaiveDateTime| t.format("%Y-%m-%dT%H:%M:%SZ").to_string();
+    let rows = [
+        ("id", user.id.clone()),
+        ("username", user.user_name.clone()),
+        ("display name", user.display_name.clone().unwrap_or_default()),
+        ("given name", user.name.given_name.clone().unwrap_or_default()),
+        ("family name", user.name.family_name.clone().unwrap_or_default()),
+        ("emails", values(&user.emails)),
+        ("phone numbers", values(&user.phone_numbers)),
+        ("groups", groups.iter().map(|g| g.display_name.as_str()).collect::<Vec<_>>().join(",")),
+        ("active", if user.active { "yes" } else { "no" }.to_owned()),
+        ("password", if user.password_hash.is_some() { "set" } else { "none" }.to_owned()),
+        ("created", time(user.meta.created)),
+        ("last modified", time(user.meta.last_modified)),
+    ];
+    for (key, value) in rows {
+        println!("{:<14}{}", format!("{key}:"), value);
+    }
+    Ok(())
+}
+
+/// Changes the user named `user_name` under its row lock, in one write
+/// transaction; `Ok(None)` when there is no such user.
+fn change_user(store: &Store, user_name: &str, change: impl FnOnce(&mut User)) -> anyhow::Result<User> {
+    let name = user_name.to_owned();
+    let now = store.now();
+    let changed = store.write_blocking(move |conn| {
+        let Some(found) = users::find_by_user_name(conn, &name)? else { return Ok::<_, StoreError>(None) };
+        users::lock(conn, &found.id)?;
+        // Read again under the lock, so no concurrent change is lost.
+        let mut user = users::get(conn, &found.id)?;
+        change(&mut user);
+        users::update(conn, user, None, now).map(Some)
+    })?;
+    changed.ok_or_else(|| anyhow!("there is no user `{user_name}`"))
+}
+
+pub(crate) fn user_set_active(config: &Config, user_name: &str, active: bool) -> anyhow::Result<()> {
+    let store = open_store(config)?;
+    // users::update revokes a disabled user's sessions, refresh tokens and
+    // grants in the same transaction.
+    let user = change_user(&store, user_name, move |user| {
+        user.active = active;
+        user.active_assigned = true;
+    })?;
+    println!("{} user {}", if active { "enabled" } else { "disabled" }, user.user_name);
+    Ok(())
+}
+
+pub(crate) fn user_remove(config: &Config, user_name: &str) -> anyhow::Result<()> {
+    let store = open_store(config)?;
+    let now = store.now();
+    let name = user_name.to_owned();
+    // users::delete revokes the user's sessions, tokens and grants with it.
+    let removed = store.write_blocking(move |conn| {
+        let Some(user) = users::find_by_user_name(conn, &name)? else { return Ok::<_, StoreError>(None) };
+        users::delete(conn, &user.id, now)?;
+        Ok(Some(user))
+    })?;
+    let Some(user) = removed else { bail!("there is no user `{user_name}`") };
+    println!("removed user {} ({})", user.user_name, user.id);
+    Ok(())
+}
+
+pub(crate) fn user_set_password(config: &Config, user_name: &str) -> anyhow::Result<()> {
+    let password = stdin_line("password")?;
+    config.passwords.check(&password, user_name).map_err(|e| anyhow!(e))?;
+    // Hash before the transaction: argon2id takes a while on purpose.
+    let hash = password::hash_password(&password)?;
+    let store = open_store(config)?;
+    let user = change_user(&store, user_name, move |user| user.password_hash = Some(hash))?;
+    println!("set the password of user {}", user.user_name);
+    Ok(())
+}
+
 pub(crate) fn client_add(config: &Config, args: ClientAdd) -> anyhow::Result<()> {
     let method = args.token_endpoint_auth_method.as_deref();
     let keys = match (&args.jwks_file, &args.jwks_uri) {

@@ -42,6 +42,13 @@ fn main() -> ExitCode {
         Command::Migrate => commands::migrate(&config),
         Command::User(UserCommand::Add(args)) => commands::user_add(&config, *args),
         Command::User(UserCommand::List) => commands::user_list(&config),
+        Command::User(UserCommand::Show(user)) => commands::user_show(&config, &user.username),
+        Command::User(UserCommand::Disable(user)) => {
+            commands::user_set_active(&config, &user.username, false)
+        }
+        Command::User(UserCommand::Enable(user)) => commands::user_set_active(&config, &user.username, true),
+        Command::User(UserCommand::Remove(user)) => commands::user_remove(&config, &user.username),
+        Command::User(UserCommand::SetPassword(args)) => commands::user_set_password(&config, &args.username),
         Command::Client(ClientCommand::Add(args)) => commands::client_add(&config, *args),
         Command::Client(ClientCommand::Update(args)) => commands::client_update(&config, *args),
         Command::Client(ClientCommand::Remove { id }) => commands::client_remove(&config, &id),

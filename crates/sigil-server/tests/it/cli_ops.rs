@@ -2,7 +2,205 @@
 //! disabling, enabling, removing users and setting their passwords, and
 //! managing groups. Refusals print one line and change nothing.
 
-use std::process::Command;
+use std::io::Write;
+use std::process::{Command, Stdio};
+
+use sigil_testkit::process::{Ran, Server, run, sigil};
+use sigil_testkit::{TestDb, backend_tests};
+
+use crate::cli;
+use crate::lifecycle::Rp;
+use crate::oidc::{PASSWORD, browser, rp_http, setup};
+
+backend_tests!(
+    user_show_prints_one_user_and_refuses_an_unknown_one,
+    disabled_user_loses_their_tokens_and_enabled_signs_in_again,
+    removed_user_loses_their_tokens,
+    set_password_applies_the_policy_and_the_user_signs_in_with_it,
+    user_commands_refuse_unknown_users_and_bad_usage,
+);
+
+const SCOPE: &str = "openid profile offline_access";
+
+fn sigil_in(db: &TestDb, args: &[&str]) -> Command {
+    let mut command = sigil(crate::bin(), db);
+    command.args(args);
+    command
+}
+
+/// Runs `sigil args...`; it must fail with `code` and one line on stderr.
+fn fails(db: &TestDb, code: i32, args: &[&str]) -> Ran {
+    let ran = run(sigil_in(db, args));
+    assert_eq!(ran.status.code(), Some(code), "sigil {args:?}: {}{}", ran.stdout, ran.stderr);
+    if code == 1 {
+        assert_eq!(ran.stderr.trim_end().lines().count(), 1, "one line of reason: {:?}", ran.stderr);
+        assert!(ran.stderr.starts_with("error: "), "{:?}", ran.stderr);
+    }
+    ran
+}
+
+/// Runs `sigil args...` with `input` on standard input.
+fn with_stdin(db: &TestDb, args: &[&str], input: &str) -> Ran {
+    let mut command = sigil_in(db, args);
+    let mut child =
+        command.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
+    let output = child.wait_with_output().unwrap();
+    Ran {
+        status: output.status,
+        stdout: String::from_utf8_lossy(&output.stdout).into(),
+        stderr: String::from_utf8_lossy(&output.stderr).into(),
+    }
+}
+
+/// Everything an operator can see of users and groups.
+fn snapshot(db: &TestDb) -> String {
+    let users = cli(db, &["user", "list"]);
+    let shown: Vec<String> = users
+        .lines()
+        .skip(1)
+        .filter_map(|l| l.split_whitespace().nth(1))
+        .map(|name| cli(db, &["user", "show", "--username", name]))
+        .collect();
+    format!("{users}\n{}", shown.join("\n"))
+}
+
+fn user_show_prints_one_user_and_refuses_an_unknown_one(db: &TestDb) {
+    cli(
+        db,
+        &[
+            "user",
+            "add",
+            "--username",
+            "bjensen",
+            "--password",
+            PASSWORD,
+            "--email",
+            "bjensen@example.com",
+            "--given-name",
+            "Barbara",
+            "--family-name",
+            "Jensen",
+            "--group",
+            "staff",
+        ],
+    );
+    let shown = cli(db, &["user", "show", "--username", "BJENSEN"]);
+    let field = |key: &str| {
+        shown
+            .lines()
+            .find_map(|l| l.strip_prefix(&format!("{key}:")))
+            .unwrap_or_else(|| panic!("no {key} in {shown}"))
+            .trim()
+            .to_owned()
+    };
+    assert_eq!(field("username"), "bjensen");
+    assert_eq!(field("display name"), "Barbara Jensen");
+    assert_eq!(field("emails"), "bjensen@example.com");
+    assert_eq!(field("groups"), "staff");
+    assert_eq!(field("active"), "yes");
+    assert_eq!(field("password"), "set");
+    assert!(!shown.contains("argon2"), "never the hash: {shown}");
+    let ran = fails(db, 1, &["user", "show", "--username", "ghost"]);
+    assert!(ran.stderr.contains("no user `ghost`"), "{}", ran.stderr);
+}
+
+fn disabled_user_loses_their_tokens_and_enabled_signs_in_again(db: &TestDb) {
+    let secret = setup(db);
+    cli(db, &["client", "update", "--id", "web", "--scope", SCOPE]);
+    let server = Server::start(crate::bin(), db, &[]);
+    let web = Rp { server: &server, http: rp_http(), id: "web", secret };
+    let (_, tokens) = web.tokens(&browser(), SCOPE);
+    let access = tokens["access_token"].as_str().unwrap().to_owned();
+    let refresh = tokens["refresh_token"].as_str().unwrap().to_owned();
+    assert_eq!(web.userinfo(&access), 200);
+
+    assert_eq!(cli(db, &["user", "disable", "--username", "Alice"]).trim(), "disabled user alice");
+    assert!(cli(db, &["user", "show", "--username", "alice"]).contains("active:       no"));
+    assert_eq!(web.userinfo(&access), 401, "the access token died with the account");
+    let (status, body) = web.post("/token", &[("grant_type", "refresh_token"), ("refresh_token", &refresh)]);
+    assert_eq!((status, body["error"].as_str()), (400, Some("invalid_grant")), "{body}");
+
+    assert_eq!(cli(db, &["user", "enable", "--username", "alice"]).trim(), "enabled user alice");
+    assert_eq!(web.userinfo(&access), 401, "what was revoked stays revoked");
+    let (_, again) = web.tokens(&browser(), SCOPE);
+    assert_eq!(web.userinfo(again["access_token"].as_str().unwrap()), 200, "signed in afresh");
+}
+
+fn removed_user_loses_their_tokens(db: &TestDb) {
+    let secret = setup(db);
+    cli(db, &["client", "update", "--id", "web", "--scope", SCOPE]);
+    cli(db, &["user", "add", "--username", "bob", "--password", PASSWORD, "--group", "staff"]);
+    let server = Server::start(crate::bin(), db, &[]);
+    let web = Rp { server: &server, http: rp_http(), id: "web", secret };
+    let (_, tokens) = web.tokens_as(&browser(), "bob", PASSWORD, SCOPE);
+    let access = tokens["access_token"].as_str().unwrap().to_owned();
+    let refresh = tokens["refresh_token"].as_str().unwrap().to_owned();
+
+    let removed = cli(db, &["user", "remove", "--username", "bob"]);
+    assert!(removed.starts_with("removed user bob ("), "{removed}");
+    assert_eq!(web.userinfo(&access), 401);
+    let (status, body) = web.post("/token", &[("grant_type", "refresh_token"), ("refresh_token", &refresh)]);
+    assert_eq!((status, body["error"].as_str()), (400, Some("invalid_grant")), "{body}");
+    let list = cli(db, &["user", "list"]);
+    assert!(!list.contains("bob"), "{list}");
+    assert!(list.contains("alice"), "only bob went: {list}");
+}
+
+fn set_password_applies_the_policy_and_the_user_signs_in_with_it(db: &TestDb) {
+    const NEW: &str = "a brand new passphrase 42";
+    let secret = setup(db);
+    let before = snapshot(db);
+    for weak in ["short", "alice", ""] {
+        let ran = with_stdin(db, &["user", "set-password", "--username", "alice", "--password-stdin"], weak);
+        assert_eq!(ran.status.code(), Some(1), "{weak:?}: {}", ran.stderr);
+        assert_eq!(ran.stderr.trim_end().lines().count(), 1, "{:?}", ran.stderr);
+    }
+    assert_eq!(snapshot(db), before, "a refused password changes nothing");
+    let ran = with_stdin(
+        db,
+        &["user", "set-password", "--username", "alice", "--password-stdin"],
+        &format!("{NEW}\n"),
+    );
+    assert!(ran.status.success(), "{}", ran.stderr);
+    assert_eq!(ran.stdout.trim(), "set the password of user alice");
+
+    let store = sigil_store::Store::open(
+        &sigil_store::DatabaseUrl::parse(db.url()).unwrap(),
+        &sigil_store::PoolOptions::default(),
+    )
+    .unwrap();
+    let alice = store.read_blocking(|c| sigil_store::users::find_by_user_name(c, "alice")).unwrap().unwrap();
+    let hash = alice.password_hash.unwrap();
+    assert!(hash.starts_with("$argon2id$"), "{hash}");
+    assert!(sigil_store::password::verify_password(NEW, &hash));
+    assert!(!sigil_store::password::verify_password(PASSWORD, &hash), "the old one no longer works");
+
+    let server = Server::start(crate::bin(), db, &[]);
+    let web = Rp { server: &server, http: rp_http(), id: "web", secret };
+    let (_, tokens) = web.tokens_as(&browser(), "alice", NEW, "openid");
+    assert_eq!(web.userinfo(tokens["access_token"].as_str().unwrap()), 200);
+}
+
+fn user_commands_refuse_unknown_users_and_bad_usage(db: &TestDb) {
+    cli(db, &["user", "add", "--username", "alice", "--password", PASSWORD]);
+    let before = snapshot(db);
+    for command in ["show", "disable", "enable", "remove"] {
+        let ran = fails(db, 1, &["user", command, "--username", "ghost"]);
+        assert!(ran.stderr.contains("no user `ghost`"), "{command}: {}", ran.stderr);
+        fails(db, 2, &["user", command]);
+    }
+    let ran = with_stdin(
+        db,
+        &["user", "set-password", "--username", "ghost", "--password-stdin"],
+        "a brand new passphrase 42\n",
+    );
+    assert_eq!(ran.status.code(), Some(1), "{}", ran.stderr);
+    assert!(ran.stderr.contains("no user `ghost`"), "{}", ran.stderr);
+    fails(db, 2, &["user", "set-password", "--username", "alice"]);
+    fails(db, 2, &["user", "set-password", "--username", "alice", "--password", "x"]);
+    assert_eq!(snapshot(db), before, "refusals change nothing");
+}
 
 #[test]
 fn version_prints_the_workspace_version() {
