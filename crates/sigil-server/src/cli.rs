@@ -29,6 +29,9 @@ pub(crate) enum Command {
     /// Manage users.
     #[command(subcommand)]
     User(UserCommand),
+    /// Manage groups and their members.
+    #[command(subcommand)]
+    Group(GroupCommand),
     /// Manage OAuth clients.
     #[command(subcommand)]
     Client(ClientCommand),
@@ -222,6 +225,46 @@ pub(crate) struct UserAdd {
     /// Add the user to this group, created when missing. Repeatable.
     #[arg(long = "group", value_name = "NAME")]
     pub(crate) groups: Vec<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum GroupCommand {
+    /// Create a group.
+    Add(GroupName),
+    /// List groups and their direct members.
+    List,
+    /// Remove a group and its memberships (its members stay).
+    Remove(GroupName),
+    /// Add or remove a group's members.
+    #[command(subcommand)]
+    Member(GroupMemberCommand),
+}
+
+/// A group, by name.
+#[derive(Debug, Args)]
+pub(crate) struct GroupName {
+    /// The group's name, unique regardless of letter case.
+    #[arg(long, value_name = "NAME")]
+    pub(crate) name: String,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum GroupMemberCommand {
+    /// Make a user a member of a group.
+    Add(GroupMember),
+    /// Take a user out of a group.
+    Remove(GroupMember),
+}
+
+/// A user in a group.
+#[derive(Debug, Args)]
+pub(crate) struct GroupMember {
+    /// The group, by name.
+    #[arg(long, value_name = "NAME")]
+    pub(crate) group: String,
+    /// The user, by user name.
+    #[arg(long, value_name = "U")]
+    pub(crate) user: String,
 }
 
 #[derive(Debug, Subcommand)]

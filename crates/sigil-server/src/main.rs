@@ -9,6 +9,7 @@ mod admin_commands;
 mod cli;
 mod commands;
 mod config;
+mod group_commands;
 mod http;
 mod limits;
 mod role_commands;
@@ -20,7 +21,10 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-use crate::cli::{AdminCommand, Cli, ClientCommand, Command, KeysCommand, RoleCommand, UserCommand};
+use crate::cli::{
+    AdminCommand, Cli, ClientCommand, Command, GroupCommand, GroupMemberCommand, KeysCommand, RoleCommand,
+    UserCommand,
+};
 use crate::config::Config;
 
 fn main() -> ExitCode {
@@ -49,6 +53,15 @@ fn main() -> ExitCode {
         Command::User(UserCommand::Enable(user)) => commands::user_set_active(&config, &user.username, true),
         Command::User(UserCommand::Remove(user)) => commands::user_remove(&config, &user.username),
         Command::User(UserCommand::SetPassword(args)) => commands::user_set_password(&config, &args.username),
+        Command::Group(GroupCommand::Add(group)) => group_commands::add(&config, &group.name),
+        Command::Group(GroupCommand::List) => group_commands::list(&config),
+        Command::Group(GroupCommand::Remove(group)) => group_commands::remove(&config, &group.name),
+        Command::Group(GroupCommand::Member(GroupMemberCommand::Add(member))) => {
+            group_commands::member_add(&config, &member)
+        }
+        Command::Group(GroupCommand::Member(GroupMemberCommand::Remove(member))) => {
+            group_commands::member_remove(&config, &member)
+        }
         Command::Client(ClientCommand::Add(args)) => commands::client_add(&config, *args),
         Command::Client(ClientCommand::Update(args)) => commands::client_update(&config, *args),
         Command::Client(ClientCommand::Remove { id }) => commands::client_remove(&config, &id),

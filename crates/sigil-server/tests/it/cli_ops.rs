@@ -18,6 +18,8 @@ backend_tests!(
     removed_user_loses_their_tokens,
     set_password_applies_the_policy_and_the_user_signs_in_with_it,
     user_commands_refuse_unknown_users_and_bad_usage,
+    groups_are_added_listed_filled_emptied_and_removed,
+    group_commands_refuse_unknown_names_and_bad_usage,
 );
 
 const SCOPE: &str = "openid profile offline_access";
@@ -62,7 +64,7 @@ fn snapshot(db: &TestDb) -> String {
         .filter_map(|l| l.split_whitespace().nth(1))
         .map(|name| cli(db, &["user", "show", "--username", name]))
         .collect();
-    format!("{users}\n{}", shown.join("\n"))
+    format!("{users}\n{}\n{}", cli(db, &["group", "list"]), shown.join("\n"))
 }
 
 fn user_show_prints_one_user_and_refuses_an_unknown_one(db: &TestDb) {
@@ -209,4 +211,73 @@ fn version_prints_the_workspace_version() {
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert_eq!(stdout.trim(), format!("sigil {}", env!("CARGO_PKG_VERSION")));
     assert_ne!(env!("CARGO_PKG_VERSION"), "0.0.0", "the workspace has a real version");
+}
+
+/// The `group list` line of the group `name`.
+fn group_line(db: &TestDb, name: &str) -> Option<String> {
+    cli(db, &["group", "list"])
+        .lines()
+        .skip(1)
+        .find(|l| l.split_whitespace().nth(1) == Some(name))
+        .map(str::to_owned)
+}
+
+fn groups_are_added_listed_filled_emptied_and_removed(db: &TestDb) {
+    cli(db, &["user", "add", "--username", "alice", "--password", PASSWORD]);
+    cli(db, &["user", "add", "--username", "bob", "--password", PASSWORD]);
+    let added = cli(db, &["group", "add", "--name", "staff"]);
+    assert!(added.starts_with("created group staff ("), "{added}");
+    cli(db, &["group", "add", "--name", "ops"]);
+    assert!(cli(db, &["group", "list"]).starts_with("ID"), "a header first");
+    assert_eq!(group_line(db, "staff").unwrap().split_whitespace().count(), 2, "no members yet");
+
+    assert_eq!(
+        cli(db, &["group", "member", "add", "--group", "STAFF", "--user", "Alice"]).trim(),
+        "added alice to group staff"
+    );
+    cli(db, &["group", "member", "add", "--group", "staff", "--user", "bob"]);
+    let again = cli(db, &["group", "member", "add", "--group", "staff", "--user", "bob"]);
+    assert_eq!(again.trim(), "bob is already a member of group staff");
+    assert!(group_line(db, "staff").unwrap().ends_with(" alice,bob"), "{:?}", group_line(db, "staff"));
+    assert!(cli(db, &["user", "show", "--username", "bob"]).contains("groups:       staff"));
+
+    let removed = cli(db, &["group", "member", "remove", "--group", "staff", "--user", "alice"]);
+    assert_eq!(removed.trim(), "removed alice from group staff");
+    assert!(group_line(db, "staff").unwrap().ends_with(" bob"));
+
+    assert!(cli(db, &["group", "remove", "--name", "Staff"]).starts_with("removed group staff ("));
+    assert_eq!(group_line(db, "staff"), None);
+    assert!(group_line(db, "ops").is_some(), "only staff went");
+    let bob = cli(db, &["user", "show", "--username", "bob"]);
+    assert!(bob.contains("groups:       \n") || bob.lines().any(|l| l.trim_end() == "groups:"), "{bob}");
+}
+
+fn group_commands_refuse_unknown_names_and_bad_usage(db: &TestDb) {
+    cli(db, &["user", "add", "--username", "alice", "--password", PASSWORD]);
+    cli(db, &["group", "add", "--name", "staff"]);
+    cli(db, &["user", "add", "--username", "bob", "--password", PASSWORD, "--group", "staff"]);
+    let before = snapshot(db);
+    let cases: &[(&[&str], &str)] = &[
+        (&["group", "add", "--name", "STAFF"], "already exists"),
+        (&["group", "remove", "--name", "ghosts"], "no group `ghosts`"),
+        (&["group", "member", "add", "--group", "ghosts", "--user", "alice"], "no group `ghosts`"),
+        (&["group", "member", "add", "--group", "staff", "--user", "ghost"], "no user `ghost`"),
+        (&["group", "member", "remove", "--group", "ghosts", "--user", "bob"], "no group `ghosts`"),
+        (&["group", "member", "remove", "--group", "staff", "--user", "ghost"], "no user `ghost`"),
+        (&["group", "member", "remove", "--group", "staff", "--user", "alice"], "not a member"),
+    ];
+    for (args, expected) in cases {
+        let ran = fails(db, 1, args);
+        assert!(ran.stderr.contains(expected), "{args:?}: {}", ran.stderr);
+    }
+    for args in [
+        &["group", "add"][..],
+        &["group", "remove"],
+        &["group", "member", "add", "--group", "staff"],
+        &["group", "member", "remove", "--user", "bob"],
+        &["group", "frobnicate"],
+    ] {
+        fails(db, 2, args);
+    }
+    assert_eq!(snapshot(db), before, "refusals change nothing");
 }
