@@ -161,6 +161,32 @@ impl Raw<'_> {
     }
 }
 
+/// The levels a `log.level` directive may name.
+const LOG_LEVELS: [&str; 6] = ["off", "error", "warn", "info", "debug", "trace"];
+
+/// `log.level`: a level, or a tracing filter such as `info,sigil=debug`
+/// whose every directive names a level. EnvFilter alone would take a bare
+/// word like `loud` as a target to log everything of, so a typo would
+/// silently turn logging off for everything else.
+fn check_log_filter(value: &str) -> Result<(), String> {
+    let refused = || {
+        format!(
+            "`{value}` is not a log level (error, warn, info, debug, trace or off) or a filter like info,sigil=debug"
+        )
+    };
+    if value.trim().is_empty() {
+        return Err(refused());
+    }
+    for directive in value.split(',').map(str::trim).filter(|d| !d.is_empty()) {
+        let level = directive.rsplit_once('=').map_or(directive, |(_, level)| level);
+        if !LOG_LEVELS.iter().any(|known| known.eq_ignore_ascii_case(level.trim())) {
+            return Err(refused());
+        }
+    }
+    EnvFilter::try_new(value).map_err(|e| format!("`{value}` is not a log filter ({e})"))?;
+    Ok(())
+}
+
 /// One setting: its file key, its environment variable, and how it applies.
 struct Setting {
     key: &'static str,
@@ -231,7 +257,7 @@ const SETTINGS: &[Setting] = &[
         env: "SIGIL_LOG_LEVEL",
         apply: |c, raw| {
             let value = raw.string()?;
-            EnvFilter::try_new(&value).map_err(|e| format!("`{value}` is not a log filter ({e})"))?;
+            check_log_filter(&value)?;
             c.log_level = value;
             Ok(())
         },
@@ -613,6 +639,9 @@ mod tests {
             (&[("SIGIL_DATABASE_POOL_SIZE", "0")], "`database.pool_size`"),
             (&[("SIGIL_DATABASE_POOL_SIZE", "many")], "`database.pool_size`"),
             (&[("SIGIL_LOG_FORMAT", "xml")], "`log.format`"),
+            (&[("SIGIL_LOG_LEVEL", "loud")], "`log.level` (from SIGIL_LOG_LEVEL)"),
+            (&[("SIGIL_LOG_LEVEL", "info,sigil=loud")], "`log.level` (from SIGIL_LOG_LEVEL)"),
+            (&[("SIGIL_LOG_LEVEL", "")], "`log.level` (from SIGIL_LOG_LEVEL)"),
             (&[("SIGIL_HTTP_BODY_TIMEOUT_SECONDS", "0")], "`http.body_timeout_seconds`"),
             (&[("SIGIL_HTTP_KEEP_ALIVE_SECONDS", "soon")], "`http.keep_alive_seconds`"),
             (&[("SIGIL_HTTP_CLIENT_REQUEST_TIMEOUT_SECONDS", "0")], "`http.client_request_timeout_seconds`"),
@@ -634,6 +663,10 @@ mod tests {
         let err = from_file("bind = \n").unwrap_err().to_string();
         assert!(err.contains("not valid TOML"), "{err}");
         assert!(from_file("[log]\nformat = \"json\"\nlevel = \"debug\"\n").is_ok());
+        for level in ["error", "WARN", "trace", "off", "info,sigil=debug", "sigil_oidc=trace,actix_web=warn"]
+        {
+            assert!(Config::load(None, env(&[("SIGIL_LOG_LEVEL", level)])).is_ok(), "{level}");
+        }
     }
 
     #[test]

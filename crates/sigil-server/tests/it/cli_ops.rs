@@ -20,6 +20,7 @@ backend_tests!(
     user_commands_refuse_unknown_users_and_bad_usage,
     groups_are_added_listed_filled_emptied_and_removed,
     group_commands_refuse_unknown_names_and_bad_usage,
+    log_level_is_validated_like_every_other_key,
 );
 
 const SCOPE: &str = "openid profile offline_access";
@@ -280,4 +281,26 @@ fn group_commands_refuse_unknown_names_and_bad_usage(db: &TestDb) {
         fails(db, 2, args);
     }
     assert_eq!(snapshot(db), before, "refusals change nothing");
+}
+
+fn log_level_is_validated_like_every_other_key(db: &TestDb) {
+    for bad in ["loud", "info,sigil=loud"] {
+        let ran = run({
+            let mut command = sigil_in(db, &["user", "list"]);
+            command.env("SIGIL_LOG_LEVEL", bad);
+            command
+        });
+        assert_eq!(ran.status.code(), Some(2), "{bad}: {}", ran.stderr);
+        assert_eq!(ran.stderr.trim_end().lines().count(), 1, "one line: {:?}", ran.stderr);
+        assert!(ran.stderr.contains("`log.level` (from SIGIL_LOG_LEVEL)"), "{}", ran.stderr);
+        assert!(ran.stdout.is_empty(), "nothing ran: {}", ran.stdout);
+    }
+    for good in ["debug", "WARN", "info,sigil=debug"] {
+        let ran = run({
+            let mut command = sigil_in(db, &["user", "list"]);
+            command.env("SIGIL_LOG_LEVEL", good);
+            command
+        });
+        assert!(ran.status.success(), "{good}: {}", ran.stderr);
+    }
 }
