@@ -490,9 +490,10 @@ pub fn update(
     lock(conn, &user.id)?;
     let stored = users::table
         .find(&user.id)
-        .select((users::created, users::version))
-        .first::<(NaiveDateTime, i64)>(conn)?;
-    let (created, version) = stored;
+        .select((users::created, users::version, users::password_hash))
+        .first::<(NaiveDateTime, i64, Option<String>)>(conn)?;
+    let (created, version, old_password) = stored;
+    let new_password = user.password_hash.is_some() && user.password_hash != old_password;
     if expected_version.is_some_and(|expected| expected != version) {
         return Err(StoreError::VersionMismatch);
     }
@@ -507,9 +508,10 @@ pub fn update(
     diesel::delete(user_addresses::table.filter(user_addresses::user_id.eq(&user.id))).execute(conn)?;
     diesel::delete(user_search_terms::table.filter(user_search_terms::user_id.eq(&user.id))).execute(conn)?;
     insert_children(conn, &user)?;
-    if !user.active {
+    if !user.active || new_password {
         // A disabled user keeps no session or refresh token, in the same
-        // transaction as the change.
+        // transaction as the change; nor does one whose password was set
+        // (a reset after a compromise must sign the intruder out).
         crate::tokens::revoke_user(conn, &user.id, now)?;
     }
     Ok(user)

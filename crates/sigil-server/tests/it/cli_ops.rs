@@ -181,8 +181,22 @@ fn set_password_applies_the_policy_and_the_user_signs_in_with_it(db: &TestDb) {
 
     let server = Server::start(crate::bin(), db, &[]);
     let web = Rp { server: &server, http: rp_http(), id: "web", secret };
-    let (_, tokens) = web.tokens_as(&browser(), "alice", NEW, "openid");
-    assert_eq!(web.userinfo(tokens["access_token"].as_str().unwrap()), 200);
+    let (_, tokens) = web.tokens_as(&browser(), "alice", NEW, "openid offline_access");
+    let access = tokens["access_token"].as_str().unwrap().to_owned();
+    assert_eq!(web.userinfo(&access), 200);
+
+    // Setting the password again (a reset after a compromise) signs out
+    // whoever held her tokens.
+    let ran = with_stdin(
+        db,
+        &["user", "set-password", "--username", "alice", "--password-stdin"],
+        "yet another passphrase 43\n",
+    );
+    assert!(ran.status.success(), "{}", ran.stderr);
+    assert_eq!(web.userinfo(&access), 401);
+    let refresh = tokens["refresh_token"].as_str().unwrap();
+    let (status, body) = web.post("/token", &[("grant_type", "refresh_token"), ("refresh_token", refresh)]);
+    assert_eq!((status, body["error"].as_str()), (400, Some("invalid_grant")), "{body}");
 }
 
 fn user_commands_refuse_unknown_users_and_bad_usage(db: &TestDb) {
