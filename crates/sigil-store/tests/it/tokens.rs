@@ -5,7 +5,11 @@ use sigil_store::tokens::{self, RefreshToken, RefreshUse};
 use sigil_store::users::{self, User};
 use sigil_testkit::{TestDb, backend_tests};
 
-backend_tests!(a_token_inserted_after_its_grant_was_revoked_is_dead, revoking_twice_is_one_revocation);
+backend_tests!(
+    a_token_inserted_after_its_grant_was_revoked_is_dead,
+    revoking_twice_is_one_revocation,
+    a_first_consent_submitted_twice_at_once_is_recorded_once,
+);
 
 fn token(hash: &str, family: &str, user: &str, now: chrono::NaiveDateTime) -> RefreshToken {
     RefreshToken {
@@ -62,4 +66,37 @@ fn revoking_twice_is_one_revocation(db: &TestDb) {
         thread.join().unwrap().unwrap();
     }
     assert!(store.read_blocking(|c| tokens::is_revoked(c, "jti-1", None)).unwrap());
+}
+
+/// A double-submitted consent form: the second first consent arrives while
+/// the first is inserted but not yet committed. It must become an update
+/// once the first commits, not a unique violation (a 500 at the consent
+/// page on PostgreSQL).
+fn a_first_consent_submitted_twice_at_once_is_recorded_once(db: &TestDb) {
+    let store = crate::open(db);
+    let now = store.now();
+    store
+        .write_blocking(|c| sigil_store::clients::insert(c, crate::clients::client("web", now), now))
+        .unwrap();
+    let user = store.write_blocking(|c| users::insert(c, User::new("alice"), now)).unwrap();
+    let inserted = std::sync::Arc::new(std::sync::Barrier::new(2));
+    let first = {
+        let (store, inserted, user) = (store.clone(), inserted.clone(), user.id.clone());
+        std::thread::spawn(move || {
+            store.write_blocking(|c| {
+                sigil_store::grants::record_consent(c, &user, "web", "openid", now)?;
+                inserted.wait();
+                // Hold the uncommitted insert while the second submit runs.
+                std::thread::sleep(std::time::Duration::from_millis(300));
+                Ok::<_, sigil_store::StoreError>(())
+            })
+        })
+    };
+    inserted.wait();
+    store
+        .write_blocking(|c| sigil_store::grants::record_consent(c, &user.id, "web", "openid email", now))
+        .expect("the second submit is an update");
+    first.join().unwrap().unwrap();
+    let scope = store.read_blocking(|c| sigil_store::grants::consented_scope(c, &user.id, "web")).unwrap();
+    assert_eq!(scope.as_deref(), Some("openid email"), "the later consent is the one kept");
 }
