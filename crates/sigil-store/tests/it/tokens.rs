@@ -27,15 +27,20 @@ fn token(hash: &str, family: &str, user: &str, now: chrono::NaiveDateTime) -> Re
     }
 }
 
+/// Registers the client `web` and the user alice, whom tokens need.
+fn web_and_alice(store: &sigil_store::Store, now: chrono::NaiveDateTime) -> User {
+    store
+        .write_blocking(|c| sigil_store::clients::insert(c, crate::clients::client("web", now), now))
+        .unwrap();
+    store.write_blocking(|c| users::insert(c, User::new("alice"), now)).unwrap()
+}
+
 /// The spend of a refresh token and the insert of its successor are two
 /// transactions; a revocation of the grant between them must still win.
 fn a_token_inserted_after_its_grant_was_revoked_is_dead(db: &TestDb) {
     let store = crate::open(db);
     let now = store.now();
-    store
-        .write_blocking(|c| sigil_store::clients::insert(c, crate::clients::client("web", now), now))
-        .unwrap();
-    let user = store.write_blocking(|c| users::insert(c, User::new("alice"), now)).unwrap();
+    let user = web_and_alice(&store, now);
     store
         .write_blocking(|c| {
             tokens::revoke_grant(c, "family-1", "signed out", now, now + TimeDelta::days(1))?;
@@ -75,10 +80,7 @@ fn revoking_twice_is_one_revocation(db: &TestDb) {
 fn a_first_consent_submitted_twice_at_once_is_recorded_once(db: &TestDb) {
     let store = crate::open(db);
     let now = store.now();
-    store
-        .write_blocking(|c| sigil_store::clients::insert(c, crate::clients::client("web", now), now))
-        .unwrap();
-    let user = store.write_blocking(|c| users::insert(c, User::new("alice"), now)).unwrap();
+    let user = web_and_alice(&store, now);
     let inserted = std::sync::Arc::new(std::sync::Barrier::new(2));
     let first = {
         let (store, inserted, user) = (store.clone(), inserted.clone(), user.id.clone());

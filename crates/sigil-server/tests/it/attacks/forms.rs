@@ -210,21 +210,11 @@ fn logout_asks_unless_the_hint_is_this_sessions_id_token(db: &TestDb) {
     setup(db);
     cli(db, &["user", "add", "--username", "bob", "--password", PASSWORD]);
     let bye = "https://rp.example.com/bye";
-    let out = cli(
+    let secret = super::client(
         db,
-        &[
-            "client",
-            "add",
-            "--id",
-            "app",
-            "--redirect-uri",
-            RP,
-            "--post-logout-redirect-uri",
-            bye,
-            "--skip-consent",
-        ],
+        "app",
+        &["--redirect-uri", RP, "--post-logout-redirect-uri", bye, "--skip-consent"],
     );
-    let secret = out.lines().find_map(|l| l.strip_prefix("client_secret: ")).unwrap().to_owned();
     let server = Server::start(crate::bin(), db, &[]);
     let url = authorize_url(&server, "app", &[]);
     let tokens_of = |browser: &Http, user: &str| {
