@@ -5,9 +5,11 @@
 //! (§4.1.1, `returned: never`); `meta.version` is a weak ETag of the
 //! store's record version (RFC 7644 §3.14).
 
+use std::collections::HashMap;
+
 use chrono::{NaiveDateTime, SecondsFormat};
 use serde_json::{Map, Value, json};
-use sigil_store::groups::{Group, memberships_of_user};
+use sigil_store::groups::{Group, memberships_of_users};
 use sigil_store::roles::{self, Role};
 use sigil_store::users::{Address, MultiValue, User, ValueKind};
 use sigil_store::{AnyConnection, StoreError};
@@ -87,10 +89,29 @@ pub struct Related {
 impl Related {
     /// Loads what is related to the user `user_id`.
     pub fn load(conn: &mut AnyConnection, user_id: &str) -> Result<Self, StoreError> {
-        let groups = memberships_of_user(conn, user_id)?;
-        let ids: Vec<String> = groups.iter().map(|(g, _)| g.id.clone()).collect();
-        let roles = roles::held(conn, user_id, &ids)?;
-        Ok(Self { groups, roles })
+        Ok(Self::load_many(conn, &[user_id.to_owned()])?.pop().unwrap_or_default())
+    }
+
+    /// What is related to each of `user_ids`, in their order, in a number
+    /// of queries that does not grow with the number of users (a page of
+    /// users costs what one costs).
+    pub fn load_many(conn: &mut AnyConnection, user_ids: &[String]) -> Result<Vec<Self>, StoreError> {
+        let mut groups = memberships_of_users(conn, user_ids)?;
+        let group_ids: HashMap<String, Vec<String>> = user_ids
+            .iter()
+            .map(|user| {
+                let ids = groups.get(user).into_iter().flatten().map(|(g, _)| g.id.clone()).collect();
+                (user.clone(), ids)
+            })
+            .collect();
+        let mut roles = roles::held_by_users(conn, &group_ids)?;
+        Ok(user_ids
+            .iter()
+            .map(|user| Self {
+                groups: groups.remove(user).unwrap_or_default(),
+                roles: roles.remove(user).unwrap_or_default(),
+            })
+            .collect())
     }
 }
 

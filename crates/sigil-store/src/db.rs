@@ -158,8 +158,14 @@ pub(crate) fn establish(url: &DatabaseUrl) -> Result<AnyConnection, StoreError> 
             })?;
             // Times are stored as UTC wall-clock `TIMESTAMP`s; make the session
             // agree so `now()`-style defaults, if ever used, cannot skew them.
-            conn.batch_execute("SET TIME ZONE 'UTC'")
-                .map_err(|e| StoreError::Unavailable(format!("cannot set up PostgreSQL session: {e}")))?;
+            // READ COMMITTED whatever the server's default: the write rule
+            // (row lock, then `UPDATE … WHERE version = read`) and reads
+            // outside transactions (`read_transaction`) are built on it.
+            conn.batch_execute(
+                "SET TIME ZONE 'UTC';
+                 SET SESSION CHARACTERISTICS AS TRANSACTION ISOLATION LEVEL READ COMMITTED",
+            )
+            .map_err(|e| StoreError::Unavailable(format!("cannot set up PostgreSQL session: {e}")))?;
             Ok(AnyConnection::Postgres(conn))
         }
     }
@@ -187,19 +193,10 @@ pub(crate) fn write_transaction<T, E: From<StoreError>>(
     conn: &mut AnyConnection,
     f: impl FnOnce(&mut AnyConnection) -> Result<T, E>,
 ) -> Result<T, E> {
-    match conn {
-        AnyConnection::Sqlite(c) => AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE"),
-        AnyConnection::Postgres(c) => AnsiTransactionManager::begin_transaction(c),
-    }
-    .map_err(StoreError::from)?;
-    // Commit and rollback go through the multi-backend manager, which hands
-    // them to the same per-backend manager that began the transaction.
+    begin_immediate(conn)?;
     match f(conn) {
         Ok(value) => {
-            if let Err(e) = <AnyConnection as Connection>::TransactionManager::commit_transaction(conn) {
-                let _ = <AnyConnection as Connection>::TransactionManager::rollback_transaction(conn);
-                return Err(StoreError::from(e).into());
-            }
+            commit(conn)?;
             Ok(value)
         }
         Err(error) => match <AnyConnection as Connection>::TransactionManager::rollback_transaction(conn) {
@@ -209,11 +206,43 @@ pub(crate) fn write_transaction<T, E: From<StoreError>>(
     }
 }
 
-/// Runs `f` in an ordinary transaction, for reads that must see one snapshot.
+/// Opens a write transaction: `BEGIN IMMEDIATE` on SQLite (see
+/// [`write_transaction`]), a plain `BEGIN` on PostgreSQL.
+pub(crate) fn begin_immediate(conn: &mut AnyConnection) -> Result<(), StoreError> {
+    match conn {
+        AnyConnection::Sqlite(c) => AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE"),
+        AnyConnection::Postgres(c) => AnsiTransactionManager::begin_transaction(c),
+    }
+    .map_err(StoreError::from)
+}
+
+/// Commits the open transaction; when the commit fails, rolls back, so the
+/// connection is left outside any transaction either way.
+pub(crate) fn commit(conn: &mut AnyConnection) -> Result<(), StoreError> {
+    // Commit and rollback go through the multi-backend manager, which hands
+    // them to the same per-backend manager that began the transaction.
+    type Manager = <AnyConnection as Connection>::TransactionManager;
+    Manager::commit_transaction(conn).map_err(|e| {
+        let _ = Manager::rollback_transaction(conn);
+        StoreError::from(e)
+    })
+}
+
+/// Runs the reads of `f` as one unit.
+///
+/// On SQLite, in a (deferred) transaction, so every statement sees one
+/// snapshot; it costs no round trip, the database being in the process.
+/// On PostgreSQL, outside any explicit transaction: Sigil's sessions run
+/// READ COMMITTED, where each statement takes its own snapshot inside a
+/// transaction too, so BEGIN and COMMIT would be two round trips that
+/// change nothing a reader sees.
 pub(crate) fn read_transaction<T, E: From<StoreError>>(
     conn: &mut AnyConnection,
     f: impl FnOnce(&mut AnyConnection) -> Result<T, E>,
 ) -> Result<T, E> {
+    if let AnyConnection::Postgres(_) = conn {
+        return f(conn);
+    }
     // diesel's `transaction` wants an error it can build from its own; a
     // wrapper carries the caller's error through it untouched.
     enum Failed<E> {

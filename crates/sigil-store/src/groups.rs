@@ -2,7 +2,7 @@
 //! nest; the store refuses a membership that would make a group contain
 //! itself.
 
-use std::collections::{HashSet, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
@@ -432,44 +432,120 @@ pub fn memberships_of_user(
     conn: &mut AnyConnection,
     user_id: &str,
 ) -> Result<Vec<(Group, bool)>, StoreError> {
-    let direct = groups_of_user(conn, user_id)?;
-    let direct_ids: Vec<String> = direct.iter().map(|g| g.id.clone()).collect();
-    let indirect_ids = ancestor_groups(conn, &direct_ids)?;
-    let indirect = if indirect_ids.is_empty() {
-        Vec::new()
-    } else {
-        groups::table
-            .filter(groups::id.eq_any(&indirect_ids))
-            .order(groups::display_name_folded.asc())
-            .select(GroupRow::as_select())
-            .load(conn)?
-    };
-    Ok(direct
+    let ids = [user_id.to_owned()];
+    Ok(memberships_of_users(conn, &ids)?.remove(user_id).unwrap_or_default())
+}
+
+/// [`memberships_of_user`] for each of `user_ids` at once (users in no
+/// group are left out). The number of queries is bounded by the depth of
+/// nesting, not by the number of users or groups: one for the direct
+/// memberships, one per level of nesting, one for the indirect groups'
+/// records. A page of users costs what one user costs.
+pub fn memberships_of_users(
+    conn: &mut AnyConnection,
+    user_ids: &[String],
+) -> Result<HashMap<String, Vec<(Group, bool)>>, StoreError> {
+    if user_ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let direct: Vec<(Option<String>, GroupRow)> = groups::table
+        .inner_join(group_members::table)
+        .filter(group_members::member_user_id.eq_any(user_ids))
+        .order(groups::display_name_folded.asc())
+        .select((group_members::member_user_id, GroupRow::as_select()))
+        .load(conn)?;
+    let mut memberships: HashMap<String, Vec<(Group, bool)>> = HashMap::new();
+    for (user, row) in direct {
+        if let Some(user) = user {
+            memberships.entry(user).or_default().push((row.into_group(), true));
+        }
+    }
+    let direct_ids: Vec<String> = memberships
+        .values()
+        .flatten()
+        .map(|(g, _)| g.id.clone())
+        .collect::<HashSet<_>>()
         .into_iter()
-        .map(|g| (g, true))
-        .chain(indirect.into_iter().map(|row| (row.into_group(), false)))
-        .collect())
+        .collect();
+    let parents = parents_by_level(conn, &direct_ids)?;
+    let indirect: Vec<(String, HashSet<String>)> = memberships
+        .iter()
+        .map(|(user, groups)| {
+            let direct: Vec<String> = groups.iter().map(|(g, _)| g.id.clone()).collect();
+            (user.clone(), ancestors_in(&parents, &direct).into_iter().collect::<HashSet<_>>())
+        })
+        .filter(|(_, ancestors)| !ancestors.is_empty())
+        .collect();
+    let wanted: HashSet<&String> = indirect.iter().flat_map(|(_, ids)| ids).collect();
+    if wanted.is_empty() {
+        return Ok(memberships);
+    }
+    // By name, like the direct ones: each user's share keeps this order.
+    let rows: Vec<Group> = groups::table
+        .filter(groups::id.eq_any(wanted.into_iter().collect::<Vec<_>>()))
+        .order(groups::display_name_folded.asc())
+        .select(GroupRow::as_select())
+        .load(conn)?
+        .into_iter()
+        .map(GroupRow::into_group)
+        .collect();
+    for (user, ids) in indirect {
+        let list = memberships.entry(user).or_default();
+        list.extend(rows.iter().filter(|g| ids.contains(&g.id)).map(|g| (g.clone(), false)));
+    }
+    Ok(memberships)
 }
 
 /// Ids of every group that contains one of `group_ids`, at any depth,
 /// not counting `group_ids` themselves; nearest first.
 pub fn ancestor_groups(conn: &mut AnyConnection, group_ids: &[String]) -> Result<Vec<String>, StoreError> {
+    let parents = parents_by_level(conn, group_ids)?;
+    Ok(ancestors_in(&parents, group_ids))
+}
+
+/// The groups containing each group reachable upwards from `group_ids`:
+/// one query per level of nesting, each asking for the parents of the
+/// whole level at once.
+fn parents_by_level(
+    conn: &mut AnyConnection,
+    group_ids: &[String],
+) -> Result<HashMap<String, Vec<String>>, StoreError> {
+    let mut parents: HashMap<String, Vec<String>> = HashMap::new();
     let mut seen: HashSet<String> = group_ids.iter().cloned().collect();
-    let mut queue: VecDeque<String> = group_ids.iter().cloned().collect();
+    let mut level: Vec<String> = group_ids.to_vec();
+    while !level.is_empty() {
+        let edges: Vec<(Option<String>, String)> = group_members::table
+            .filter(group_members::member_group_id.eq_any(&level))
+            .order((group_members::member_group_id.asc(), group_members::position.asc()))
+            .select((group_members::member_group_id, group_members::group_id))
+            .load(conn)?;
+        level = Vec::new();
+        for (child, parent) in edges {
+            let Some(child) = child else { continue };
+            if seen.insert(parent.clone()) {
+                level.push(parent.clone());
+            }
+            parents.entry(child).or_default().push(parent);
+        }
+    }
+    Ok(parents)
+}
+
+/// Walks `parents` upwards from `start`, breadth first: every group above
+/// `start`, nearest first, without `start` itself.
+fn ancestors_in(parents: &HashMap<String, Vec<String>>, start: &[String]) -> Vec<String> {
+    let mut seen: HashSet<&str> = start.iter().map(String::as_str).collect();
+    let mut queue: VecDeque<&str> = start.iter().map(String::as_str).collect();
     let mut found = Vec::new();
     while let Some(current) = queue.pop_front() {
-        let parents: Vec<String> = group_members::table
-            .filter(group_members::member_group_id.eq(&current))
-            .select(group_members::group_id)
-            .load(conn)?;
-        for parent in parents {
-            if seen.insert(parent.clone()) {
+        for parent in parents.get(current).into_iter().flatten() {
+            if seen.insert(parent) {
                 found.push(parent.clone());
                 queue.push_back(parent);
             }
         }
     }
-    Ok(found)
+    found
 }
 
 /// Ids of every group nested, at any depth, inside `group_id`.

@@ -7,8 +7,10 @@
 //! one-time use), and hands them back.
 //!
 //! Access goes through [`Store`]: [`Store::read`] and [`Store::write`] run a
-//! closure over a pooled [`AnyConnection`] on tokio's blocking thread pool, so
-//! database work never stalls the async executor. The repository modules
+//! closure over an [`AnyConnection`] off the async executor, so database
+//! work never stalls it: reads on a pooled connection on tokio's blocking
+//! thread pool, writes there too on PostgreSQL, and on SQLite on the single
+//! writer (`writer`), which queues them and commits them in batches. The repository modules
 //! ([`users`], [`groups`], [`clients`], [`keys`]) hold the queries, each
 //! written once for both backends.
 
@@ -28,6 +30,7 @@ pub mod text;
 pub mod throttle;
 pub mod tokens;
 pub mod users;
+mod writer;
 
 use std::fmt;
 use std::sync::Arc;
@@ -37,6 +40,7 @@ use chrono::NaiveDateTime;
 pub use crate::clock::{Clock, ManualClock, SystemClock};
 pub use crate::db::{AnyConnection, DatabaseUrl, Lock, PoolOptions, lock};
 pub use crate::error::{StoreError, Unique};
+pub use crate::writer::WriterCounts;
 
 /// When a record was created and last changed, and its version, which grows
 /// by one on every write (the basis of SCIM ETags).
@@ -61,6 +65,8 @@ pub fn new_id() -> String {
 pub struct Store {
     pool: db::Pool,
     url: DatabaseUrl,
+    /// SQLite only: the one connection [`Store::write`] goes through.
+    writer: Option<Arc<writer::Writer>>,
     clock: Arc<dyn Clock>,
 }
 
@@ -75,7 +81,12 @@ impl Store {
     /// so a bad URL or an unreachable server is reported here). Does not
     /// migrate; call [`Store::migrate`].
     pub fn open(url: &DatabaseUrl, options: &PoolOptions) -> Result<Self, StoreError> {
-        Ok(Self { pool: db::build_pool(url, options)?, url: url.clone(), clock: Arc::new(SystemClock) })
+        let pool = db::build_pool(url, options)?;
+        let writer = match url {
+            DatabaseUrl::Sqlite(_) => Some(Arc::new(writer::Writer::start(url)?)),
+            DatabaseUrl::Postgres(_) => None,
+        };
+        Ok(Self { pool, url: url.clone(), writer, clock: Arc::new(SystemClock) })
     }
 
     /// The same store, reading time from `clock`.
@@ -93,6 +104,12 @@ impl Store {
     /// Now, in stored form.
     pub fn now(&self) -> NaiveDateTime {
         self.clock.db_now()
+    }
+
+    /// On SQLite, how many writes the single writer has run and in how many
+    /// commits; `None` on PostgreSQL, where each write commits by itself.
+    pub fn writer_counts(&self) -> Option<WriterCounts> {
+        self.writer.as_ref().map(|w| w.counts())
     }
 
     /// Where the store lives (passwords redacted when displayed).
@@ -127,7 +144,9 @@ impl Store {
     /// Runs `f` in a write transaction on the calling thread: all of it is
     /// committed or none of it (an error of `f`, the caller's or the
     /// store's, rolls it back). For the CLI and for code already on a
-    /// blocking thread.
+    /// blocking thread. On SQLite this takes a pooled connection, not the
+    /// single writer: it waits for the database's write lock like any other
+    /// process's writer would.
     pub fn write_blocking<T, E: From<StoreError>>(
         &self,
         f: impl FnOnce(&mut AnyConnection) -> Result<T, E>,
@@ -149,14 +168,21 @@ impl Store {
             .map_err(|e| StoreError::Other(format!("store task failed: {e}")))?
     }
 
-    /// Runs `f` in a write transaction on the blocking thread pool: all of
-    /// it is committed or none of it.
+    /// Runs `f` in a write transaction: all of it is committed or none of
+    /// it, and the answer comes after the commit is durable. On SQLite `f`
+    /// is queued for the single writer, which runs it in a savepoint of a
+    /// transaction it may share with other writes (one fsync for all); on
+    /// PostgreSQL it runs on the blocking thread pool in its own
+    /// transaction.
     pub async fn write<T, E, F>(&self, f: F) -> Result<T, E>
     where
         T: Send + 'static,
         E: From<StoreError> + Send + 'static,
         F: FnOnce(&mut AnyConnection) -> Result<T, E> + Send + 'static,
     {
+        if let Some(writer) = &self.writer {
+            return writer.write(f).await;
+        }
         let store = self.clone();
         tokio::task::spawn_blocking(move || store.write_blocking(f))
             .await

@@ -181,6 +181,42 @@ pub fn held(conn: &mut AnyConnection, user_id: &str, group_ids: &[String]) -> Re
     Ok(found)
 }
 
+/// [`held`] for several users at once, in one query: `groups_of` gives each
+/// user's groups (nested ones included). Users holding nothing are left out.
+pub fn held_by_users(
+    conn: &mut AnyConnection,
+    groups_of: &HashMap<String, Vec<String>>,
+) -> Result<HashMap<String, Vec<Role>>, StoreError> {
+    let holders: Vec<&String> = groups_of
+        .iter()
+        .flat_map(|(user, groups)| std::iter::once(user).chain(groups))
+        .collect::<HashSet<_>>()
+        .into_iter()
+        .collect();
+    if holders.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let rows: Vec<(String, Role)> = roles::table
+        .inner_join(role_grants::table)
+        .filter(role_grants::holder_id.eq_any(holders))
+        .order((roles::client_id.asc(), roles::name.asc()))
+        .select((role_grants::holder_id, Role::as_select()))
+        .load(conn)?;
+    let mut held: HashMap<String, Vec<Role>> = HashMap::new();
+    for (user, groups) in groups_of {
+        let mut roles: Vec<Role> = rows
+            .iter()
+            .filter(|(holder, _)| holder == user || groups.contains(holder))
+            .map(|(_, role)| role.clone())
+            .collect();
+        roles.dedup_by(|a, b| a.id == b.id);
+        if !roles.is_empty() {
+            held.insert(user.clone(), roles);
+        }
+    }
+    Ok(held)
+}
+
 /// The roles granted to each of `group_ids` itself, by application then
 /// name; groups holding none are left out.
 pub fn granted_to_groups(

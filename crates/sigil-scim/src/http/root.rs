@@ -61,9 +61,10 @@ pub(crate) async fn search(ctx: web::Data<ScimContext>, req: HttpRequest, payloa
                 let mut resources: Vec<Value> = Vec::new();
                 if users > query.offset && query.limit > 0 {
                     let page = search_users(c, &query)?;
-                    for user in &page.users {
-                        let related = crate::user::Related::load(c, &user.id)?;
-                        resources.push(crate::user::render(user, &related, &base));
+                    let ids: Vec<String> = page.users.iter().map(|u| u.id.clone()).collect();
+                    let related = crate::user::Related::load_many(c, &ids)?;
+                    for (user, related) in page.users.iter().zip(&related) {
+                        resources.push(crate::user::render(user, related, &base));
                     }
                 }
                 let remaining = query.limit - i64::try_from(resources.len()).unwrap_or(i64::MAX);

@@ -127,11 +127,10 @@ async fn run_list(ctx: &ScimContext, request: ListRequest) -> Result<HttpRespons
             let mut page = search_users(c, &query)?;
             let cursors = cursor_count
                 .map(|count| cursor_page(&query, count, &mut page.users, |u| (u.meta.created, u.id.clone())));
-            let mut resources = Vec::with_capacity(page.users.len());
-            for user in &page.users {
-                let related = crate::user::Related::load(c, &user.id)?;
-                resources.push(render(user, &related, &base));
-            }
+            let ids: Vec<String> = page.users.iter().map(|u| u.id.clone()).collect();
+            let related = crate::user::Related::load_many(c, &ids)?;
+            let resources: Vec<_> =
+                page.users.iter().zip(&related).map(|(user, related)| render(user, related, &base)).collect();
             Ok::<_, ScimError>((page.total, resources, cursors))
         })
         .await?;

@@ -12,6 +12,7 @@ mod schema;
 mod tokens;
 mod users;
 mod versions;
+mod writer;
 
 use sigil_store::{DatabaseUrl, PoolOptions, Store};
 use sigil_testkit::TestDb;
