@@ -29,7 +29,9 @@ pub enum ScimError {
     /// 400 `tooMany`: the request asks for more than the server returns.
     #[error("tooMany: {0}")]
     TooMany(String),
-    /// 400 `invalidCursor` (RFC 9865 §3): a cursor this service did not issue.
+    /// 400 `invalidCursor` (RFC 9865 §2.1): a cursor this service did not
+    /// issue, or one sent with another sortBy, sortOrder or filter than
+    /// its walk's.
     #[error("invalidCursor: {0}")]
     InvalidCursor(String),
     /// 400 without a `scimType`: a query parameter is malformed.

@@ -19,4 +19,4 @@ pub mod user;
 mod user_input;
 
 pub use crate::error::ScimError;
-pub use crate::search::{Position, Query, search_groups, search_users};
+pub use crate::search::{Position, Query, Walk, search_groups, search_users};

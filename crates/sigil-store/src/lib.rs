@@ -22,6 +22,7 @@ mod error;
 pub mod grants;
 pub mod groups;
 pub mod keys;
+pub mod keyset;
 pub mod password;
 pub mod roles;
 pub mod schema;

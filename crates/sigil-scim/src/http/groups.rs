@@ -7,7 +7,7 @@ use actix_web::http::header::{ETAG, IF_NONE_MATCH};
 use actix_web::web::{self, Payload};
 use actix_web::{HttpRequest, HttpResponse};
 use serde_json::Value;
-use sigil_store::groups::named_members;
+use sigil_store::groups::{Group, named_members};
 
 use super::ScimContext;
 use super::auth::authorize_for;
@@ -21,6 +21,7 @@ use super::write::{self, load_group};
 use crate::filter::GROUP_SCHEMA;
 use crate::group::render;
 use crate::rights::{Kind, Operation};
+use crate::search::group_walk;
 use crate::user::etag;
 use crate::{ScimError, search_groups};
 
@@ -127,17 +128,22 @@ async fn run_list(ctx: &ScimContext, request: ListRequest) -> Result<HttpRespons
     let (total, resources, cursors) = ctx
         .store
         .read(move |c| {
-            let mut page = search_groups(c, &query)?;
-            let cursors = cursor_count.map(|count| {
-                cursor_page(&query, count, &mut page.groups, |g| (g.meta.created, g.id.clone()))
-            });
-            let ids: Vec<&str> = page.groups.iter().map(|g| g.id.as_str()).collect();
+            let page = search_groups(c, &query)?;
+            let mut found: Vec<_> = page.groups.into_iter().zip(page.keys).collect();
+            let cursors = match cursor_count {
+                Some(count) => {
+                    Some(cursor_page(&query, &group_walk(&query)?, count, &mut found, |g: &Group| {
+                        g.id.clone()
+                    }))
+                }
+                None => None,
+            };
+            let ids: Vec<&str> = found.iter().map(|(g, _)| g.id.as_str()).collect();
             let mut members = named_members(c, &ids)?;
             let mut roles = sigil_store::roles::granted_to_groups(c, &ids)?;
-            let resources: Vec<Value> = page
-                .groups
+            let resources: Vec<Value> = found
                 .iter()
-                .map(|g| {
+                .map(|(g, _)| {
                     let members = members.remove(&g.id).unwrap_or_default();
                     render(g, &members, &roles.remove(&g.id).unwrap_or_default(), &base)
                 })

@@ -9,11 +9,12 @@ use futures_util::StreamExt;
 use scim_filter_parser::{parse_attr_path, parse_filter};
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Value};
+use sigil_store::keyset::SortKey;
 
 use super::projection::Projection;
 use super::{MAX_PAYLOAD_BYTES, ScimContext};
 use crate::user::etag;
-use crate::{Query, ScimError};
+use crate::{Position, Query, ScimError, Walk};
 
 const SEARCH_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:SearchRequest";
 
@@ -165,8 +166,8 @@ pub(super) struct ListParams<'a> {
 
 /// RFC 7644 §3.4.2.4: startIndex below 1 is 1; a negative count is 0; a
 /// count above the maximum is cut to it. RFC 9865: a `cursor` (empty for the
-/// first page) pages in creation order instead, and cannot be combined with
-/// startIndex.
+/// first page) pages from a position in the order asked for instead, and
+/// cannot be combined with startIndex.
 pub(super) fn list_request(
     ctx: &ScimContext,
     params: &ListParams<'_>,
@@ -194,12 +195,8 @@ pub(super) fn list_request(
                 "use either startIndex or cursor, not both (RFC 9865)".into(),
             ));
         }
-        if sort_by.is_some() || descending {
-            return Err(ScimError::InvalidValue(
-                "cursor paging follows creation order; leave out sortBy and sortOrder".into(),
-            ));
-        }
-        // An empty cursor asks for the first page.
+        // An empty cursor asks for the first page. Whether a cursor belongs
+        // to this sortBy, sortOrder and filter is checked by the search.
         let position = if cursor.trim().is_empty() { None } else { Some(crate::cursor::decode(cursor)?) };
         // One more than asked, to know whether there is a next page.
         let query = Query { filter, sort_by, descending, offset: 0, limit: count + 1, position };
@@ -214,13 +211,18 @@ pub(super) fn list_request(
     })
 }
 
-/// Trims a cursor page fetched one longer than `count` and names the pages
-/// around it: (nextCursor, previousCursor).
+/// Trims a cursor page of `walk` fetched one longer than `count` and names
+/// the pages around it: (nextCursor, previousCursor). `items` hold each
+/// record's id and its value in the sort attribute.
+///
+/// RFC 9865 §2: nextCursor on every page but the last; previousCursor
+/// never on the first.
 pub(super) fn cursor_page<T>(
     request: &Query,
+    walk: &Walk,
     count: i64,
-    items: &mut Vec<T>,
-    key: impl Fn(&T) -> (chrono::NaiveDateTime, String),
+    items: &mut Vec<(T, SortKey)>,
+    id: impl Fn(&T) -> String,
 ) -> (Option<String>, Option<String>) {
     let count = usize::try_from(count).unwrap_or(0);
     let forward = request.position.as_ref().is_none_or(|p| p.forward);
@@ -232,9 +234,9 @@ pub(super) fn cursor_page<T>(
             items.drain(..items.len() - count);
         }
     }
-    let at = |item: &T, forward: bool| {
-        let (created, id) = key(item);
-        crate::cursor::encode(&crate::Position { created, id, forward })
+    let at = |(item, key): &(T, SortKey), forward: bool| {
+        let position = Position { walk: walk.clone(), key: key.clone(), id: id(item), forward };
+        crate::cursor::encode(&position)
     };
     let (first, last) = (items.first(), items.last());
     if forward {
@@ -310,7 +312,7 @@ pub(super) fn search_request(
 
 /// A ListResponse (RFC 7644 §3.4.2): with `startIndex` for index paging,
 /// with `nextCursor` / `previousCursor` (when there are such pages) for
-/// cursor paging (RFC 9865 §2.2).
+/// cursor paging (RFC 9865 §2).
 pub(super) fn list_response(
     total: i64,
     start_index: i64,

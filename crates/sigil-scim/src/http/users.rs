@@ -7,7 +7,7 @@ use actix_web::http::header::{ETAG, IF_NONE_MATCH};
 use actix_web::web::{self, Payload};
 use actix_web::{HttpRequest, HttpResponse};
 use sigil_store::StoreError;
-use sigil_store::users;
+use sigil_store::users::{self, User};
 
 use super::ScimContext;
 use super::auth::{authenticate, authorize_for};
@@ -19,6 +19,7 @@ use super::request::{
 use super::wire::error_response;
 use super::write::{self, load_user};
 use crate::rights::{Kind, Operation};
+use crate::search::user_walk;
 use crate::user::{USER_SCHEMA, etag, render};
 use crate::{ScimError, search_users};
 
@@ -124,13 +125,18 @@ async fn run_list(ctx: &ScimContext, request: ListRequest) -> Result<HttpRespons
     let (total, resources, cursors) = ctx
         .store
         .read(move |c| {
-            let mut page = search_users(c, &query)?;
-            let cursors = cursor_count
-                .map(|count| cursor_page(&query, count, &mut page.users, |u| (u.meta.created, u.id.clone())));
-            let ids: Vec<String> = page.users.iter().map(|u| u.id.clone()).collect();
+            let page = search_users(c, &query)?;
+            let mut found: Vec<_> = page.users.into_iter().zip(page.keys).collect();
+            let cursors = match cursor_count {
+                Some(count) => {
+                    Some(cursor_page(&query, &user_walk(&query)?, count, &mut found, |u: &User| u.id.clone()))
+                }
+                None => None,
+            };
+            let ids: Vec<String> = found.iter().map(|(u, _)| u.id.clone()).collect();
             let related = crate::user::Related::load_many(c, &ids)?;
             let resources: Vec<_> =
-                page.users.iter().zip(&related).map(|(user, related)| render(user, related, &base)).collect();
+                found.iter().zip(&related).map(|((user, _), related)| render(user, related, &base)).collect();
             Ok::<_, ScimError>((page.total, resources, cursors))
         })
         .await?;

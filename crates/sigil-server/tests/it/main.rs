@@ -19,6 +19,7 @@ mod roles;
 mod scim;
 mod scim_bulk;
 mod scim_clients;
+mod scim_cursor;
 mod scim_details;
 mod scim_groups;
 mod scim_patch;

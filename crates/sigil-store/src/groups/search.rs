@@ -9,6 +9,7 @@ use diesel::sql_types::{Bool, Nullable};
 use super::{Group, GroupRow, Member};
 use crate::db::AnyConnection;
 use crate::error::StoreError;
+use crate::keyset::{self, Seek, SortColumn, SortKey};
 use crate::schema::{group_members, groups, users};
 use crate::users::Backend;
 
@@ -30,21 +31,54 @@ pub enum GroupOrder {
     Id,
 }
 
+impl GroupOrder {
+    /// The column, as keyset paging sees it.
+    fn column(self) -> SortColumn<groups::table> {
+        match self {
+            Self::DisplayName => SortColumn::Text(|| Box::new(groups::display_name_folded)),
+            Self::ExternalId => SortColumn::OptionalText(|| Box::new(groups::external_id)),
+            Self::Created => SortColumn::Time(|| Box::new(groups::created)),
+            Self::LastModified => SortColumn::Time(|| Box::new(groups::last_modified)),
+            Self::Id => SortColumn::Id,
+        }
+    }
+
+    /// Whether `key` can be a group's value in this column.
+    pub fn admits(self, key: &SortKey) -> bool {
+        self.column().admits(key)
+    }
+
+    /// `row`'s value in this column, as stored.
+    fn key_of(self, row: &GroupRow) -> SortKey {
+        match self {
+            Self::DisplayName => SortKey::Text(row.display_name_folded.clone()),
+            Self::ExternalId => row.external_id.clone().map_or(SortKey::Absent, SortKey::Text),
+            Self::Created => SortKey::Time(row.created),
+            Self::LastModified => SortKey::Time(row.last_modified),
+            Self::Id => SortKey::Absent,
+        }
+    }
+}
+
 /// One page of groups, with the number the condition selects.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GroupPage {
     /// The groups on this page, in order.
     pub groups: Vec<Group>,
+    /// Each group's value in the order column, as stored.
+    pub keys: Vec<SortKey>,
     /// How many groups match in all.
     pub total: i64,
 }
 
 /// Groups selected by `condition()` (all when it builds `None`), ordered by
-/// `order` then id, unassigned values last; `offset` and `limit` page.
+/// `order` then id, unassigned values last; `offset` and `limit` page, and
+/// `seek` starts the page after (or ends it before) a group, as
+/// [`crate::users::search`] does.
 pub fn search(
     conn: &mut AnyConnection,
     condition: &dyn Fn() -> Option<GroupCondition>,
-    window: Option<GroupCondition>,
+    seek: Option<&Seek>,
     order: GroupOrder,
     descending: bool,
     offset: i64,
@@ -59,32 +93,15 @@ pub fn search(
     if let Some(condition) = condition() {
         query = query.filter(condition);
     }
-    // The window narrows the page, not the count (cursor paging).
-    if let Some(window) = window {
-        query = query.filter(window);
+    let (query, reversed) =
+        keyset::arrange(query, &order.column(), || Box::new(groups::id), descending, seek)?;
+    let mut rows: Vec<GroupRow> =
+        query.offset(offset).limit(limit).select(GroupRow::as_select()).load(conn)?;
+    if reversed {
+        rows.reverse();
     }
-    query = match (order, descending) {
-        (GroupOrder::DisplayName, false) => {
-            query.order((groups::display_name_folded.asc(), groups::id.asc()))
-        }
-        (GroupOrder::DisplayName, true) => {
-            query.order((groups::display_name_folded.desc(), groups::id.desc()))
-        }
-        (GroupOrder::ExternalId, false) => {
-            query.order((groups::external_id.is_null().asc(), groups::external_id.asc(), groups::id.asc()))
-        }
-        (GroupOrder::ExternalId, true) => {
-            query.order((groups::external_id.is_null().asc(), groups::external_id.desc(), groups::id.desc()))
-        }
-        (GroupOrder::Created, false) => query.order((groups::created.asc(), groups::id.asc())),
-        (GroupOrder::Created, true) => query.order((groups::created.desc(), groups::id.desc())),
-        (GroupOrder::LastModified, false) => query.order((groups::last_modified.asc(), groups::id.asc())),
-        (GroupOrder::LastModified, true) => query.order((groups::last_modified.desc(), groups::id.desc())),
-        (GroupOrder::Id, false) => query.order(groups::id.asc()),
-        (GroupOrder::Id, true) => query.order(groups::id.desc()),
-    };
-    let rows: Vec<GroupRow> = query.offset(offset).limit(limit).select(GroupRow::as_select()).load(conn)?;
-    Ok(GroupPage { groups: rows.into_iter().map(GroupRow::into_group).collect(), total })
+    let keys = rows.iter().map(|row| order.key_of(row)).collect();
+    Ok(GroupPage { groups: rows.into_iter().map(GroupRow::into_group).collect(), keys, total })
 }
 
 /// A member with the name to show for it: a user's display name (or user

@@ -14,6 +14,7 @@ use diesel::sql_types::{Bool, Nullable};
 use super::{AddressRow, User, UserRow, ValueRow, attach_children};
 use crate::db::AnyConnection;
 use crate::error::StoreError;
+use crate::keyset::{self, Seek, SortColumn, SortKey};
 use crate::schema::{user_addresses, user_values, users};
 
 /// The query backend of [`AnyConnection`], for building expressions outside
@@ -47,11 +48,53 @@ pub enum UserOrder {
     Id,
 }
 
+impl UserOrder {
+    /// The column, as keyset paging sees it.
+    fn column(self) -> SortColumn<users::table> {
+        match self {
+            Self::UserName => SortColumn::Text(|| Box::new(users::user_name_folded)),
+            Self::DisplayName => SortColumn::OptionalText(|| Box::new(users::display_name)),
+            Self::FamilyName => SortColumn::OptionalText(|| Box::new(users::family_name)),
+            Self::GivenName => SortColumn::OptionalText(|| Box::new(users::given_name)),
+            Self::ExternalId => SortColumn::OptionalText(|| Box::new(users::external_id)),
+            Self::Title => SortColumn::OptionalText(|| Box::new(users::title)),
+            Self::Created => SortColumn::Time(|| Box::new(users::created)),
+            Self::LastModified => SortColumn::Time(|| Box::new(users::last_modified)),
+            Self::Id => SortColumn::Id,
+        }
+    }
+
+    /// Whether `key` can be a user's value in this column (a position
+    /// taken in another order cannot).
+    pub fn admits(self, key: &SortKey) -> bool {
+        self.column().admits(key)
+    }
+
+    /// `row`'s value in this column, as stored.
+    fn key_of(self, row: &UserRow) -> SortKey {
+        let text = |value: &Option<String>| value.clone().map_or(SortKey::Absent, SortKey::Text);
+        match self {
+            Self::UserName => SortKey::Text(row.user_name_folded.clone()),
+            Self::DisplayName => text(&row.display_name),
+            Self::FamilyName => text(&row.family_name),
+            Self::GivenName => text(&row.given_name),
+            Self::ExternalId => text(&row.external_id),
+            Self::Title => text(&row.title),
+            Self::Created => SortKey::Time(row.created),
+            Self::LastModified => SortKey::Time(row.last_modified),
+            Self::Id => SortKey::Absent,
+        }
+    }
+}
+
 /// One page of a search, with the number of users the condition selects.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Page {
     /// The users on this page, in order.
     pub users: Vec<User>,
+    /// Each user's value in the order column, as stored: what a [`Seek`]
+    /// from that user carries.
+    pub keys: Vec<SortKey>,
     /// How many users match in all.
     pub total: i64,
 }
@@ -61,13 +104,14 @@ pub struct Page {
 /// skipping `offset` and returning at most `limit`. Users without a value
 /// for the order column come last in either direction (RFC 7644 §3.4.2.3).
 ///
-/// `condition` is called twice, for the count and for the page: a boxed
-/// diesel expression cannot be cloned. `window` applies to the page only,
-/// so a cursor can pick the page while `total` counts every match.
+/// With `seek`, the page holds the users right after (or right before) the
+/// user it names, still in `order` (keyset paging, see [`crate::keyset`]);
+/// `total` still counts every match. `condition` is called twice, for the
+/// count and for the page: a boxed diesel expression cannot be cloned.
 pub fn search(
     conn: &mut AnyConnection,
     condition: &dyn Fn() -> Option<UserCondition>,
-    window: Option<UserCondition>,
+    seek: Option<&Seek>,
     order: UserOrder,
     descending: bool,
     offset: i64,
@@ -83,54 +127,16 @@ pub fn search(
     if let Some(condition) = condition() {
         query = query.filter(condition);
     }
-    // The window narrows the page, not the count (cursor paging).
-    if let Some(window) = window {
-        query = query.filter(window);
+    let (query, reversed) =
+        keyset::arrange(query, &order.column(), || Box::new(users::id), descending, seek)?;
+    let mut rows: Vec<UserRow> = query.offset(offset).limit(limit).select(UserRow::as_select()).load(conn)?;
+    if reversed {
+        rows.reverse();
     }
-    query = match (order, descending) {
-        (UserOrder::UserName, false) => query.order((users::user_name_folded.asc(), users::id.asc())),
-        (UserOrder::UserName, true) => query.order((users::user_name_folded.desc(), users::id.desc())),
-        (UserOrder::DisplayName, false) => {
-            query.order((users::display_name.is_null().asc(), users::display_name.asc(), users::id.asc()))
-        }
-        (UserOrder::DisplayName, true) => {
-            query.order((users::display_name.is_null().asc(), users::display_name.desc(), users::id.desc()))
-        }
-        (UserOrder::FamilyName, false) => {
-            query.order((users::family_name.is_null().asc(), users::family_name.asc(), users::id.asc()))
-        }
-        (UserOrder::FamilyName, true) => {
-            query.order((users::family_name.is_null().asc(), users::family_name.desc(), users::id.desc()))
-        }
-        (UserOrder::GivenName, false) => {
-            query.order((users::given_name.is_null().asc(), users::given_name.asc(), users::id.asc()))
-        }
-        (UserOrder::GivenName, true) => {
-            query.order((users::given_name.is_null().asc(), users::given_name.desc(), users::id.desc()))
-        }
-        (UserOrder::ExternalId, false) => {
-            query.order((users::external_id.is_null().asc(), users::external_id.asc(), users::id.asc()))
-        }
-        (UserOrder::ExternalId, true) => {
-            query.order((users::external_id.is_null().asc(), users::external_id.desc(), users::id.desc()))
-        }
-        (UserOrder::Title, false) => {
-            query.order((users::title.is_null().asc(), users::title.asc(), users::id.asc()))
-        }
-        (UserOrder::Title, true) => {
-            query.order((users::title.is_null().asc(), users::title.desc(), users::id.desc()))
-        }
-        (UserOrder::Created, false) => query.order((users::created.asc(), users::id.asc())),
-        (UserOrder::Created, true) => query.order((users::created.desc(), users::id.desc())),
-        (UserOrder::LastModified, false) => query.order((users::last_modified.asc(), users::id.asc())),
-        (UserOrder::LastModified, true) => query.order((users::last_modified.desc(), users::id.desc())),
-        (UserOrder::Id, false) => query.order(users::id.asc()),
-        (UserOrder::Id, true) => query.order(users::id.desc()),
-    };
-    let rows: Vec<UserRow> = query.offset(offset).limit(limit).select(UserRow::as_select()).load(conn)?;
+    let keys = rows.iter().map(|row| order.key_of(row)).collect();
     let mut page: Vec<User> = rows.into_iter().map(UserRow::into_user).collect();
     load_children_of(conn, &mut page)?;
-    Ok(Page { users: page, total })
+    Ok(Page { users: page, keys, total })
 }
 
 /// Fills in the multi-valued attributes of `page` with one query per table.
