@@ -7,6 +7,8 @@ use sigil_store::users::{self, User};
 use sigil_store::{StoreError, clients};
 use sigil_testkit::{TestDb, backend_tests};
 
+use crate::support;
+
 backend_tests!(
     roles_reach_users_through_nested_groups,
     clients_hold_roles_of_their_own,
@@ -15,7 +17,7 @@ backend_tests!(
 );
 
 fn roles_reach_users_through_nested_groups(db: &TestDb) {
-    let store = crate::open(db);
+    let store = support::open(db);
     let now = store.now();
     let (user, outer) = store
         .write_blocking(|c| {
@@ -50,9 +52,9 @@ fn roles_reach_users_through_nested_groups(db: &TestDb) {
 }
 
 fn clients_hold_roles_of_their_own(db: &TestDb) {
-    let store = crate::open(db);
+    let store = support::open(db);
     let now = store.now();
-    store.write_blocking(|c| clients::insert(c, crate::clients::client("entra", now), now)).unwrap();
+    store.write_blocking(|c| clients::insert(c, support::client("entra", now), now)).unwrap();
     let client = Grantee::Client("entra".into());
     store.write_blocking(|c| admin_grants::grant(c, "service-account", &client, now)).unwrap();
     assert_eq!(
@@ -63,10 +65,10 @@ fn clients_hold_roles_of_their_own(db: &TestDb) {
 }
 
 fn grants_go_with_their_grantee(db: &TestDb) {
-    let store = crate::open(db);
+    let store = support::open(db);
     let now = store.now();
     let user = store.write_blocking(|c| users::insert(c, User::new("gone"), now)).unwrap();
-    store.write_blocking(|c| clients::insert(c, crate::clients::client("old", now), now)).unwrap();
+    store.write_blocking(|c| clients::insert(c, support::client("old", now), now)).unwrap();
     store
         .write_blocking(|c| {
             admin_grants::grant(c, "platform-operator", &Grantee::User(user.id.clone()), now)?;
@@ -79,7 +81,7 @@ fn grants_go_with_their_grantee(db: &TestDb) {
 }
 
 fn unknown_grantees_and_role_names_are_refused(db: &TestDb) {
-    let store = crate::open(db);
+    let store = support::open(db);
     let now = store.now();
     let err = store
         .write_blocking(|c| admin_grants::grant(c, "auditor", &Grantee::User("no-such-user".into()), now))
@@ -92,3 +94,4 @@ fn unknown_grantees_and_role_names_are_refused(db: &TestDb) {
     assert!(!matches!(err, StoreError::NotFound), "the schema refuses unknown roles: {err:?}");
     assert!(store.read_blocking(admin_grants::list).unwrap().is_empty());
 }
+
