@@ -10,6 +10,7 @@ mod groups;
 mod indexes;
 mod keys;
 mod once;
+mod roles;
 mod schema;
 mod support;
 mod tokens;

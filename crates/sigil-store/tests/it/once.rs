@@ -3,7 +3,8 @@
 //! exactly one wins and the others are answered as latecomers, never with
 //! an error. Also raced elsewhere: a double-submitted first consent
 //! (`tokens`), sign-in attempts counted before they are made and the server
-//! secret created once (`concurrency`), and group memberships (`versions`).
+//! secret created once (`concurrency`), group memberships (`versions`) and
+//! role grants (`roles`, `admin_grants`).
 
 use chrono::{NaiveDateTime, TimeDelta};
 use sigil_store::grants::{self, AuthorizationCode, Redemption, Session};
