@@ -152,7 +152,11 @@ pub(crate) async fn grant(
     let now = ctx.store.now();
     write(&ctx.store, move |c| {
         let (role, holder) = resolve(c, &client, &name, &kind, &id)?;
-        Ok(roles::grant(c, &role.id, &holder, now)?)
+        // The role can be removed between the look-up and the grant.
+        roles::grant(c, &role.id, &holder, now).map_err(|e| match e {
+            StoreError::NotFound => AdminError::NotFound(format!("{client} has no role `{name}`")),
+            other => other.into(),
+        })
     })
     .await?;
     Ok(HttpResponse::NoContent().finish())

@@ -11,7 +11,7 @@ use diesel::prelude::*;
 use crate::db::AnyConnection;
 use crate::error::StoreError;
 use crate::groups::memberships_of_user;
-use crate::schema::{admin_grants, clients, groups, users};
+use crate::schema::{admin_grants, groups, users};
 
 /// Who a built-in role is granted to.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -57,13 +57,17 @@ pub fn grant(
     grantee: &Grantee,
     now: NaiveDateTime,
 ) -> Result<bool, StoreError> {
-    let exists = match grantee {
-        Grantee::User(id) => users::table.find(id).count().get_result::<i64>(conn)?,
-        Grantee::Group(id) => groups::table.find(id).count().get_result::<i64>(conn)?,
-        Grantee::Client(id) => clients::table.find(id).count().get_result::<i64>(conn)?,
-    };
-    if exists == 0 {
-        return Err(StoreError::NotFound);
+    // The grantee's lock first (NotFound when it does not exist): a
+    // concurrent grant to the same grantee waits here and then sees this
+    // one's row instead of failing on the primary key, and a concurrent
+    // deletion of the grantee either waits and takes this grant along, or
+    // came first, and the grantee is not found.
+    match grantee {
+        Grantee::User(id) => crate::users::lock(conn, id)?,
+        Grantee::Group(id) => {
+            crate::groups::lock(conn, id)?;
+        }
+        Grantee::Client(id) => crate::clients::lock(conn, id)?,
     }
     let key = grantee.key();
     if admin_grants::table.find((role, &key)).count().get_result::<i64>(conn)? > 0 {

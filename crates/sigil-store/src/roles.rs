@@ -96,20 +96,38 @@ pub fn remove(conn: &mut AnyConnection, client_id: &str, name: &str) -> Result<b
         > 0)
 }
 
-/// Grants `role_id` to `holder`; granting it again changes nothing.
+/// Locks the role `role_id` until the transaction ends;
+/// [`StoreError::NotFound`] when there is no such role (or no longer).
+fn lock(conn: &mut AnyConnection, role_id: &str) -> Result<(), StoreError> {
+    // A no-op UPDATE: the one row lock both backends accept through one query.
+    let locked = diesel::update(roles::table.find(role_id)).set(roles::name.eq(roles::name)).execute(conn)?;
+    if locked == 0 {
+        return Err(StoreError::NotFound);
+    }
+    Ok(())
+}
+
+/// Grants `role_id` to `holder`; reports whether it is new (granting it
+/// again changes nothing). [`StoreError::NotFound`] when the role does not
+/// exist, or was removed while this grant waited for it.
 pub fn grant(
     conn: &mut AnyConnection,
     role_id: &str,
     holder: &Holder,
     now: NaiveDateTime,
-) -> Result<(), StoreError> {
+) -> Result<bool, StoreError> {
     let (holder_id, user_id, group_id) = match holder {
         Holder::User(id) => (id.clone(), Some(id.clone()), None),
         Holder::Group(id) => (id.clone(), None, Some(id.clone())),
     };
+    // The role's lock first: a concurrent grant of the same role waits here
+    // and then sees this one's row instead of failing on the primary key,
+    // and a concurrent removal either waits for this grant (and takes it
+    // along) or has removed the role, which is then not found.
+    lock(conn, role_id)?;
     let already = role_grants::table.find((role_id, &holder_id)).count().get_result::<i64>(conn)?;
     if already > 0 {
-        return Ok(());
+        return Ok(false);
     }
     diesel::insert_into(role_grants::table)
         .values((
@@ -120,7 +138,7 @@ pub fn grant(
             role_grants::created.eq(now),
         ))
         .execute(conn)?;
-    Ok(())
+    Ok(true)
 }
 
 /// Takes `role_id` away from `holder_id`; reports whether it was held.

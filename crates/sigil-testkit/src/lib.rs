@@ -9,8 +9,9 @@
 //! it so that a missing server cannot pass as a green run.
 //!
 //! Each [`TestDb`] is a database of its own, dropped when the value is.
-//! Use [`backend_tests!`] to run one test body on both backends, and
-//! [`process`] to run the `sigil` binary against a test database.
+//! Use [`backend_tests!`] to run one test body on both backends, [`race`]
+//! to start many writers at once, and [`process`] to run the `sigil` binary
+//! against a test database.
 
 pub mod process;
 
@@ -134,6 +135,31 @@ fn replace_database(url: &str, name: &str) -> String {
         out.push_str(query);
     }
     out
+}
+
+/// Runs `f(i)` for `i` in `0..n`, each on a thread of its own, all released
+/// together by a barrier so that they really overlap; returns each result in
+/// `i` order. A panic on any thread is raised again here, with its message.
+///
+/// Whatever must not blur the start (opening a store per simulated node,
+/// building requests) belongs before the call, indexed by `i` inside `f`.
+pub fn race<T: Send>(n: usize, f: impl Fn(usize) -> T + Sync) -> Vec<T> {
+    let start = std::sync::Barrier::new(n);
+    std::thread::scope(|s| {
+        let threads: Vec<_> = (0..n)
+            .map(|i| {
+                let (start, f) = (&start, &f);
+                s.spawn(move || {
+                    start.wait();
+                    f(i)
+                })
+            })
+            .collect();
+        threads
+            .into_iter()
+            .map(|t| t.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
+            .collect()
+    })
 }
 
 /// Runs each listed test body, a `fn(&TestDb)`, once per backend: in a

@@ -7,15 +7,18 @@ use sigil_store::users::{self, User};
 use sigil_store::{StoreError, clients};
 use sigil_testkit::{TestDb, backend_tests};
 
+use crate::support;
+
 backend_tests!(
     roles_reach_users_through_nested_groups,
     clients_hold_roles_of_their_own,
     grants_go_with_their_grantee,
     unknown_grantees_and_role_names_are_refused,
+    twenty_grants_of_a_built_in_role_grant_it_once,
 );
 
 fn roles_reach_users_through_nested_groups(db: &TestDb) {
-    let store = crate::open(db);
+    let store = support::open(db);
     let now = store.now();
     let (user, outer) = store
         .write_blocking(|c| {
@@ -50,9 +53,9 @@ fn roles_reach_users_through_nested_groups(db: &TestDb) {
 }
 
 fn clients_hold_roles_of_their_own(db: &TestDb) {
-    let store = crate::open(db);
+    let store = support::open(db);
     let now = store.now();
-    store.write_blocking(|c| clients::insert(c, crate::clients::client("entra", now), now)).unwrap();
+    store.write_blocking(|c| clients::insert(c, support::client("entra", now), now)).unwrap();
     let client = Grantee::Client("entra".into());
     store.write_blocking(|c| admin_grants::grant(c, "service-account", &client, now)).unwrap();
     assert_eq!(
@@ -63,10 +66,10 @@ fn clients_hold_roles_of_their_own(db: &TestDb) {
 }
 
 fn grants_go_with_their_grantee(db: &TestDb) {
-    let store = crate::open(db);
+    let store = support::open(db);
     let now = store.now();
     let user = store.write_blocking(|c| users::insert(c, User::new("gone"), now)).unwrap();
-    store.write_blocking(|c| clients::insert(c, crate::clients::client("old", now), now)).unwrap();
+    store.write_blocking(|c| clients::insert(c, support::client("old", now), now)).unwrap();
     store
         .write_blocking(|c| {
             admin_grants::grant(c, "platform-operator", &Grantee::User(user.id.clone()), now)?;
@@ -79,7 +82,7 @@ fn grants_go_with_their_grantee(db: &TestDb) {
 }
 
 fn unknown_grantees_and_role_names_are_refused(db: &TestDb) {
-    let store = crate::open(db);
+    let store = support::open(db);
     let now = store.now();
     let err = store
         .write_blocking(|c| admin_grants::grant(c, "auditor", &Grantee::User("no-such-user".into()), now))
@@ -91,4 +94,33 @@ fn unknown_grantees_and_role_names_are_refused(db: &TestDb) {
         .unwrap_err();
     assert!(!matches!(err, StoreError::NotFound), "the schema refuses unknown roles: {err:?}");
     assert!(store.read_blocking(admin_grants::list).unwrap().is_empty());
+}
+
+/// Twenty grants of one built-in role to one grantee at once, for each kind
+/// of grantee: one grants it, the others find it granted; none fails on the
+/// primary key.
+fn twenty_grants_of_a_built_in_role_grant_it_once(db: &TestDb) {
+    let store = support::open(db);
+    let now = store.now();
+    let (user, group) = store
+        .write_blocking(|c| {
+            clients::insert(c, support::client("entra", now), now)?;
+            let user = users::insert(c, User::new("olga"), now)?;
+            let group = groups::find_or_create(c, "Operations", now)?;
+            Ok::<_, StoreError>((user.id, group.id))
+        })
+        .unwrap();
+    let grantees = [Grantee::User(user), Grantee::Group(group), Grantee::Client("entra".into())];
+    for grantee in &grantees {
+        let results = support::race(&store, 20, |store, _| {
+            store.write_blocking(|c| admin_grants::grant(c, "auditor", grantee, now))
+        });
+        let granted = results.iter().filter(|r| matches!(r, Ok(true))).count();
+        let found = results.iter().filter(|r| matches!(r, Ok(false))).count();
+        assert_eq!((granted, found), (1, 19), "{grantee:?}: {results:?}");
+    }
+    let listed = store.read_blocking(admin_grants::list).unwrap();
+    let mut holders: Vec<Grantee> = listed.into_iter().map(|g| g.grantee).collect();
+    holders.sort();
+    assert_eq!(holders, grantees);
 }

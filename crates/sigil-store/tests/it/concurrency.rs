@@ -1,6 +1,5 @@
 //! Many writers on one store: none fails with a lock error, none is lost.
 
-use std::sync::{Arc, Barrier};
 use std::thread;
 
 use chrono::TimeDelta;
@@ -9,7 +8,10 @@ use sigil_store::grants;
 use sigil_store::groups::{self, Member};
 use sigil_store::throttle::{self, Limit};
 use sigil_store::users::{self, User};
+use sigil_store::{Store, StoreError};
 use sigil_testkit::{TestDb, backend_tests};
+
+use crate::support;
 
 backend_tests!(
     concurrent_read_then_write_transactions_all_commit,
@@ -21,7 +23,7 @@ backend_tests!(
 /// On SQLite a plain `BEGIN` loses most of these to "database is locked";
 /// the store's write transactions take the lock up front and queue instead.
 fn concurrent_read_then_write_transactions_all_commit(db: &TestDb) {
-    let store = crate::open(db);
+    let store = support::open(db);
     let group = store.write_blocking(|c| groups::find_or_create(c, "crowd", store.now())).unwrap();
     let threads: Vec<_> = (0..4)
         .map(|t| {
@@ -49,10 +51,10 @@ fn concurrent_read_then_write_transactions_all_commit(db: &TestDb) {
 
 /// Counts an attempt the way a caller must: again after a conflict on the
 /// key's first row.
-fn reserve(store: &sigil_store::Store, key: &str, limit: &Limit) -> Option<throttle::Reserved> {
+fn reserve(store: &Store, key: &str, limit: &Limit) -> Option<throttle::Reserved> {
     for _ in 0..5 {
         match store.write_blocking(|c| throttle::reserve(c, key, store.now(), limit)) {
-            Err(sigil_store::StoreError::Conflict(_)) => {}
+            Err(StoreError::Conflict(_)) => {}
             other => return other.unwrap(),
         }
     }
@@ -62,19 +64,10 @@ fn reserve(store: &sigil_store::Store, key: &str, limit: &Limit) -> Option<throt
 /// Forty attempts on one key at once: exactly the allowed five are counted,
 /// the rest find the key locked; a released attempt lifts the lock it set.
 fn concurrent_attempts_never_exceed_the_limit(db: &TestDb) {
-    let store = crate::open(db);
+    let store = support::open(db);
     let limit = Limit { allowed: 5, window: TimeDelta::minutes(15), first_lock: TimeDelta::seconds(30) };
-    let start = Arc::new(Barrier::new(40));
-    let threads: Vec<_> = (0..40)
-        .map(|_| {
-            let (store, start) = (store.clone(), Arc::clone(&start));
-            thread::spawn(move || {
-                start.wait();
-                reserve(&store, "account:x", &limit)
-            })
-        })
-        .collect();
-    let granted: Vec<_> = threads.into_iter().filter_map(|t| t.join().unwrap()).collect();
+    let results = support::race(&store, 40, |store, _| reserve(store, "account:x", &limit));
+    let granted: Vec<_> = results.into_iter().flatten().collect();
     assert_eq!(granted.len(), 5, "{granted:?}");
     assert!(reserve(&store, "account:x", &limit).is_none(), "locked");
     // The fifth attempt set the lock; giving it back lifts it.
@@ -85,24 +78,19 @@ fn concurrent_attempts_never_exceed_the_limit(db: &TestDb) {
     store.write_blocking(|c| throttle::clear(c, "account:x")).unwrap();
 }
 
-/// Nodes racing to create the form key all end up with the first one.
+/// Nodes racing to create the form key, each on its own store: one secret
+/// is kept, every loser is told so by a conflict, and all of them read the
+/// kept one back.
 fn concurrent_nodes_agree_on_one_server_secret(db: &TestDb) {
-    let store = crate::open(db);
-    let start = Arc::new(Barrier::new(8));
-    let threads: Vec<_> = (0..8)
-        .map(|i| {
-            let (store, start) = (store.clone(), Arc::clone(&start));
-            thread::spawn(move || {
-                start.wait();
-                let mine = format!("secret-{i}");
-                match store.write_blocking(|c| grants::create_server_secret(c, "forms", &mine, store.now())) {
-                    Ok(()) | Err(sigil_store::StoreError::Conflict(_)) => {}
-                    Err(e) => panic!("{e}"),
-                }
-                store.read_blocking(|c| grants::server_secret(c, "forms")).unwrap().unwrap()
-            })
-        })
-        .collect();
-    let kept: Vec<String> = threads.into_iter().map(|t| t.join().unwrap()).collect();
-    assert!(kept.iter().all(|k| *k == kept[0]), "{kept:?}");
+    support::open(db);
+    let results = support::race_nodes(db, 8, |store, i| {
+        let mine = format!("secret-{i}");
+        let created = store.write_blocking(|c| grants::create_server_secret(c, "forms", &mine, store.now()));
+        (created, store.read_blocking(|c| grants::server_secret(c, "forms")).unwrap().unwrap())
+    });
+    let (created, kept): (Vec<_>, Vec<_>) = results.into_iter().unzip();
+    let winner = support::one_winner(&created, |e| matches!(e, StoreError::Conflict(_)));
+    for (i, kept) in kept.iter().enumerate() {
+        assert_eq!(kept, &format!("secret-{winner}"), "node {i}: {created:?}");
+    }
 }

@@ -14,6 +14,8 @@ use sigil_store::users::{self, Address, MultiValue, User};
 use sigil_store::{AnyConnection, DatabaseUrl, PoolOptions, Store};
 use sigil_testkit::{TestDb, backend_tests};
 
+use crate::support;
+
 const URL_VAR: &str = "SIGIL_CRASH_TEST_DATABASE_URL";
 
 backend_tests!(killed_writer_leaves_only_whole_records);
@@ -47,7 +49,7 @@ fn writer_child() {
 }
 
 fn killed_writer_leaves_only_whole_records(db: &TestDb) {
-    let store = crate::open(db);
+    let store = support::open(db);
     let mut child = Command::new(std::env::current_exe().unwrap())
         .args(["--exact", "crash::writer_child", "--ignored", "--nocapture", "--test-threads", "1"])
         .env(URL_VAR, db.url())
@@ -68,7 +70,7 @@ fn killed_writer_leaves_only_whole_records(db: &TestDb) {
     child.wait().unwrap();
     drop(store);
 
-    let reopened = crate::open(db);
+    let reopened = support::open(db);
     reopened
         .read_blocking(|c| {
             if let AnyConnection::Sqlite(_) = c {

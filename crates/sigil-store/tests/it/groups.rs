@@ -5,6 +5,8 @@ use sigil_store::users::{self, User};
 use sigil_store::{StoreError, Unique};
 use sigil_testkit::{TestDb, backend_tests};
 
+use crate::support;
+
 backend_tests!(
     display_name_is_unique_in_any_letter_case,
     find_or_create_reuses_the_existing_group,
@@ -15,7 +17,7 @@ backend_tests!(
 );
 
 fn display_name_is_unique_in_any_letter_case(db: &TestDb) {
-    let store = crate::open(db);
+    let store = support::open(db);
     let now = store.now();
     store.write_blocking(|c| groups::insert(c, Group::new("Tour Guides"), now)).unwrap();
     let err = store.write_blocking(|c| groups::insert(c, Group::new("tour guides"), now)).unwrap_err();
@@ -23,7 +25,7 @@ fn display_name_is_unique_in_any_letter_case(db: &TestDb) {
 }
 
 fn find_or_create_reuses_the_existing_group(db: &TestDb) {
-    let store = crate::open(db);
+    let store = support::open(db);
     let now = store.now();
     let a = store.write_blocking(|c| groups::find_or_create(c, "Admins", now)).unwrap();
     let b = store.write_blocking(|c| groups::find_or_create(c, "ADMINS", now)).unwrap();
@@ -33,7 +35,7 @@ fn find_or_create_reuses_the_existing_group(db: &TestDb) {
 }
 
 fn membership_is_idempotent_and_bumps_version(db: &TestDb) {
-    let store = crate::open(db);
+    let store = support::open(db);
     let now = store.now();
     let user = store.write_blocking(|c| users::insert(c, User::new("erin"), now)).unwrap();
     let group = store.write_blocking(|c| groups::find_or_create(c, "staff", now)).unwrap();
@@ -50,7 +52,7 @@ fn membership_is_idempotent_and_bumps_version(db: &TestDb) {
 }
 
 fn nested_groups_cannot_form_a_cycle(db: &TestDb) {
-    let store = crate::open(db);
+    let store = support::open(db);
     let now = store.now();
     let [a, b, c] = ["a", "b", "c"]
         .map(|name| store.write_blocking(|conn| groups::find_or_create(conn, name, now)).unwrap());
@@ -73,7 +75,7 @@ fn nested_groups_cannot_form_a_cycle(db: &TestDb) {
 }
 
 fn membership_of_a_missing_user_is_refused(db: &TestDb) {
-    let store = crate::open(db);
+    let store = support::open(db);
     let now = store.now();
     let group = store.write_blocking(|c| groups::find_or_create(c, "staff", now)).unwrap();
     let err = store
@@ -84,7 +86,7 @@ fn membership_of_a_missing_user_is_refused(db: &TestDb) {
 }
 
 fn deleting_a_group_removes_its_memberships(db: &TestDb) {
-    let store = crate::open(db);
+    let store = support::open(db);
     let now = store.now();
     let outer = store.write_blocking(|c| groups::find_or_create(c, "outer", now)).unwrap();
     let inner = store.write_blocking(|c| groups::find_or_create(c, "inner", now)).unwrap();

@@ -7,6 +7,8 @@ use diesel::sql_types::Text;
 use sigil_store::AnyConnection;
 use sigil_testkit::{TestDb, backend_tests};
 
+use crate::support;
+
 backend_tests!(searchable_attributes_use_an_index);
 
 /// (what a client filters on, the query it becomes)
@@ -90,7 +92,7 @@ fn plan(conn: &mut AnyConnection, query: &str) -> String {
 }
 
 fn searchable_attributes_use_an_index(db: &TestDb) {
-    let store = crate::open(db);
+    let store = support::open(db);
     store
         .read_blocking(|conn| {
             for (what, query) in SEARCHES {

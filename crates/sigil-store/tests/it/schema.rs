@@ -4,10 +4,12 @@ use diesel::prelude::*;
 use sigil_store::schema::*;
 use sigil_testkit::{TestDb, backend_tests};
 
+use crate::support;
+
 backend_tests!(schema_matches_migrations, migrations_are_idempotent);
 
 fn schema_matches_migrations(db: &TestDb) {
-    let store = crate::open(db);
+    let store = support::open(db);
     store
         .read_blocking(|conn| {
             // Naming every declared column fails if one is missing or renamed
@@ -47,8 +49,8 @@ fn schema_matches_migrations(db: &TestDb) {
 }
 
 fn migrations_are_idempotent(db: &TestDb) {
-    let store = crate::open(db);
+    let store = support::open(db);
     assert!(store.migrate().unwrap().is_empty(), "a second run applies nothing");
-    let again = crate::open(db);
+    let again = support::open(db);
     assert!(again.migrate().unwrap().is_empty());
 }

@@ -5,9 +5,10 @@ use sigil_store::tokens::{self, RefreshToken, RefreshUse};
 use sigil_store::users::{self, User};
 use sigil_testkit::{TestDb, backend_tests};
 
+use crate::support;
+
 backend_tests!(
     a_token_inserted_after_its_grant_was_revoked_is_dead,
-    revoking_twice_is_one_revocation,
     a_first_consent_submitted_twice_at_once_is_recorded_once,
 );
 
@@ -29,16 +30,14 @@ fn token(hash: &str, family: &str, user: &str, now: chrono::NaiveDateTime) -> Re
 
 /// Registers the client `web` and the user alice, whom tokens need.
 fn web_and_alice(store: &sigil_store::Store, now: chrono::NaiveDateTime) -> User {
-    store
-        .write_blocking(|c| sigil_store::clients::insert(c, crate::clients::client("web", now), now))
-        .unwrap();
+    store.write_blocking(|c| sigil_store::clients::insert(c, support::client("web", now), now)).unwrap();
     store.write_blocking(|c| users::insert(c, User::new("alice"), now)).unwrap()
 }
 
 /// The spend of a refresh token and the insert of its successor are two
 /// transactions; a revocation of the grant between them must still win.
 fn a_token_inserted_after_its_grant_was_revoked_is_dead(db: &TestDb) {
-    let store = crate::open(db);
+    let store = support::open(db);
     let now = store.now();
     let user = web_and_alice(&store, now);
     store
@@ -52,33 +51,12 @@ fn a_token_inserted_after_its_grant_was_revoked_is_dead(db: &TestDb) {
     assert!(matches!(used, RefreshUse::Reused(_)), "{used:?}");
 }
 
-/// Concurrent revocations of one token all succeed (a unique violation is
-/// the other writer's success, not an error), and leave one record.
-fn revoking_twice_is_one_revocation(db: &TestDb) {
-    let store = crate::open(db);
-    let now = store.now();
-    let until = now + TimeDelta::hours(1);
-    let threads: Vec<_> = (0..8)
-        .map(|_| {
-            let store = store.clone();
-            std::thread::spawn(move || {
-                store
-                    .write_blocking(|c| tokens::revoke_jti(c, "jti-1", None, "revoked by client", now, until))
-            })
-        })
-        .collect();
-    for thread in threads {
-        thread.join().unwrap().unwrap();
-    }
-    assert!(store.read_blocking(|c| tokens::is_revoked(c, "jti-1", None)).unwrap());
-}
-
 /// A double-submitted consent form: the second first consent arrives while
 /// the first is inserted but not yet committed. It must become an update
 /// once the first commits, not a unique violation (a 500 at the consent
 /// page on PostgreSQL).
 fn a_first_consent_submitted_twice_at_once_is_recorded_once(db: &TestDb) {
-    let store = crate::open(db);
+    let store = support::open(db);
     let now = store.now();
     let user = web_and_alice(&store, now);
     let inserted = std::sync::Arc::new(std::sync::Barrier::new(2));

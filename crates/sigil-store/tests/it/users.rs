@@ -4,6 +4,8 @@ use sigil_store::users::{self, Address, MultiValue, User};
 use sigil_store::{StoreError, Unique, groups};
 use sigil_testkit::{TestDb, backend_tests};
 
+use crate::support;
+
 backend_tests!(
     full_user_round_trips,
     user_name_is_unique_in_any_letter_case,
@@ -82,7 +84,7 @@ pub(crate) fn full_user(user_name: &str) -> User {
 }
 
 fn full_user_round_trips(db: &TestDb) {
-    let store = crate::open(db);
+    let store = support::open(db);
     let manager = store.write_blocking(|c| users::insert(c, User::new("manager"), store.now())).unwrap();
     let mut user = full_user("bjensen");
     user.enterprise.manager_id = Some(manager.id.clone());
@@ -116,7 +118,7 @@ fn full_user_round_trips(db: &TestDb) {
 }
 
 fn user_name_is_unique_in_any_letter_case(db: &TestDb) {
-    let store = crate::open(db);
+    let store = support::open(db);
     let now = store.now();
     store.write_blocking(|c| users::insert(c, full_user("BJensen"), now)).unwrap();
     for clash in ["bjensen", "BJENSEN", "bJeNsEn"] {
@@ -129,7 +131,7 @@ fn user_name_is_unique_in_any_letter_case(db: &TestDb) {
 }
 
 fn unicode_user_names_fold_the_same_on_both_backends(db: &TestDb) {
-    let store = crate::open(db);
+    let store = support::open(db);
     let now = store.now();
     store.write_blocking(|c| users::insert(c, User::new("ÉMILE"), now)).unwrap();
     let err = store.write_blocking(|c| users::insert(c, User::new("émile"), now)).unwrap_err();
@@ -138,7 +140,7 @@ fn unicode_user_names_fold_the_same_on_both_backends(db: &TestDb) {
 }
 
 fn malformed_email_is_refused_and_nothing_is_written(db: &TestDb) {
-    let store = crate::open(db);
+    let store = support::open(db);
     let mut user = full_user("alice");
     user.emails.push(MultiValue::new("not-an-address"));
     let err = store.write_blocking(|c| users::insert(c, user, store.now())).unwrap_err();
@@ -147,7 +149,7 @@ fn malformed_email_is_refused_and_nothing_is_written(db: &TestDb) {
 }
 
 fn a_failed_transaction_leaves_no_trace(db: &TestDb) {
-    let store = crate::open(db);
+    let store = support::open(db);
     let now = store.now();
     let err = store
         .write_blocking(|c| {
@@ -162,7 +164,7 @@ fn a_failed_transaction_leaves_no_trace(db: &TestDb) {
 }
 
 fn update_bumps_version_and_honours_expected_version(db: &TestDb) {
-    let store = crate::open(db);
+    let store = support::open(db);
     let now = store.now();
     let created = store.write_blocking(|c| users::insert(c, full_user("carol"), now)).unwrap();
     let mut changed = created.clone();
@@ -187,7 +189,7 @@ fn update_bumps_version_and_honours_expected_version(db: &TestDb) {
 }
 
 fn deleting_a_user_removes_what_hangs_off_it(db: &TestDb) {
-    let store = crate::open(db);
+    let store = support::open(db);
     let now = store.now();
     let user = store.write_blocking(|c| users::insert(c, full_user("dave"), now)).unwrap();
     let group = store.write_blocking(|c| groups::find_or_create(c, "ops", now)).unwrap();
@@ -211,7 +213,7 @@ fn deleting_a_user_removes_what_hangs_off_it(db: &TestDb) {
 }
 
 fn users_list_in_creation_order(db: &TestDb) {
-    let store = crate::open(db);
+    let store = support::open(db);
     let clock = std::sync::Arc::new(sigil_store::ManualClock::new(chrono::Utc::now()));
     let store = store.with_clock(clock.clone());
     for name in ["u1", "u2", "u3", "u4"] {

@@ -6,13 +6,13 @@
 //! read + 1" pass twice, which these tests catch.
 
 use std::collections::HashSet;
-use std::sync::{Arc, Barrier};
-use std::thread;
 
+use sigil_store::StoreError;
 use sigil_store::groups::{self, Group, Member};
 use sigil_store::users::{self, User};
-use sigil_store::{Store, StoreError};
 use sigil_testkit::{TestDb, backend_tests};
+
+use crate::support::{self, one_winner};
 
 backend_tests!(
     one_of_twenty_conditional_group_updates_wins,
@@ -25,85 +25,42 @@ backend_tests!(
     deleted_members_move_their_groups_versions_on,
 );
 
-/// Runs `write(i)` for `i` in `0..n` on `n` threads released together;
-/// returns each result in `i` order.
-fn race<T: Send + 'static>(
-    store: &Store,
-    n: usize,
-    write: impl Fn(&Store, usize) -> Result<T, StoreError> + Send + Sync + 'static,
-) -> Vec<Result<T, StoreError>> {
-    let start = Arc::new(Barrier::new(n));
-    let write = Arc::new(write);
-    let threads: Vec<_> = (0..n)
-        .map(|i| {
-            let (store, start, write) = (store.clone(), Arc::clone(&start), Arc::clone(&write));
-            thread::spawn(move || {
-                start.wait();
-                write(&store, i)
-            })
-        })
-        .collect();
-    threads.into_iter().map(|t| t.join().unwrap()).collect()
-}
-
-/// Exactly one `Ok`; every other result a version mismatch. Returns the winner.
-fn one_winner<T: std::fmt::Debug>(results: &[Result<T, StoreError>]) -> usize {
-    let winners: Vec<usize> = (0..results.len()).filter(|&i| results[i].is_ok()).collect();
-    assert_eq!(winners.len(), 1, "{results:?}");
-    for result in results.iter().filter(|r| r.is_err()) {
-        assert!(matches!(result, Err(StoreError::VersionMismatch)), "{result:?}");
-    }
-    winners[0]
-}
-
-fn users_named(store: &Store, prefix: &str, n: usize) -> Vec<String> {
-    store
-        .write_blocking(|c| {
-            (0..n)
-                .map(|i| {
-                    Ok::<_, StoreError>(users::insert(c, User::new(format!("{prefix}{i}")), store.now())?.id)
-                })
-                .collect()
-        })
-        .unwrap()
-}
-
 fn one_of_twenty_conditional_group_updates_wins(db: &TestDb) {
-    let store = crate::open(db);
+    let store = support::open(db);
     let group = store.write_blocking(|c| groups::insert(c, Group::new("g"), store.now())).unwrap();
     let id = group.id.clone();
-    let results = race(&store, 20, move |store, i| {
+    let results = support::race(&store, 20, move |store, i| {
         let renamed = Group { display_name: format!("g{i}"), ..group.clone() };
         store.write_blocking(|c| groups::update(c, &renamed, Some(1), store.now()))
     });
-    let winner = one_winner(&results);
+    let winner = one_winner(&results, |e| matches!(e, StoreError::VersionMismatch));
     let stored = store.read_blocking(|c| groups::get(c, &id)).unwrap();
     assert_eq!(stored.display_name, format!("g{winner}"));
     assert_eq!(stored.meta.version, 2);
 }
 
 fn one_of_twenty_conditional_member_lists_wins(db: &TestDb) {
-    let store = crate::open(db);
-    let people = users_named(&store, "u", 20);
+    let store = support::open(db);
+    let people = support::users_named(&store, "u", 20);
     let group = store.write_blocking(|c| groups::insert(c, Group::new("g"), store.now())).unwrap();
     let id = group.id.clone();
     let wanted = people.clone();
-    let results = race(&store, 20, move |store, i| {
+    let results = support::race(&store, 20, move |store, i| {
         let members = [Member::User(wanted[i].clone())];
         store.write_blocking(|c| groups::set_members(c, &group.id, &members, Some(1), store.now()))
     });
-    let winner = one_winner(&results);
+    let winner = one_winner(&results, |e| matches!(e, StoreError::VersionMismatch));
     let members = store.read_blocking(|c| groups::members(c, &id)).unwrap();
     assert_eq!(members, vec![Member::User(people[winner].clone())]);
     assert_eq!(store.read_blocking(|c| groups::get(c, &id)).unwrap().meta.version, 2);
 }
 
 fn fifty_member_adds_without_a_version_all_land(db: &TestDb) {
-    let store = crate::open(db);
-    let people = users_named(&store, "u", 50);
+    let store = support::open(db);
+    let people = support::users_named(&store, "u", 50);
     let group = store.write_blocking(|c| groups::insert(c, Group::new("g"), store.now())).unwrap();
     let (id, added) = (group.id.clone(), people.clone());
-    let results = race(&store, 50, move |store, i| {
+    let results = support::race(&store, 50, move |store, i| {
         store.write_blocking(|c| {
             groups::add_member(c, &group.id, &Member::User(added[i].clone()), store.now())
         })
@@ -120,11 +77,11 @@ fn fifty_member_adds_without_a_version_all_land(db: &TestDb) {
 /// What a SCIM PATCH without If-Match does: lock, read the member list,
 /// write it back with one more, with the version read.
 fn fifty_read_modify_writes_of_a_member_list_all_land(db: &TestDb) {
-    let store = crate::open(db);
-    let people = users_named(&store, "u", 50);
+    let store = support::open(db);
+    let people = support::users_named(&store, "u", 50);
     let group = store.write_blocking(|c| groups::insert(c, Group::new("g"), store.now())).unwrap();
     let (id, added) = (group.id.clone(), people.clone());
-    let results = race(&store, 50, move |store, i| {
+    let results = support::race(&store, 50, move |store, i| {
         store.write_blocking(|c| {
             let version = groups::lock(c, &group.id)?.meta.version;
             let mut members = groups::members(c, &group.id)?;
@@ -143,11 +100,11 @@ fn fifty_read_modify_writes_of_a_member_list_all_land(db: &TestDb) {
 /// A membership is a one-time value: of twenty adds of the same member, one
 /// adds it and the others find it there; none fails on the primary key.
 fn twenty_adds_of_one_member_add_it_once(db: &TestDb) {
-    let store = crate::open(db);
-    let person = users_named(&store, "u", 1).remove(0);
+    let store = support::open(db);
+    let person = support::users_named(&store, "u", 1).remove(0);
     let group = store.write_blocking(|c| groups::insert(c, Group::new("g"), store.now())).unwrap();
     let (id, member) = (group.id.clone(), Member::User(person));
-    let results = race(&store, 20, move |store, _| {
+    let results = support::race(&store, 20, move |store, _| {
         store.write_blocking(|c| groups::add_member(c, &group.id, &member, store.now()))
     });
     let added = results.iter().filter(|r| matches!(r, Ok(true))).count();
@@ -158,25 +115,25 @@ fn twenty_adds_of_one_member_add_it_once(db: &TestDb) {
 }
 
 fn one_of_twenty_conditional_user_updates_wins(db: &TestDb) {
-    let store = crate::open(db);
+    let store = support::open(db);
     let user = store.write_blocking(|c| users::insert(c, User::new("alice"), store.now())).unwrap();
     let id = user.id.clone();
-    let results = race(&store, 20, move |store, i| {
+    let results = support::race(&store, 20, move |store, i| {
         let mut changed = user.clone();
         changed.display_name = Some(format!("Alice {i}"));
         store.write_blocking(|c| users::update(c, changed, Some(1), store.now()))
     });
-    let winner = one_winner(&results);
+    let winner = one_winner(&results, |e| matches!(e, StoreError::VersionMismatch));
     let stored = store.read_blocking(|c| users::get(c, &id)).unwrap();
     assert_eq!(stored.display_name, Some(format!("Alice {winner}")));
     assert_eq!(stored.meta.version, 2);
 }
 
 fn twenty_user_updates_without_a_version_all_land(db: &TestDb) {
-    let store = crate::open(db);
+    let store = support::open(db);
     let user = store.write_blocking(|c| users::insert(c, User::new("alice"), store.now())).unwrap();
     let id = user.id.clone();
-    let results = race(&store, 20, move |store, i| {
+    let results = support::race(&store, 20, move |store, i| {
         let mut changed = user.clone();
         changed.display_name = Some(format!("Alice {i}"));
         store.write_blocking(|c| users::update(c, changed, None, store.now()))
@@ -192,8 +149,8 @@ fn twenty_user_updates_without_a_version_all_land(db: &TestDb) {
 /// still change version, or an If-Match taken before would pass. Twenty
 /// members deleted at once: twenty versions on, no member left.
 fn deleted_members_move_their_groups_versions_on(db: &TestDb) {
-    let store = crate::open(db);
-    let people = users_named(&store, "u", 20);
+    let store = support::open(db);
+    let people = support::users_named(&store, "u", 20);
     let (group, parent) = store
         .write_blocking(|c| {
             let group = groups::insert(c, Group::new("g"), store.now())?;
@@ -206,8 +163,9 @@ fn deleted_members_move_their_groups_versions_on(db: &TestDb) {
         })
         .unwrap();
     let gone = people.clone();
-    let results =
-        race(&store, 20, move |store, i| store.write_blocking(|c| users::delete(c, &gone[i], store.now())));
+    let results = support::race(&store, 20, move |store, i| {
+        store.write_blocking(|c| users::delete(c, &gone[i], store.now()))
+    });
     assert!(results.iter().all(|r| matches!(r, Ok(true))), "{results:?}");
     assert!(store.read_blocking(|c| groups::members(c, &group)).unwrap().is_empty());
     assert_eq!(store.read_blocking(|c| groups::get(c, &group)).unwrap().meta.version, 41);

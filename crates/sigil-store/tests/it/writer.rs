@@ -15,6 +15,8 @@ use sigil_store::users::{self, User};
 use sigil_store::{AnyConnection, Store, StoreError, Unique};
 use sigil_testkit::{TestDb, backend_tests};
 
+use crate::support;
+
 backend_tests!(a_burst_of_writers_all_land_and_conflicts_are_told_apart);
 
 type Write<T> = Pin<Box<dyn Future<Output = Result<T, StoreError>> + Send>>;
@@ -60,7 +62,7 @@ fn exists(store: &Store, name: &str) -> bool {
 #[test]
 fn writes_queued_together_commit_together_and_a_failure_undoes_only_itself() {
     let db = TestDb::sqlite();
-    let store = crate::open(&db);
+    let store = support::open(&db);
     let rt = runtime();
     let before = store.writer_counts().expect("SQLite has a single writer");
     let (gate, release) = gate(&store);
@@ -105,7 +107,7 @@ fn writes_queued_together_commit_together_and_a_failure_undoes_only_itself() {
 #[test]
 fn no_write_is_answered_or_seen_before_its_batch_commits() {
     let db = TestDb::sqlite();
-    let store = crate::open(&db);
+    let store = support::open(&db);
     let rt = runtime();
     let (gate, release_gate) = gate(&store);
     let ran = Arc::new(AtomicBool::new(false));
@@ -147,8 +149,8 @@ fn a_write_lands_while_another_process_holds_the_write_lock() {
     // The CLI writes from another process, through its own connection; the
     // writer waits for the lock instead of failing.
     let db = TestDb::sqlite();
-    let store = crate::open(&db);
-    let other = crate::open(&db);
+    let store = support::open(&db);
+    let other = support::open(&db);
     let rt = runtime();
     let (locked, holding) = mpsc::channel::<()>();
     let (release, wait) = mpsc::channel::<()>();
@@ -170,7 +172,7 @@ fn a_write_lands_while_another_process_holds_the_write_lock() {
 }
 
 fn a_burst_of_writers_all_land_and_conflicts_are_told_apart(db: &TestDb) {
-    let store = crate::open(db);
+    let store = support::open(db);
     let rt = runtime();
     // 200 writers at once; every fourth name is taken twice.
     let names: Vec<String> =
