@@ -93,8 +93,10 @@ fn plan(conn: &mut AnyConnection, query: &str) -> String {
 
 fn searchable_attributes_use_an_index(db: &TestDb) {
     let store = support::open(db);
+    // A write transaction, though nothing is written: `SET LOCAL` needs a
+    // transaction, and reads on PostgreSQL run outside one.
     store
-        .read_blocking(|conn| {
+        .write_blocking(|conn| {
             for (what, query) in SEARCHES {
                 let plan = plan(conn, query);
                 let indexed = plan.contains("USING INDEX")
