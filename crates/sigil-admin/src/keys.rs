@@ -4,7 +4,8 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::NaiveDateTime;
 use serde_json::{Value, json};
 use sigil_access::Operation;
-use sigil_oidc::keys::{DEFAULT_RETIRED_KEY_RETENTION, SigningAlg, rotate as rotate_keys};
+use sigil_oidc::keys::{DEFAULT_RETIRED_KEY_RETENTION, NextKey, SigningAlg, rotate as rotate_keys};
+use sigil_store::StoreError;
 
 use crate::auth::authorize;
 use crate::{AdminContext, AdminError, write};
@@ -42,10 +43,19 @@ pub(crate) async fn rotate(
 ) -> Result<HttpResponse, AdminError> {
     authorize(&ctx, &req, Operation::KeysRotate).await?;
     let now = ctx.store.now();
+    // The new keys are made first, off the executor and outside the write.
+    let fresh: Vec<(SigningAlg, NextKey)> = web::block(move || {
+        SigningAlg::ALL
+            .into_iter()
+            .map(|alg| NextKey::generate(alg, now).map(|k| (alg, k)))
+            .collect::<Result<Vec<_>, _>>()
+    })
+    .await
+    .map_err(|e| AdminError::Store(StoreError::Other(format!("key generation failed: {e}"))))??;
     let rotations = write(&ctx.store, move |c| {
         let mut done = Vec::new();
-        for alg in SigningAlg::ALL {
-            let rotation = rotate_keys(c, alg, DEFAULT_RETIRED_KEY_RETENTION, now)?;
+        for (alg, next) in fresh {
+            let rotation = rotate_keys(c, alg, next, DEFAULT_RETIRED_KEY_RETENTION, now)?;
             done.push(json!({
                 "alg": alg.as_str(),
                 "signing": rotation.activated,

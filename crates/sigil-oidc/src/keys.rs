@@ -166,16 +166,35 @@ pub struct Rotation {
     pub removed: usize,
 }
 
+/// The key a rotation of `alg` will publish as its new `next` key, made
+/// before the rotation's transaction: generating a key (hundreds of
+/// milliseconds for RSA) must not happen while holding the key-set lock,
+/// nor, on SQLite, the database's only write lock.
+#[derive(Debug)]
+pub struct NextKey(SigningKey);
+
+impl NextKey {
+    /// Generates the key for a rotation of `alg` at `now`.
+    pub fn generate(alg: SigningAlg, now: NaiveDateTime) -> Result<Self, OidcError> {
+        new_key(alg, KeyState::Next, now).map(Self)
+    }
+}
+
 /// Rotates the keys of `alg`: the published `next` key starts signing, the
-/// active key retires, a new `next` key is published, and retired keys older
-/// than `retention` are removed.
+/// active key retires, `fresh_next` (a key of `alg`, from
+/// [`NextKey::generate`]) is published as the new `next` key, and retired
+/// keys older than `retention` are removed.
 pub fn rotate(
     conn: &mut AnyConnection,
     alg: SigningAlg,
+    fresh_next: NextKey,
     retention: TimeDelta,
     now: NaiveDateTime,
 ) -> Result<Rotation, OidcError> {
-    let fresh_next = new_key(alg, KeyState::Next, now)?;
+    let NextKey(fresh_next) = fresh_next;
+    if fresh_next.alg != alg.as_str() {
+        return Err(OidcError::Invalid(format!("a {} key cannot be the next {alg} key", fresh_next.alg)));
+    }
     sigil_store::lock(conn, sigil_store::Lock::KeySet)?;
     let present = stored::list(conn)?;
     let of_alg = |state| present.iter().find(|k| k.alg == alg.as_str() && k.state == state);

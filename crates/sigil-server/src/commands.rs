@@ -7,7 +7,7 @@ use std::io::BufRead;
 use anyhow::{Context, anyhow, bail};
 use sigil_oidc::OidcError;
 use sigil_oidc::clients::{Changes, Credentials, ExchangePolicy, Registration, register, update};
-use sigil_oidc::keys::{DEFAULT_RETIRED_KEY_RETENTION, SigningAlg, rotate};
+use sigil_oidc::keys::{DEFAULT_RETIRED_KEY_RETENTION, NextKey, SigningAlg, rotate};
 use sigil_store::groups::{self, Member};
 use sigil_store::secret::PlainSecret;
 use sigil_store::users::{self, Address, MultiValue, User};
@@ -365,7 +365,9 @@ pub(crate) fn keys_rotate(config: &Config) -> anyhow::Result<()> {
     let store = open_store(config)?;
     let now = store.now();
     for alg in SigningAlg::ALL {
-        let rotation = write_oidc(&store, move |conn| rotate(conn, alg, DEFAULT_RETIRED_KEY_RETENTION, now))?;
+        let next = NextKey::generate(alg, now)?;
+        let rotation =
+            write_oidc(&store, move |conn| rotate(conn, alg, next, DEFAULT_RETIRED_KEY_RETENTION, now))?;
         println!("{alg}: signing with {}", rotation.activated);
         if let Some(retired) = rotation.retired {
             println!("{alg}: retired {retired} (published until tokens it signed have expired)");

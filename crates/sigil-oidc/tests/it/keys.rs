@@ -7,7 +7,9 @@
 use std::collections::{BTreeSet, HashSet};
 
 use sigil_oidc::OidcError;
-use sigil_oidc::keys::{DEFAULT_RETIRED_KEY_RETENTION, Rotation, SigningAlg, ensure_key_set, rotate};
+use sigil_oidc::keys::{
+    DEFAULT_RETIRED_KEY_RETENTION, NextKey, Rotation, SigningAlg, ensure_key_set, rotate,
+};
 use sigil_store::keys::{self as stored, KeyState, SigningKey};
 use sigil_store::{AnyConnection, Store};
 use sigil_testkit::{TestDb, backend_tests, race};
@@ -39,13 +41,16 @@ fn start(node: &Store) -> Vec<String> {
 /// rotate` does).
 fn rotate_all(node: &Store, i: usize) -> Vec<(SigningAlg, Rotation)> {
     let now = node.now();
-    let rotate_one = |c: &mut AnyConnection, alg| {
-        rotate(c, alg, DEFAULT_RETIRED_KEY_RETENTION, now).map(|rotation| (alg, rotation))
+    // The new keys are made before the transactions, as both callers do.
+    let fresh: Vec<(SigningAlg, NextKey)> =
+        SigningAlg::ALL.into_iter().map(|alg| (alg, NextKey::generate(alg, now).unwrap())).collect();
+    let rotate_one = |c: &mut AnyConnection, alg, next| {
+        rotate(c, alg, next, DEFAULT_RETIRED_KEY_RETENTION, now).map(|rotation| (alg, rotation))
     };
     let rotated: Result<Vec<_>, OidcError> = if i.is_multiple_of(2) {
-        node.write_blocking(|c| SigningAlg::ALL.into_iter().map(|alg| rotate_one(c, alg)).collect())
+        node.write_blocking(|c| fresh.into_iter().map(|(alg, next)| rotate_one(c, alg, next)).collect())
     } else {
-        SigningAlg::ALL.into_iter().map(|alg| node.write_blocking(|c| rotate_one(c, alg))).collect()
+        fresh.into_iter().map(|(alg, next)| node.write_blocking(|c| rotate_one(c, alg, next))).collect()
     };
     rotated.unwrap_or_else(|e| panic!("node {i}: rotation failed: {e}"))
 }
