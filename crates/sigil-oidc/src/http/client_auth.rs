@@ -106,6 +106,10 @@ pub(crate) fn presented(authorization: Option<&str>, form: &Form) -> Result<Pres
 }
 
 fn form_decode(part: &str) -> String {
+    // Most credentials hold nothing encoded.
+    if !part.contains(['%', '+']) {
+        return part.to_owned();
+    }
     form_urlencoded::parse(format!("v={part}").as_bytes())
         .next()
         .map(|(_, v)| v.into_owned())

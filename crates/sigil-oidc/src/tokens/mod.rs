@@ -77,8 +77,11 @@ impl KeySigner {
     fn sign(&self, input: &[u8]) -> Result<Vec<u8>, String> {
         match self {
             Self::Es256(key) => {
-                let signature =
-                    EcdsaSig::sign(&openssl::sha::sha256(input), key).map_err(|e| e.to_string())?;
+                // The low-level hasher: OpenSSL 3's one-shot `SHA256()` looks
+                // the algorithm up through its providers on every call.
+                let mut digest = openssl::sha::Sha256::new();
+                digest.update(input);
+                let signature = EcdsaSig::sign(&digest.finish(), key).map_err(|e| e.to_string())?;
                 // RFC 7518 §3.4: R and S as 32-byte big-endian integers, concatenated.
                 let mut out = signature.r().to_vec_padded(P256_INTEGER_LEN).map_err(|e| e.to_string())?;
                 out.extend(signature.s().to_vec_padded(P256_INTEGER_LEN).map_err(|e| e.to_string())?);
