@@ -87,7 +87,7 @@ pub(crate) async fn access_token(
     }
     let keys = provider.keys_for_signing().await?;
     let alg: SigningAlg = client.access_token_signed_response_alg.parse()?;
-    let token = provider.signers.sign(&keys, alg, "at+jwt", claims)?;
+    let token = provider.signers.sign(&keys, alg, "at+jwt", &claims)?;
     Ok(Minted { token, expires_in: exp - numeric_date(now) })
 }
 
@@ -150,7 +150,7 @@ pub(crate) async fn id_token(
         id.insert("roles".into(), roles);
     }
     let keys = provider.keys_for_signing().await?;
-    let token = provider.signers.sign(&keys, alg, "JWT", id)?;
+    let token = provider.signers.sign(&keys, alg, "JWT", &id)?;
     Ok(Minted { token, expires_in: exp - numeric_date(now) })
 }
 

@@ -97,7 +97,7 @@ impl FromStr for SigningAlg {
 /// anything it signed.
 pub const DEFAULT_RETIRED_KEY_RETENTION: TimeDelta = TimeDelta::days(1);
 
-fn new_key(alg: SigningAlg, state: KeyState, now: NaiveDateTime) -> Result<SigningKey, OidcError> {
+pub(crate) fn new_key(alg: SigningAlg, state: KeyState, now: NaiveDateTime) -> Result<SigningKey, OidcError> {
     let kid = sigil_store::new_id();
     let (private_pem, public_jwk) = alg.generate(&kid)?;
     Ok(SigningKey {

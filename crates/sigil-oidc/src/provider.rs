@@ -152,6 +152,12 @@ impl Provider {
         format!("{}{}", self.issuer, api.path())
     }
 
+    /// Whether `target` is [`Provider::resource`] of `api`, without writing
+    /// the resource out (the token endpoint asks for every target).
+    pub(crate) fn is_resource(&self, api: Api, target: &str) -> bool {
+        target.strip_prefix(self.issuer.as_str()) == Some(api.path())
+    }
+
     /// The APIs whose scopes are among `scope`: a token granted them is for
     /// those APIs too.
     pub(crate) fn apis_implied_by<'a>(&'a self, scope: &'a [String]) -> impl Iterator<Item = Api> + 'a {

@@ -235,9 +235,12 @@ pub fn lock(conn: &mut AnyConnection, id: &str) -> Result<(), StoreError> {
     Ok(())
 }
 
-/// The client with this id.
+/// The client with this id: one statement, by primary key.
 pub fn get(conn: &mut AnyConnection, id: &str) -> Result<Client, StoreError> {
-    clients::table.find(id).select(ClientRow::as_select()).first(conn)?.into_client()
+    let row: ClientRow = crate::db::on_backend!(conn, |c| {
+        clients::table.find(id).select(ClientRow::as_select()).get_result(c)
+    })?;
+    row.into_client()
 }
 
 /// Every client, by id.

@@ -164,7 +164,7 @@ pub(crate) fn audiences(
     }
     let mut granted: Vec<String> = Vec::new();
     for target in requested {
-        let own_api = Api::ALL.iter().any(|api| provider.resource(*api) == *target);
+        let own_api = Api::ALL.iter().any(|api| provider.is_resource(*api, target));
         let permitted = if own_api { implied.contains(target) } else { allowed.contains(target) };
         if !permitted {
             return Err(OidcError::InvalidTarget(format!(

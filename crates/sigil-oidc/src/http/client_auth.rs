@@ -106,6 +106,10 @@ pub(crate) fn presented(authorization: Option<&str>, form: &Form) -> Result<Pres
 }
 
 fn form_decode(part: &str) -> String {
+    // Most credentials hold nothing encoded.
+    if !part.contains(['%', '+']) {
+        return part.to_owned();
+    }
     form_urlencoded::parse(format!("v={part}").as_bytes())
         .next()
         .map(|(_, v)| v.into_owned())
@@ -119,7 +123,7 @@ pub(crate) async fn authenticate(ctx: &Provider, presented: Presented) -> Result
     let Presented { client_id, secret, assertion, used_basic } = presented;
     let failed =
         || OidcError::InvalidClient { used_basic, description: "client authentication failed".into() };
-    let client = match ctx.store.read(move |conn| clients::get(conn, &client_id)).await {
+    let client = match ctx.store.read_statement(move |conn| clients::get(conn, &client_id)).await {
         Ok(client) => client,
         Err(StoreError::NotFound) => return Err(failed()),
         Err(other) => return Err(other.into()),
