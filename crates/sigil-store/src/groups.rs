@@ -448,12 +448,14 @@ pub fn memberships_of_users(
     if user_ids.is_empty() {
         return Ok(HashMap::new());
     }
-    let direct: Vec<(Option<String>, GroupRow)> = groups::table
-        .inner_join(group_members::table)
-        .filter(group_members::member_user_id.eq_any(user_ids))
-        .order(groups::display_name_folded.asc())
-        .select((group_members::member_user_id, GroupRow::as_select()))
-        .load(conn)?;
+    let direct: Vec<(Option<String>, GroupRow)> = crate::db::on_backend!(conn, |c| {
+        groups::table
+            .inner_join(group_members::table)
+            .filter(group_members::member_user_id.eq_any(user_ids))
+            .order(groups::display_name_folded.asc())
+            .select((group_members::member_user_id, GroupRow::as_select()))
+            .load(c)
+    })?;
     let mut memberships: HashMap<String, Vec<(Group, bool)>> = HashMap::new();
     for (user, row) in direct {
         if let Some(user) = user {

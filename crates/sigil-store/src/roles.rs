@@ -214,12 +214,14 @@ pub fn held_by_users(
     if holders.is_empty() {
         return Ok(HashMap::new());
     }
-    let rows: Vec<(String, Role)> = roles::table
-        .inner_join(role_grants::table)
-        .filter(role_grants::holder_id.eq_any(holders))
-        .order((roles::client_id.asc(), roles::name.asc()))
-        .select((role_grants::holder_id, Role::as_select()))
-        .load(conn)?;
+    let rows: Vec<(String, Role)> = crate::db::on_backend!(conn, |c| {
+        roles::table
+            .inner_join(role_grants::table)
+            .filter(role_grants::holder_id.eq_any(&holders))
+            .order((roles::client_id.asc(), roles::name.asc()))
+            .select((role_grants::holder_id, Role::as_select()))
+            .load(c)
+    })?;
     let mut held: HashMap<String, Vec<Role>> = HashMap::new();
     for (user, groups) in groups_of {
         let mut roles: Vec<Role> = rows

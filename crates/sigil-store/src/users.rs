@@ -589,14 +589,15 @@ fn insert_children(conn: &mut AnyConnection, user: &User) -> Result<(), StoreErr
 
 /// The user with this id.
 pub fn get(conn: &mut AnyConnection, id: &str) -> Result<User, StoreError> {
-    let row = users::table.find(id).select(UserRow::as_select()).first(conn)?;
+    let row: UserRow =
+        crate::db::on_backend!(conn, |c| users::table.find(id).select(UserRow::as_select()).first(c))?;
     load_children(conn, row.into_user())
 }
 
 /// Whether the user `id` is active; `None` when there is no such user. One
 /// indexed read, for checks that need nothing else of the user.
 pub fn is_active(conn: &mut AnyConnection, id: &str) -> Result<Option<bool>, StoreError> {
-    Ok(users::table.find(id).select(users::active).first(conn).optional()?)
+    Ok(crate::db::on_backend!(conn, |c| users::table.find(id).select(users::active).first(c).optional())?)
 }
 
 /// The user whose `userName` matches `user_name` in any letter case.
@@ -634,16 +635,20 @@ pub fn delete(conn: &mut AnyConnection, id: &str, now: NaiveDateTime) -> Result<
 }
 
 fn load_children(conn: &mut AnyConnection, mut user: User) -> Result<User, StoreError> {
-    let values = user_values::table
-        .filter(user_values::user_id.eq(&user.id))
-        .order((user_values::attribute.asc(), user_values::position.asc()))
-        .select(ValueRow::as_select())
-        .load(conn)?;
-    let addresses = user_addresses::table
-        .filter(user_addresses::user_id.eq(&user.id))
-        .order(user_addresses::position.asc())
-        .select(AddressRow::as_select())
-        .load(conn)?;
+    let values: Vec<ValueRow> = crate::db::on_backend!(conn, |c| {
+        user_values::table
+            .filter(user_values::user_id.eq(&user.id))
+            .order((user_values::attribute.asc(), user_values::position.asc()))
+            .select(ValueRow::as_select())
+            .load(c)
+    })?;
+    let addresses: Vec<AddressRow> = crate::db::on_backend!(conn, |c| {
+        user_addresses::table
+            .filter(user_addresses::user_id.eq(&user.id))
+            .order(user_addresses::position.asc())
+            .select(AddressRow::as_select())
+            .load(c)
+    })?;
     attach_children(&mut user, values, addresses)?;
     Ok(user)
 }
