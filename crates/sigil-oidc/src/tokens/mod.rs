@@ -11,7 +11,7 @@ use std::fmt;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use chrono::NaiveDateTime;
-use josekit::jws::{ES256, EdDSA, JwsSigner, PS256, RS256};
+use josekit::jws::{ES256, EdDSA, JwsSigner, JwsVerifier, PS256, RS256};
 use josekit::jwt;
 use openssl::ec::EcKey;
 use openssl::ecdsa::EcdsaSig;
@@ -228,10 +228,44 @@ pub(super) fn verify_signature(
     let typ = header.claim("typ").and_then(Value::as_str).map(str::to_owned);
     let kid = header.claim("kid").and_then(Value::as_str).ok_or("no kid")?;
     let key = keys.iter().find(|k| k.kid == kid).ok_or("unknown signing key")?;
-    let jwk = Jwk::from_bytes(key.public_jwk.as_bytes()).map_err(|_| "unreadable key".to_owned())?;
-    let alg = key.alg.parse::<SigningAlg>().map_err(|e| e.to_string())?;
-    let claims = verify_with_jwk(token, alg, &jwk)?;
-    Ok((typ, claims))
+    let verifier = match cached_verifier(key) {
+        Some(verifier) => verifier,
+        None => {
+            let jwk = Jwk::from_bytes(key.public_jwk.as_bytes()).map_err(|_| "unreadable key".to_owned())?;
+            let alg = key.alg.parse::<SigningAlg>().map_err(|e| e.to_string())?;
+            let verifier = match alg {
+                SigningAlg::Rs256 => RS256.verifier_from_jwk(&jwk).map(shared),
+                SigningAlg::Ps256 => PS256.verifier_from_jwk(&jwk).map(shared),
+                SigningAlg::Es256 => ES256.verifier_from_jwk(&jwk).map(shared),
+                SigningAlg::EdDsa => EdDSA.verifier_from_jwk(&jwk).map(shared),
+            }
+            .map_err(|_| "unreadable key".to_owned())?;
+            VERIFIERS
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .insert(key.kid.clone(), (key.public_jwk.clone(), Arc::clone(&verifier)));
+            verifier
+        }
+    };
+    let (payload, _) =
+        jwt::decode_with_verifier(token, &*verifier).map_err(|_| "bad signature".to_owned())?;
+    Ok((typ, payload.claims_set().clone()))
+}
+
+/// Verifiers of the store's public keys by `kid`: parsing a key costs
+/// several times the signature check. An entry is used only for the very
+/// key it was made from, so a key set that changes cannot make it stale.
+static VERIFIERS: std::sync::LazyLock<Mutex<HashMap<String, (String, Arc<dyn JwsVerifier>)>>> =
+    std::sync::LazyLock::new(Mutex::default);
+
+fn shared(verifier: impl JwsVerifier + 'static) -> Arc<dyn JwsVerifier> {
+    Arc::new(verifier)
+}
+
+fn cached_verifier(key: &SigningKey) -> Option<Arc<dyn JwsVerifier>> {
+    let verifiers = VERIFIERS.lock().unwrap_or_else(PoisonError::into_inner);
+    let (public_jwk, verifier) = verifiers.get(&key.kid)?;
+    (*public_jwk == key.public_jwk).then(|| Arc::clone(verifier))
 }
 
 /// Verifies `token`'s signature with `jwk` under `alg`; returns its claims.
