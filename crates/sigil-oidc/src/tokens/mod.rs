@@ -255,8 +255,11 @@ pub(super) fn verify_signature(
 /// Verifiers of the store's public keys by `kid`: parsing a key costs
 /// several times the signature check. An entry is used only for the very
 /// key it was made from, so a key set that changes cannot make it stale.
-static VERIFIERS: std::sync::LazyLock<Mutex<HashMap<String, (String, Arc<dyn JwsVerifier>)>>> =
+static VERIFIERS: std::sync::LazyLock<Mutex<HashMap<String, ParsedKey>>> =
     std::sync::LazyLock::new(Mutex::default);
+
+/// A public JWK as stored, and the verifier made from it.
+type ParsedKey = (String, Arc<dyn JwsVerifier>);
 
 fn shared(verifier: impl JwsVerifier + 'static) -> Arc<dyn JwsVerifier> {
     Arc::new(verifier)
