@@ -20,6 +20,7 @@ backend_tests!(
     change_members_adds_and_removes_by_id_in_one_version,
     change_members_refuses_what_add_member_refuses,
     change_members_of_thousands_and_replace_keep_positions,
+    a_snapshot_read_sees_the_members_of_the_version_it_read,
 );
 
 fn display_name_is_unique_in_any_letter_case(db: &TestDb) {
@@ -225,4 +226,28 @@ fn change_members_of_thousands_and_replace_keep_positions(db: &TestDb) {
     assert_eq!(replaced.meta.version, 4);
     let members = store.read_blocking(|conn| groups::members(conn, &group.id)).unwrap();
     assert_eq!(members, wanted, "kept in their order, new ones after them in the order given");
+}
+
+/// What a response with an ETag needs: the members read after a
+/// concurrent commit are still those of the version read before it.
+fn a_snapshot_read_sees_the_members_of_the_version_it_read(db: &TestDb) {
+    let store = support::open(db);
+    let now = store.now();
+    let users = support::users_named(&store, "u", 2);
+    let group = store
+        .write_blocking(|c| {
+            groups::insert_with_members(c, Group::new("g"), &[Member::User(users[0].clone())], now)
+        })
+        .unwrap();
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let (other, id, late) = (store.clone(), group.id.clone(), Member::User(users[1].clone()));
+    let (version, members) = runtime
+        .block_on(store.read_snapshot(move |c| {
+            let version = groups::get(c, &id)?.meta.version;
+            other.write_blocking(|w| groups::add_member(w, &id, &late, now))?;
+            Ok::<_, StoreError>((version, groups::members(c, &id)?))
+        }))
+        .unwrap();
+    assert_eq!((version, members), (1, vec![Member::User(users[0].clone())]));
+    assert_eq!(store.read_blocking(|c| groups::members(c, &group.id)).unwrap().len(), 2, "the write landed");
 }
