@@ -89,7 +89,10 @@ pub(crate) async fn replace(
     .await
 }
 
-/// PATCH /Groups/{id}: 200 with the resource.
+/// PATCH /Groups/{id} (RFC 7644 §3.5.2): 200 with the resource, as the
+/// attributes asked for; its members are read only when they are asked
+/// for. 204 in the one case where there is no resource left to show: the
+/// group was deleted by another request just after this one committed.
 pub(crate) async fn patch(
     ctx: web::Data<ScimContext>,
     req: HttpRequest,
@@ -100,10 +103,14 @@ pub(crate) async fn patch(
         let token = authorize_for(&ctx, &req, Kind::Group, Operation::Update).await?;
         let projection = projection(&req)?;
         let body = json_body(payload).await?;
+        let actor = write::Actor::of(&ctx, &token);
+        let with_members = projection.keeps("members");
         let (resource, version) =
-            write::patch_group(&ctx, &write::Actor::of(&ctx, &token), &id, &body, if_match(&req).as_deref())
-                .await?;
-        Ok(resource_response(StatusCode::OK, resource, version, &projection))
+            write::patch_group(&ctx, &actor, &id, &body, if_match(&req).as_deref(), with_members).await?;
+        Ok(match resource {
+            Some(resource) => resource_response(StatusCode::OK, resource, version, &projection),
+            None => HttpResponse::NoContent().insert_header((ETAG, etag(version))).finish(),
+        })
     })
     .await
 }
