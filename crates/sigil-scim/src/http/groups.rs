@@ -2,6 +2,8 @@
 //! §3.3-§3.6) for groups whose members are users or other groups. The
 //! writes themselves are in `write`, shared with `/Bulk`.
 
+use std::collections::HashMap;
+
 use actix_web::http::StatusCode;
 use actix_web::http::header::{ETAG, IF_NONE_MATCH};
 use actix_web::web::{self, Payload};
@@ -132,6 +134,9 @@ pub(crate) async fn delete(
 async fn run_list(ctx: &ScimContext, request: ListRequest) -> Result<HttpResponse, ScimError> {
     let ListRequest { query, start_index, projection, cursor_count } = request;
     let base = ctx.base.clone();
+    // Microsoft Entra ID looks groups up with `excludedAttributes=members`:
+    // a page of large groups is then read without their members.
+    let with_members = projection.keeps("members");
     let (total, resources, cursors) = ctx
         .store
         .read(move |c| {
@@ -146,7 +151,7 @@ async fn run_list(ctx: &ScimContext, request: ListRequest) -> Result<HttpRespons
                 None => None,
             };
             let ids: Vec<&str> = found.iter().map(|(g, _)| g.id.as_str()).collect();
-            let mut members = named_members(c, &ids)?;
+            let mut members = if with_members { named_members(c, &ids)? } else { HashMap::new() };
             let mut roles = sigil_store::roles::granted_to_groups(c, &ids)?;
             let resources: Vec<Value> = found
                 .iter()
