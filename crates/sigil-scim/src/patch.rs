@@ -16,6 +16,7 @@ use scim_filter_parser::{AttrPath, CompareOp, CompareValue, Filter, Matcher, Pat
 use serde_json::{Map, Value};
 
 use crate::ScimError;
+use crate::group::{MemberRef, member_ref};
 
 /// A PATCH operation's kind.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -155,6 +156,130 @@ pub(crate) fn apply(resource: &mut Value, layout: Layout<'_>, body: &Value) -> R
     Ok(())
 }
 
+/// Keys of a path-less value that are ignored, whatever the resource.
+const IGNORED_KEYS: [&str; 3] = ["id", "meta", "schemas"];
+
+/// One operation of a PATCH that only adds or removes members of a group
+/// named by id: what [`apply`] would do to the `members` list, told
+/// without the list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum MemberChange {
+    /// `add` to `members` (§3.5.2.1): each member not there yet at this
+    /// point is appended, in order.
+    Add(Vec<MemberRef>),
+    /// `remove` of `members[value eq "id"]` (§3.5.2.2): the member goes;
+    /// when it is not there at this point, the PATCH fails with
+    /// `noTarget` and this detail, as [`apply`] words it.
+    RemoveMatching {
+        /// The member's id.
+        id: String,
+        /// The `noTarget` detail.
+        no_target: String,
+    },
+    /// `remove` of `members` with a list of values (Entra ID without its
+    /// compliance flag): those that are members go, the others are ignored.
+    RemoveValues(Vec<String>),
+}
+
+/// What `body` does to a group, when every operation only adds or removes
+/// members named by id (`add` with path `members`, a path-less `add` of
+/// `members` alone, `remove` of `members[value eq "id"]`, `remove` of
+/// `members` with values). `None` for any other body, and for one whose
+/// operations [`apply`] would refuse or a member value it would not read
+/// back: those take the path through [`apply`], which reaches the outcome
+/// itself. A body given here has the same outcome either way.
+pub(crate) fn member_changes(body: &Value, layout: Layout<'_>) -> Option<Vec<MemberChange>> {
+    let list = operations(body, layout).ok()?;
+    if list.is_empty() {
+        return None;
+    }
+    let mut changes = Vec::with_capacity(list.len());
+    for (op, place, value) in list {
+        match (op, place, value) {
+            (Op::Add, None, Some(Value::Object(attributes))) => {
+                for (key, value) in attributes {
+                    if IGNORED_KEYS.iter().any(|k| k.eq_ignore_ascii_case(&key)) {
+                        continue;
+                    }
+                    let path = parse_path(&key).ok()?;
+                    if path.filter.is_some() || !names_members(layout, &path) {
+                        return None;
+                    }
+                    changes.push(MemberChange::Add(added(&value)?));
+                }
+            }
+            (op, Some(Place::Path(path)), value) if names_members(layout, &path) => {
+                match (op, &path.filter, value) {
+                    (Op::Add, None, Some(value)) => changes.push(MemberChange::Add(added(&value)?)),
+                    (Op::Remove, None, Some(value)) => {
+                        changes.push(MemberChange::RemoveValues(removed(&value)?));
+                    }
+                    // A value beside a filter is ignored by `apply` too.
+                    (Op::Remove, Some(filter), _) => changes.push(MemberChange::RemoveMatching {
+                        id: value_equal_to(filter)?,
+                        no_target: format!("no value of `{}` matches `{filter}`", path.attr),
+                    }),
+                    _ => return None,
+                }
+            }
+            _ => return None,
+        }
+    }
+    Some(changes)
+}
+
+/// Whether `path` is `members` itself (maybe with a filter), not one of
+/// its sub-attributes.
+fn names_members(layout: Layout<'_>, path: &PatchPath) -> bool {
+    resolve(layout, path).is_ok_and(|target| {
+        target.name == "members" && target.multi && target.extension.is_none() && target.sub.is_none()
+    })
+}
+
+/// The members an `add` names, when `apply` would compare each by its
+/// `value` alone (so a member already there, or named twice, is skipped
+/// whatever else its value says) and read each back.
+fn added(value: &Value) -> Option<Vec<MemberRef>> {
+    listed(value)?
+        .iter()
+        .map(|item| {
+            item.get("value").filter(|v| v.is_string())?;
+            member_ref(item).ok()
+        })
+        .collect()
+}
+
+/// The ids a `remove` with values names, when each is compared by its
+/// `value` alone.
+fn removed(value: &Value) -> Option<Vec<String>> {
+    listed(value)?.iter().map(|item| item.get("value")?.as_str().map(str::to_owned)).collect()
+}
+
+/// The values of an operation on `members`, as [`values_of`] takes them;
+/// `None` for a `null` or a single value that is not an object.
+fn listed(value: &Value) -> Option<Vec<Value>> {
+    match value {
+        Value::Array(items) => Some(items.clone()),
+        Value::Object(_) => Some(vec![value.clone()]),
+        _ => None,
+    }
+}
+
+/// `id` in a filter `value eq "id"` (the `value` sub-attribute of members
+/// is case-exact, so the filter matches that id alone).
+fn value_equal_to(filter: &Filter) -> Option<String> {
+    match filter {
+        Filter::Compare { path, op: CompareOp::Eq, value: CompareValue::String(id) }
+            if path.urn.is_none()
+                && path.sub_attr.is_none()
+                && path.name.as_str().eq_ignore_ascii_case("value") =>
+        {
+            Some(id.clone())
+        }
+        _ => None,
+    }
+}
+
 fn apply_key(
     resource: &mut Value,
     layout: Layout<'_>,
@@ -162,7 +287,7 @@ fn apply_key(
     key: &str,
     value: Value,
 ) -> Result<(), ScimError> {
-    if ["id", "meta", "schemas"].iter().any(|k| k.eq_ignore_ascii_case(key)) {
+    if IGNORED_KEYS.iter().any(|k| k.eq_ignore_ascii_case(key)) {
         return Ok(());
     }
     // An extension's object: apply each of its members under its URN.

@@ -280,6 +280,37 @@ macro_rules! on_backend {
 }
 pub(crate) use on_backend;
 
+/// Runs the reads of `f` on one snapshot of the database, on both
+/// backends: for a record returned with its version (an ETag), whose parts
+/// are read by several statements that must agree with that version.
+///
+/// On SQLite a read transaction is that already. On PostgreSQL, a
+/// REPEATABLE READ, READ ONLY transaction: under READ COMMITTED each
+/// statement would see the commits made since the one before, so a
+/// record's version and its parts could come from different writes. A
+/// read-only transaction at that level is never refused for a concurrent
+/// write, and it costs two round trips more than [`read_transaction`].
+pub(crate) fn snapshot_transaction<T, E: From<StoreError>>(
+    conn: &mut AnyConnection,
+    f: impl FnOnce(&mut AnyConnection) -> Result<T, E>,
+) -> Result<T, E> {
+    let AnyConnection::Postgres(pg) = conn else {
+        return read_transaction(conn, f);
+    };
+    AnsiTransactionManager::begin_transaction_sql(pg, "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        .map_err(StoreError::from)?;
+    match f(conn) {
+        Ok(value) => {
+            commit(conn)?;
+            Ok(value)
+        }
+        Err(error) => match <AnyConnection as Connection>::TransactionManager::rollback_transaction(conn) {
+            Ok(()) | Err(diesel::result::Error::BrokenTransactionManager) => Err(error),
+            Err(rollback) => Err(StoreError::from(rollback).into()),
+        },
+    }
+}
+
 /// Work that must not run on two nodes at once.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Lock {

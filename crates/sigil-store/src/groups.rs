@@ -13,8 +13,11 @@ use crate::schema::{group_members, groups};
 use crate::text::{check_name, fold};
 use crate::{Meta, new_id};
 
+mod members;
 mod search;
 
+pub use members::{ExistingIds, change_members, existing_ids, members_among};
+use members::{insert_members, replace_members};
 pub use search::{GroupCondition, GroupOrder, GroupPage, NamedMember, named_members, search};
 
 /// A group as stored (its members are read separately).
@@ -100,6 +103,15 @@ struct MemberRow {
     position: i64,
 }
 
+impl MemberRow {
+    fn into_member(self) -> Member {
+        match self.member_user_id {
+            Some(user) => Member::User(user),
+            None => Member::Group(self.member_id),
+        }
+    }
+}
+
 /// Stores a new group (version 1). Fails with [`StoreError::Conflict`] when
 /// the display name is taken in any letter case.
 pub fn insert(conn: &mut AnyConnection, mut group: Group, now: NaiveDateTime) -> Result<Group, StoreError> {
@@ -127,8 +139,9 @@ pub fn lock(conn: &mut AnyConnection, id: &str) -> Result<Group, StoreError> {
 
 /// Renames a group or changes its `externalId`, bumping its version; with
 /// `expected_version`, only if the stored version is still that one.
-/// Members are changed with [`add_member`], [`remove_member`] and
-/// [`set_members`], or together with the name by [`replace`].
+/// Members are changed with [`add_member`], [`remove_member`],
+/// [`set_members`] and [`change_members`], or together with the name by
+/// [`replace`].
 pub fn update(
     conn: &mut AnyConnection,
     group: &Group,
@@ -211,29 +224,6 @@ fn write(
     get(conn, group_id)
 }
 
-/// Replaces the member rows of a locked group; reports whether any changed.
-fn replace_members(conn: &mut AnyConnection, group_id: &str, members: &[Member]) -> Result<bool, StoreError> {
-    let current = self::members(conn, group_id)?;
-    let wanted: HashSet<&str> = members.iter().map(Member::id).collect();
-    let mut changed = false;
-    for member in &current {
-        if !wanted.contains(member.id()) {
-            diesel::delete(group_members::table.find((group_id, member.id()))).execute(conn)?;
-            changed = true;
-        }
-    }
-    let mut present: HashSet<&str> = current.iter().map(Member::id).collect();
-    // Only new members are written, so re-sending a large group costs a
-    // query per change, not per member.
-    for member in members {
-        if present.insert(member.id()) {
-            insert_member(conn, group_id, member)?;
-            changed = true;
-        }
-    }
-    Ok(changed)
-}
-
 /// Stores a new group with its first members; a new group is version 1
 /// whatever it starts with. Cycle and reference checks as [`add_member`].
 pub fn insert_with_members(
@@ -244,11 +234,8 @@ pub fn insert_with_members(
 ) -> Result<Group, StoreError> {
     let group = insert(conn, group, now)?;
     let mut present = HashSet::new();
-    for member in members {
-        if present.insert(member.id()) {
-            insert_member(conn, &group.id, member)?;
-        }
-    }
+    let first: Vec<&Member> = members.iter().filter(|m| present.insert(m.id())).collect();
+    insert_members(conn, &group.id, &first)?;
     Ok(group)
 }
 
@@ -346,40 +333,9 @@ pub fn add_member(
     if already > 0 {
         return Ok(false);
     }
-    insert_member(conn, group_id, member)?;
+    insert_members(conn, group_id, &[member])?;
     bump(conn, group_id, version, now)?;
     Ok(true)
-}
-
-/// Writes one new member row of a group the caller has locked (or has just
-/// created), after the cycle check; the version is the caller's to move.
-fn insert_member(conn: &mut AnyConnection, group_id: &str, member: &Member) -> Result<(), StoreError> {
-    if let Member::Group(child) = member
-        && (child == group_id || descendant_groups(conn, child)?.contains(group_id))
-    {
-        return Err(StoreError::Invalid(format!(
-            "adding group {child} to group {group_id} would make a group contain itself"
-        )));
-    }
-    let position = group_members::table
-        .filter(group_members::group_id.eq(group_id))
-        .select(diesel::dsl::max(group_members::position))
-        .first::<Option<i64>>(conn)?
-        .map_or(0, |last| last + 1);
-    let (member_user_id, member_group_id) = match member {
-        Member::User(id) => (Some(id.clone()), None),
-        Member::Group(id) => (None, Some(id.clone())),
-    };
-    diesel::insert_into(group_members::table)
-        .values(MemberRow {
-            group_id: group_id.to_owned(),
-            member_id: member.id().to_owned(),
-            member_user_id,
-            member_group_id,
-            position,
-        })
-        .execute(conn)?;
-    Ok(())
 }
 
 /// Removes `member_id` from the group; reports whether it was a member.
@@ -404,13 +360,7 @@ pub fn members(conn: &mut AnyConnection, group_id: &str) -> Result<Vec<Member>, 
         .order(group_members::position.asc())
         .select(MemberRow::as_select())
         .load(conn)?;
-    Ok(rows
-        .into_iter()
-        .map(|row| match row.member_user_id {
-            Some(user) => Member::User(user),
-            None => Member::Group(row.member_id),
-        })
-        .collect())
+    Ok(rows.into_iter().map(MemberRow::into_member).collect())
 }
 
 /// The groups that have this user as a direct member.
@@ -548,25 +498,6 @@ fn ancestors_in(parents: &HashMap<String, Vec<String>>, start: &[String]) -> Vec
         }
     }
     found
-}
-
-/// Ids of every group nested, at any depth, inside `group_id`.
-fn descendant_groups(conn: &mut AnyConnection, group_id: &str) -> Result<HashSet<String>, StoreError> {
-    let mut seen = HashSet::new();
-    let mut queue = VecDeque::from([group_id.to_owned()]);
-    while let Some(current) = queue.pop_front() {
-        let children: Vec<Option<String>> = group_members::table
-            .filter(group_members::group_id.eq(&current))
-            .filter(group_members::member_group_id.is_not_null())
-            .select(group_members::member_group_id)
-            .load(conn)?;
-        for child in children.into_iter().flatten() {
-            if seen.insert(child.clone()) {
-                queue.push_back(child);
-            }
-        }
-    }
-    Ok(seen)
 }
 
 /// Moves a locked group's version from `read` to the next one, with a

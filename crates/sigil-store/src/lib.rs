@@ -191,6 +191,26 @@ impl Store {
         .map_err(|e| StoreError::Other(format!("store task failed: {e}")))?
     }
 
+    /// Runs `f` on the blocking thread pool on one snapshot of the database,
+    /// on both backends (a read transaction on SQLite, REPEATABLE READ on
+    /// PostgreSQL): for a record returned with its version, whose parts
+    /// must be those of that version. [`Store::read`] gives each statement
+    /// its own snapshot on PostgreSQL.
+    pub async fn read_snapshot<T, E, F>(&self, f: F) -> Result<T, E>
+    where
+        T: Send + 'static,
+        E: From<StoreError> + Send + 'static,
+        F: FnOnce(&mut AnyConnection) -> Result<T, E> + Send + 'static,
+    {
+        let store = self.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut conn = store.pool.get().map_err(StoreError::from)?;
+            db::snapshot_transaction(&mut conn, f)
+        })
+        .await
+        .map_err(|e| StoreError::Other(format!("store task failed: {e}")))?
+    }
+
     /// Runs `f` in a write transaction: all of it is committed or none of
     /// it, and the answer comes after the commit is durable. On SQLite `f`
     /// is queued for the single writer, which runs it in a savepoint of a

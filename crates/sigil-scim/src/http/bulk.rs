@@ -180,10 +180,13 @@ async fn run(
             StatusCode::OK,
             write::patch_user(ctx, &write::Actor::of(ctx, token), id, data()?, if_match).await?,
         ),
-        ("PATCH", _, Some(id)) => (
-            StatusCode::OK,
-            write::patch_group(ctx, &write::Actor::of(ctx, token), id, data()?, if_match).await?,
-        ),
+        ("PATCH", _, Some(id)) => {
+            // A bulk response carries no resource: the members are not read.
+            let actor = write::Actor::of(ctx, token);
+            let (_, version) = write::patch_group(ctx, &actor, id, data()?, if_match, false).await?;
+            let location = format!("{}/Groups/{id}", ctx.base);
+            return Ok((StatusCode::OK, Some(location), Some(crate::user::etag(version))));
+        }
         ("DELETE", "Users", Some(id)) => {
             write::delete_user(ctx, &write::Actor::of(ctx, token), id, if_match).await?;
             return Ok((StatusCode::NO_CONTENT, None, None));

@@ -2,6 +2,8 @@
 //! §3.3-§3.6) for groups whose members are users or other groups. The
 //! writes themselves are in `write`, shared with `/Bulk`.
 
+use std::collections::HashMap;
+
 use actix_web::http::StatusCode;
 use actix_web::http::header::{ETAG, IF_NONE_MATCH};
 use actix_web::web::{self, Payload};
@@ -89,7 +91,10 @@ pub(crate) async fn replace(
     .await
 }
 
-/// PATCH /Groups/{id}: 200 with the resource.
+/// PATCH /Groups/{id} (RFC 7644 §3.5.2): 200 with the resource, as the
+/// attributes asked for; its members are read only when they are asked
+/// for. 204 in the one case where there is no resource left to show: the
+/// group was deleted by another request just after this one committed.
 pub(crate) async fn patch(
     ctx: web::Data<ScimContext>,
     req: HttpRequest,
@@ -100,10 +105,14 @@ pub(crate) async fn patch(
         let token = authorize_for(&ctx, &req, Kind::Group, Operation::Update).await?;
         let projection = projection(&req)?;
         let body = json_body(payload).await?;
+        let actor = write::Actor::of(&ctx, &token);
+        let with_members = projection.keeps("members");
         let (resource, version) =
-            write::patch_group(&ctx, &write::Actor::of(&ctx, &token), &id, &body, if_match(&req).as_deref())
-                .await?;
-        Ok(resource_response(StatusCode::OK, resource, version, &projection))
+            write::patch_group(&ctx, &actor, &id, &body, if_match(&req).as_deref(), with_members).await?;
+        Ok(match resource {
+            Some(resource) => resource_response(StatusCode::OK, resource, version, &projection),
+            None => HttpResponse::NoContent().insert_header((ETAG, etag(version))).finish(),
+        })
     })
     .await
 }
@@ -125,6 +134,9 @@ pub(crate) async fn delete(
 async fn run_list(ctx: &ScimContext, request: ListRequest) -> Result<HttpResponse, ScimError> {
     let ListRequest { query, start_index, projection, cursor_count } = request;
     let base = ctx.base.clone();
+    // Microsoft Entra ID looks groups up with `excludedAttributes=members`:
+    // a page of large groups is then read without their members.
+    let with_members = projection.keeps("members");
     let (total, resources, cursors) = ctx
         .store
         .read(move |c| {
@@ -139,7 +151,7 @@ async fn run_list(ctx: &ScimContext, request: ListRequest) -> Result<HttpRespons
                 None => None,
             };
             let ids: Vec<&str> = found.iter().map(|(g, _)| g.id.as_str()).collect();
-            let mut members = named_members(c, &ids)?;
+            let mut members = if with_members { named_members(c, &ids)? } else { HashMap::new() };
             let mut roles = sigil_store::roles::granted_to_groups(c, &ids)?;
             let resources: Vec<Value> = found
                 .iter()

@@ -5,6 +5,7 @@
 mod auth;
 mod bulk;
 mod discovery;
+mod group_patch;
 mod groups;
 mod projection;
 mod request;

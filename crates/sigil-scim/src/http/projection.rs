@@ -79,6 +79,12 @@ impl Projection {
         Value::Object(out)
     }
 
+    /// Whether a response shows any of the core attribute `name` (so
+    /// whether it is worth reading).
+    pub(crate) fn keeps(&self, name: &str) -> bool {
+        self.attribute(None, name, Value::Null).is_some()
+    }
+
     fn matching<'s>(list: &'s [Selector], extension: Option<&str>, name: &str) -> Vec<&'s Selector> {
         list.iter()
             .filter(|s| {
@@ -194,6 +200,19 @@ mod tests {
             json!({"schemas": ["s"], "id": "1", "userName": "bjensen", "name": {"givenName": "Barbara"},
                    ENT: {"department": "Tours"}})
         );
+    }
+
+    #[test]
+    fn keeps_tells_whether_an_attribute_is_shown_at_all() {
+        let keeps = |attributes: Option<&str>, excluded: Option<&str>| {
+            Projection::new(attributes, excluded, CORE).unwrap().keeps("members")
+        };
+        assert!(keeps(None, None));
+        assert!(keeps(Some("members.value"), None));
+        assert!(keeps(None, Some("members.display")));
+        assert!(!keeps(None, Some("Members")));
+        assert!(!keeps(Some("displayName"), None));
+        assert!(!keeps(Some("members"), Some("members")));
     }
 
     #[test]

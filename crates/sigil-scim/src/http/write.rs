@@ -2,6 +2,8 @@
 //! each takes a checked body and an optional `If-Match`, runs in one
 //! transaction, and returns the resource as JSON with its version.
 
+use std::collections::HashMap;
+
 use crate::rights::{Kind, Operation, Right};
 use serde_json::Value;
 use sigil_access::Role;
@@ -14,7 +16,7 @@ use sigil_store::{AnyConnection, StoreError};
 use super::ScimContext;
 use super::request::tags_match;
 use crate::ScimError;
-use crate::group::{GroupInput, resolve_member};
+use crate::group::{GroupInput, MemberRef, resolve_members};
 use crate::user::{Related, render};
 use crate::user_input::UserInput;
 
@@ -44,14 +46,28 @@ fn without_application_roles(conn: &mut AnyConnection, user: &mut User) -> Resul
 
 /// The group with its members, as JSON.
 pub(crate) fn load_group(conn: &mut AnyConnection, id: &str, base: &str) -> Result<Written, StoreError> {
+    load_group_with(conn, id, base, true)
+}
+
+/// The group as JSON, with its members only when `members` is set: a
+/// response whose client excluded them (`excludedAttributes=members`, RFC
+/// 7644 §3.9) does not read the members of a large group.
+pub(crate) fn load_group_with(
+    conn: &mut AnyConnection,
+    id: &str,
+    base: &str,
+    members: bool,
+) -> Result<Written, StoreError> {
     let group = groups::get(conn, id)?;
-    let mut members = named_members(conn, &[group.id.as_str()])?;
-    let members = members.remove(&group.id).unwrap_or_default();
+    let members = match members {
+        true => named_members(conn, &[group.id.as_str()])?.remove(&group.id).unwrap_or_default(),
+        false => Vec::new(),
+    };
     let roles = sigil_store::roles::granted_to_groups(conn, &[group.id.as_str()])?.remove(&group.id);
     Ok((crate::group::render(&group, &members, &roles.unwrap_or_default(), base), group.meta.version))
 }
 
-fn check_version(if_match: Option<&str>, version: i64) -> Result<(), StoreError> {
+pub(super) fn check_version(if_match: Option<&str>, version: i64) -> Result<(), StoreError> {
     match if_match {
         Some(tags) if !tags_match(tags, version) => Err(StoreError::VersionMismatch),
         _ => Ok(()),
@@ -197,22 +213,26 @@ pub(crate) async fn delete_user(
 }
 
 /// The members a body names, resolved to users and groups. Ids among
-/// `known` (the group's current members) need no lookup.
+/// `known` (the group's current members) need no lookup; the others are
+/// looked up together.
 fn resolve_all(
     conn: &mut AnyConnection,
     input: &GroupInput,
     known: &[Member],
 ) -> Result<Vec<Member>, ScimError> {
-    let known: std::collections::HashMap<&str, &Member> = known.iter().map(|m| (m.id(), m)).collect();
-    let mut members = Vec::with_capacity(input.members.len());
-    for reference in &input.members {
-        if let Some(member) = known.get(reference.id.as_str()) {
-            members.push((*member).clone());
-            continue;
-        }
-        members.push(resolve_member(conn, reference)?);
-    }
-    Ok(members)
+    let known: HashMap<&str, &Member> = known.iter().map(|m| (m.id(), m)).collect();
+    let unknown: Vec<&MemberRef> =
+        input.members.iter().filter(|r| !known.contains_key(r.id.as_str())).collect();
+    // One resolved member per unknown reference, in their order.
+    let mut resolved = resolve_members(conn, &unknown)?.into_iter();
+    Ok(input
+        .members
+        .iter()
+        .filter_map(|reference| match known.get(reference.id.as_str()) {
+            Some(member) => Some((*member).clone()),
+            None => resolved.next(),
+        })
+        .collect())
 }
 
 /// Who writes: the built-in roles of the token's principal and the rights
@@ -245,6 +265,12 @@ impl Actor {
             }
         }
         Self { roles: token.roles.clone(), rights, configured: ctx.rights.clone() }
+    }
+
+    /// A writer holding `roles` and no rights per group.
+    #[cfg(test)]
+    pub(crate) fn with_roles(roles: Vec<Role>) -> Self {
+        Self { roles, rights: Vec::new(), configured: Vec::new() }
     }
 }
 
@@ -335,7 +361,7 @@ fn may_manage(conn: &mut AnyConnection, user_id: &str, actor: &Actor) -> Result<
 /// group of its name and its ancestors' names, so changing its members,
 /// its name or deleting it gives or takes those (a user-admin cannot make
 /// anyone a platform operator through SCIM, nor demote one).
-fn may_change_group(
+pub(super) fn may_change_group(
     conn: &mut AnyConnection,
     group_id: &str,
     new_name: Option<&str>,
@@ -433,33 +459,61 @@ pub(crate) async fn replace_group(
         .await
 }
 
-/// PATCH /Groups/{id}: all operations or none; members added or removed
-/// one at a time cost a query per change, not per member.
+/// A PATCHed group as JSON with its version; `None` for the JSON when
+/// another request deleted the group right after the PATCH committed.
+pub(crate) type Patched = (Option<Value>, i64);
+
+/// PATCH /Groups/{id} (RFC 7644 §3.5.2): all operations or none. The
+/// response has the group's members only when `with_members` is set.
 ///
-/// The operations are applied to the group as it is once its row is
-/// locked, inside the write's transaction: without `If-Match` the PATCH is
-/// applied on top of whatever a concurrent writer stored (never 412, the
-/// client set no condition); with it, compared with the version replaced.
+/// A PATCH that only adds or removes members by id (what provisioning
+/// clients send to keep large groups in step) is applied to the store as
+/// such, in `group_patch`, without reading the group's other members;
+/// every other PATCH is applied to the group's JSON (`patch_group_json`).
+/// Both reach the same outcome for the same request.
 pub(crate) async fn patch_group(
     ctx: &ScimContext,
     actor: &Actor,
     id: &str,
     body: &Value,
     if_match: Option<&str>,
-) -> Result<Written, ScimError> {
+    with_members: bool,
+) -> Result<Patched, ScimError> {
+    if let Some(changes) = crate::patch::member_changes(body, crate::group::patch_layout()) {
+        return super::group_patch::patch_members(ctx, actor, id, changes, if_match, with_members).await;
+    }
     let (base, now, id, actor) = (ctx.base.clone(), ctx.store.now(), id.to_owned(), actor.clone());
     let (body, if_match) = (body.clone(), if_match.map(str::to_owned));
-    ctx.store
+    let (resource, version) = ctx
+        .store
         .write(move |c| {
-            groups::lock(c, &id)?;
-            let (mut resource, version) = load_group(c, &id, &base)?;
-            check_version(if_match.as_deref(), version)?;
-            crate::patch::apply(&mut resource, crate::group::patch_layout(), &body)?;
-            let input = crate::group::parse(&resource)?;
-            write_group(c, &id, &input, version, now, &actor)?;
-            Ok(load_group(c, &id, &base)?)
+            patch_group_json(c, &id, &base, &body, if_match.as_deref(), &actor, now)?;
+            Ok::<_, ScimError>(load_group_with(c, &id, &base, with_members)?)
         })
-        .await
+        .await?;
+    Ok((Some(resource), version))
+}
+
+/// The general PATCH of a group: the operations are applied to the group
+/// as it is once its row is locked, inside the write's transaction, then
+/// read back through the PUT checks. Without `If-Match` the PATCH is
+/// applied on top of whatever a concurrent writer stored (never 412, the
+/// client set no condition); with it, compared with the version replaced.
+pub(super) fn patch_group_json(
+    c: &mut AnyConnection,
+    id: &str,
+    base: &str,
+    body: &Value,
+    if_match: Option<&str>,
+    actor: &Actor,
+    now: chrono::NaiveDateTime,
+) -> Result<(), ScimError> {
+    groups::lock(c, id)?;
+    let (mut resource, version) = load_group(c, id, base)?;
+    check_version(if_match, version)?;
+    crate::patch::apply(&mut resource, crate::group::patch_layout(), body)?;
+    let input = crate::group::parse(&resource)?;
+    write_group(c, id, &input, version, now, actor)
 }
 
 /// DELETE /Groups/{id}: the group and its memberships, both ways.

@@ -21,6 +21,7 @@ mod scim_bulk;
 mod scim_clients;
 mod scim_cursor;
 mod scim_details;
+mod scim_group_patch;
 mod scim_groups;
 mod scim_patch;
 mod scim_race;

@@ -9,7 +9,7 @@ use sigil_testkit::{TestDb, backend_tests};
 
 use crate::support;
 
-backend_tests!(searchable_attributes_use_an_index);
+backend_tests!(searchable_attributes_use_an_index, group_members_are_read_in_order_from_an_index);
 
 /// (what a client filters on, the query it becomes)
 const SEARCHES: &[(&str, &str)] = &[
@@ -54,6 +54,18 @@ const SEARCHES: &[(&str, &str)] = &[
     ("group externalId eq", "SELECT id FROM groups WHERE external_id = 'ext-g'"),
 ];
 
+/// (what is read, the query) for reads of a group's members that must
+/// follow their order through an index, without sorting or reading them
+/// all: a group may have tens of thousands.
+const IN_ORDER: &[(&str, &str)] = &[
+    ("members in order", "SELECT member_id FROM group_members WHERE group_id = 'g-1' ORDER BY position"),
+    (
+        "members of a page of groups in order",
+        "SELECT member_id FROM group_members WHERE group_id IN ('g-1', 'g-2') ORDER BY group_id, position",
+    ),
+    ("the last position", "SELECT max(position) FROM group_members WHERE group_id = 'g-1'"),
+];
+
 #[derive(QueryableByName)]
 struct SqlitePlanRow {
     #[diesel(sql_type = Text)]
@@ -77,9 +89,12 @@ fn plan(conn: &mut AnyConnection, query: &str) -> String {
             .collect::<Vec<_>>()
             .join("; "),
         AnyConnection::Postgres(_) => {
-            // Empty tables are cheapest to scan; forbid that so the plan shows
-            // whether an index *can* serve the query.
+            // Empty tables are cheapest to scan, and a handful of rows to
+            // sort; forbid both so the plan shows whether an index *can*
+            // serve the query, and its order. (`SET LOCAL` lasts for the
+            // transaction: the plans are read in one.)
             diesel::sql_query("SET LOCAL enable_seqscan = off").execute(conn).unwrap();
+            diesel::sql_query("SET LOCAL enable_sort = off").execute(conn).unwrap();
             diesel::sql_query(format!("EXPLAIN {query}"))
                 .load::<PostgresPlanRow>(conn)
                 .unwrap()
@@ -104,6 +119,22 @@ fn searchable_attributes_use_an_index(db: &TestDb) {
                     || plan.contains("USING PRIMARY KEY")
                     || (plan.contains("Index") && !plan.contains("Seq Scan"));
                 assert!(indexed, "{what}: `{query}` is not indexed: {plan}");
+            }
+            Ok::<_, sigil_store::StoreError>(())
+        })
+        .unwrap();
+}
+
+fn group_members_are_read_in_order_from_an_index(db: &TestDb) {
+    let store = support::open(db);
+    store
+        .write_blocking(|conn| {
+            for (what, query) in IN_ORDER {
+                let plan = plan(conn, query);
+                let ordered = plan.contains("group_members_position_idx")
+                    && !plan.contains("TEMP B-TREE")
+                    && !plan.contains("Sort");
+                assert!(ordered, "{what}: `{query}` is not read in order from an index: {plan}");
             }
             Ok::<_, sigil_store::StoreError>(())
         })
