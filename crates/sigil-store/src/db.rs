@@ -194,6 +194,16 @@ pub(crate) fn write_transaction<T, E: From<StoreError>>(
     f: impl FnOnce(&mut AnyConnection) -> Result<T, E>,
 ) -> Result<T, E> {
     begin_immediate(conn)?;
+    run_and_end(conn, f)
+}
+
+/// Runs `f` in the transaction just begun on `conn`, then commits it, or
+/// rolls it back when `f` fails (with the caller's error, unless the
+/// rollback itself fails).
+fn run_and_end<T, E: From<StoreError>>(
+    conn: &mut AnyConnection,
+    f: impl FnOnce(&mut AnyConnection) -> Result<T, E>,
+) -> Result<T, E> {
     match f(conn) {
         Ok(value) => {
             commit(conn)?;
@@ -299,16 +309,7 @@ pub(crate) fn snapshot_transaction<T, E: From<StoreError>>(
     };
     AnsiTransactionManager::begin_transaction_sql(pg, "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY")
         .map_err(StoreError::from)?;
-    match f(conn) {
-        Ok(value) => {
-            commit(conn)?;
-            Ok(value)
-        }
-        Err(error) => match <AnyConnection as Connection>::TransactionManager::rollback_transaction(conn) {
-            Ok(()) | Err(diesel::result::Error::BrokenTransactionManager) => Err(error),
-            Err(rollback) => Err(StoreError::from(rollback).into()),
-        },
-    }
+    run_and_end(conn, f)
 }
 
 /// Work that must not run on two nodes at once.

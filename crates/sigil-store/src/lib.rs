@@ -163,10 +163,7 @@ impl Store {
         E: From<StoreError> + Send + 'static,
         F: FnOnce(&mut AnyConnection) -> Result<T, E> + Send + 'static,
     {
-        let store = self.clone();
-        tokio::task::spawn_blocking(move || store.read_blocking(f))
-            .await
-            .map_err(|e| StoreError::Other(format!("store task failed: {e}")))?
+        self.on_blocking_pool(move |conn| db::read_transaction(conn, f)).await
     }
 
     /// Runs `f`, which issues one statement, on the blocking thread pool
@@ -182,13 +179,7 @@ impl Store {
         E: From<StoreError> + Send + 'static,
         F: FnOnce(&mut AnyConnection) -> Result<T, E> + Send + 'static,
     {
-        let store = self.clone();
-        tokio::task::spawn_blocking(move || {
-            let mut conn = store.pool.get().map_err(StoreError::from)?;
-            f(&mut conn)
-        })
-        .await
-        .map_err(|e| StoreError::Other(format!("store task failed: {e}")))?
+        self.on_blocking_pool(move |conn| f(conn)).await
     }
 
     /// Runs `f` on the blocking thread pool on one snapshot of the database,
@@ -202,13 +193,7 @@ impl Store {
         E: From<StoreError> + Send + 'static,
         F: FnOnce(&mut AnyConnection) -> Result<T, E> + Send + 'static,
     {
-        let store = self.clone();
-        tokio::task::spawn_blocking(move || {
-            let mut conn = store.pool.get().map_err(StoreError::from)?;
-            db::snapshot_transaction(&mut conn, f)
-        })
-        .await
-        .map_err(|e| StoreError::Other(format!("store task failed: {e}")))?
+        self.on_blocking_pool(move |conn| db::snapshot_transaction(conn, f)).await
     }
 
     /// Runs `f` in a write transaction: all of it is committed or none of
@@ -226,10 +211,23 @@ impl Store {
         if let Some(writer) = &self.writer {
             return writer.write(f).await;
         }
+        self.on_blocking_pool(move |conn| db::write_transaction(conn, f)).await
+    }
+
+    /// Runs `f` on a pooled connection on tokio's blocking thread pool.
+    async fn on_blocking_pool<T, E, F>(&self, f: F) -> Result<T, E>
+    where
+        T: Send + 'static,
+        E: From<StoreError> + Send + 'static,
+        F: FnOnce(&mut AnyConnection) -> Result<T, E> + Send + 'static,
+    {
         let store = self.clone();
-        tokio::task::spawn_blocking(move || store.write_blocking(f))
-            .await
-            .map_err(|e| StoreError::Other(format!("store task failed: {e}")))?
+        tokio::task::spawn_blocking(move || {
+            let mut conn = store.pool.get().map_err(StoreError::from)?;
+            f(&mut conn)
+        })
+        .await
+        .map_err(|e| StoreError::Other(format!("store task failed: {e}")))?
     }
 
     /// Checks that the database answers.
