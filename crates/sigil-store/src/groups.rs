@@ -401,7 +401,7 @@ pub fn memberships_of_users(
     let direct: Vec<(Option<String>, GroupRow)> = crate::db::on_backend!(conn, |c| {
         groups::table
             .inner_join(group_members::table)
-            .filter(group_members::member_user_id.eq_any(user_ids))
+            .filter(crate::db::any_of(group_members::member_user_id, &user_ids))
             .order(groups::display_name_folded.asc())
             .select((group_members::member_user_id, GroupRow::as_select()))
             .load(c)
@@ -434,7 +434,7 @@ pub fn memberships_of_users(
     }
     // By name, like the direct ones: each user's share keeps this order.
     let rows: Vec<Group> = groups::table
-        .filter(groups::id.eq_any(wanted.into_iter().collect::<Vec<_>>()))
+        .filter(crate::db::any_of(groups::id, &wanted.into_iter().collect::<Vec<_>>()))
         .order(groups::display_name_folded.asc())
         .select(GroupRow::as_select())
         .load(conn)?
@@ -467,7 +467,7 @@ fn parents_by_level(
     let mut level: Vec<String> = group_ids.to_vec();
     while !level.is_empty() {
         let edges: Vec<(Option<String>, String)> = group_members::table
-            .filter(group_members::member_group_id.eq_any(&level))
+            .filter(crate::db::any_of(group_members::member_group_id, &level))
             .order((group_members::member_group_id.asc(), group_members::position.asc()))
             .select((group_members::member_group_id, group_members::group_id))
             .load(conn)?;

@@ -158,7 +158,7 @@ pub fn effective(
     let names: Vec<String> = roles::table
         .inner_join(role_grants::table)
         .filter(roles::client_id.eq(client_id))
-        .filter(role_grants::holder_id.eq_any(&holders))
+        .filter(crate::db::any_of(role_grants::holder_id, &holders))
         .select(roles::name)
         .load(conn)?;
     Ok(names.into_iter().collect::<BTreeSet<_>>().into_iter().collect())
@@ -191,7 +191,7 @@ pub fn held(conn: &mut AnyConnection, user_id: &str, group_ids: &[String]) -> Re
     holders.extend(group_ids.iter().map(String::as_str));
     let mut found: Vec<Role> = roles::table
         .inner_join(role_grants::table)
-        .filter(role_grants::holder_id.eq_any(&holders))
+        .filter(crate::db::any_of(role_grants::holder_id, &holders))
         .order((roles::client_id.asc(), roles::name.asc()))
         .select(Role::as_select())
         .load(conn)?;
@@ -217,7 +217,7 @@ pub fn held_by_users(
     let rows: Vec<(String, Role)> = crate::db::on_backend!(conn, |c| {
         roles::table
             .inner_join(role_grants::table)
-            .filter(role_grants::holder_id.eq_any(&holders))
+            .filter(crate::db::any_of(role_grants::holder_id, &holders))
             .order((roles::client_id.asc(), roles::name.asc()))
             .select((role_grants::holder_id, Role::as_select()))
             .load(c)
@@ -245,7 +245,7 @@ pub fn granted_to_groups(
 ) -> Result<HashMap<String, Vec<Role>>, StoreError> {
     let rows: Vec<(Option<String>, Role)> = roles::table
         .inner_join(role_grants::table)
-        .filter(role_grants::group_id.eq_any(group_ids))
+        .filter(crate::db::any_of(role_grants::group_id, &group_ids))
         .order((roles::client_id.asc(), roles::name.asc()))
         .select((role_grants::group_id, Role::as_select()))
         .load(conn)?;
@@ -269,7 +269,7 @@ pub fn defined_among(
     }
     let names: Vec<String> = pairs.iter().map(|(_, name)| fold(name)).collect();
     let candidates: Vec<(String, String)> = roles::table
-        .filter(roles::name_folded.eq_any(&names))
+        .filter(crate::db::any_of(roles::name_folded, &names))
         .select((roles::client_id_folded, roles::name_folded))
         .load(conn)?;
     let wanted: HashSet<(String, String)> = pairs.iter().map(|(c, n)| (fold(c), fold(n))).collect();

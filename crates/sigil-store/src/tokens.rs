@@ -154,7 +154,7 @@ pub fn is_revoked(conn: &mut AnyConnection, jti: &str, grant_id: Option<&str>) -
     ids.extend(grant_id.map(|g| format!("grant:{g}")));
     // One query for both: this runs on every token a request presents.
     let found: i64 = crate::db::on_backend!(conn, |c| {
-        revoked_tokens::table.filter(revoked_tokens::jti.eq_any(&ids)).count().get_result(c)
+        revoked_tokens::table.filter(crate::db::any_of(revoked_tokens::jti, &ids)).count().get_result(c)
     })?;
     Ok(found > 0)
 }

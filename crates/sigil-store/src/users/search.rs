@@ -147,14 +147,14 @@ fn load_children_of(conn: &mut AnyConnection, page: &mut [User]) -> Result<(), S
     let ids: Vec<&str> = page.iter().map(|u| u.id.as_str()).collect();
     let values: Vec<ValueRow> = crate::db::on_backend!(conn, |c| {
         user_values::table
-            .filter(user_values::user_id.eq_any(&ids))
+            .filter(crate::db::any_of(user_values::user_id, &ids))
             .order((user_values::user_id.asc(), user_values::attribute.asc(), user_values::position.asc()))
             .select(ValueRow::as_select())
             .load(c)
     })?;
     let addresses: Vec<AddressRow> = crate::db::on_backend!(conn, |c| {
         user_addresses::table
-            .filter(user_addresses::user_id.eq_any(&ids))
+            .filter(crate::db::any_of(user_addresses::user_id, &ids))
             .order((user_addresses::user_id.asc(), user_addresses::position.asc()))
             .select(AddressRow::as_select())
             .load(c)

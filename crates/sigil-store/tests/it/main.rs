@@ -9,6 +9,7 @@ mod crash;
 mod groups;
 mod indexes;
 mod keys;
+mod lookups;
 mod once;
 mod roles;
 mod schema;
