@@ -100,7 +100,10 @@ pub(crate) async fn create_user(ctx: &ScimContext, body: &Value) -> Result<Writt
         .write(move |c| {
             without_application_roles(c, &mut user)?;
             let user = users::insert(c, user, now)?;
-            load_user(c, &user.id, &base)
+            // A user created this instant belongs to no group and holds no
+            // role (neither can name an id that did not exist), so what was
+            // inserted is the whole resource: no read back.
+            Ok::<_, StoreError>((render(&user, &Related::default(), &base), user.meta.version))
         })
         .await?)
 }

@@ -16,6 +16,7 @@ backend_tests!(
     endpoints_and_schemas_say_what_they_accept,
     group_rights_limit_what_a_user_token_may_do,
     the_groups_claim_can_be_renamed_and_carry_ids,
+    a_created_user_is_answered_as_it_is_read_back,
 );
 
 const ENTERPRISE: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
@@ -264,4 +265,48 @@ fn the_groups_claim_can_be_renamed_and_carry_ids(db: &TestDb) {
     assert_eq!(user.get("/Groups").0, 200, "the right granted to the group's id applies");
     let (status, _, body) = user.get("/Users");
     assert_error(status, &body, 403, None);
+}
+
+/// POST /Users answers with the user rendered from what it inserted, not
+/// read back (RFC 7644 §3.3 asks for the created resource): that answer
+/// must be exactly what a GET of it returns, every attribute and `meta`.
+fn a_created_user_is_answered_as_it_is_read_back(db: &TestDb) {
+    let server = Server::start(crate::bin(), db, &[]);
+    let scim =
+        Scim { server: &server, http: rp_http(), token: token(db, &server, "provisioner", "scim:write") };
+    let (_, _, boss) =
+        scim.send("POST", "/Users", Some(&json!({ "userName": "boss", "displayName": "The Boss" })), &[]);
+    let user = json!({
+        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User", ENTERPRISE],
+        "userName": "Dora.Explorer",
+        "externalId": "hr-4711",
+        "name": { "givenName": "Dora", "familyName": "Márquez", "formatted": "Dora Márquez" },
+        "displayName": "Dora M.",
+        "nickName": "dee",
+        "title": "Navigator",
+        "preferredLanguage": "es-MX",
+        "locale": "es-MX",
+        "timezone": "America/Mexico_City",
+        "active": true,
+        "emails": [
+            { "value": "dora@example.com", "type": "work", "primary": true },
+            { "value": "dora@home.example", "type": "home" }
+        ],
+        "phoneNumbers": [{ "value": "+52 55 1234 5678", "type": "mobile" }],
+        "addresses": [{
+            "streetAddress": "Calle 1", "locality": "CDMX", "postalCode": "01000",
+            "country": "MX", "type": "work", "primary": true
+        }],
+        "roles": [{ "value": "navigator" }],
+        ENTERPRISE: { "employeeNumber": "42", "department": "Maps", "manager": { "value": boss["id"] } }
+    });
+    let (status, headers, created) = scim.send("POST", "/Users", Some(&user), &[]);
+    assert_eq!(status, 201, "{created}");
+    let id = created["id"].as_str().unwrap();
+    let (status, read_headers, read) = scim.send("GET", &format!("/Users/{id}"), None, &[]);
+    assert_eq!(status, 200, "{read}");
+    assert_eq!(created, read, "the answer to the create is the resource as stored");
+    assert_eq!(headers.get("etag"), read_headers.get("etag"));
+    assert_eq!(created["groups"], Value::Null, "a new user is in no group: {created}");
+    assert_eq!(created[ENTERPRISE]["manager"]["value"], boss["id"], "{created}");
 }
