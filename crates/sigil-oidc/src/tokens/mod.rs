@@ -19,6 +19,7 @@ use openssl::nid::Nid;
 use openssl::pkey::{PKey, Private};
 use serde::Serialize;
 use serde_json::{Map, Value};
+use sha2::{Digest, Sha256};
 use sigil_store::keys::{KeyState, SigningKey};
 
 use crate::OidcError;
@@ -223,33 +224,74 @@ pub(super) fn verify_signature(
     token: &str,
     keys: &[SigningKey],
 ) -> Result<(Option<String>, Map<String, Value>), String> {
-    use josekit::jwk::Jwk;
+    let digest: [u8; 32] = Sha256::digest(token.as_bytes()).into();
+    if let Some(seen) = VERIFIED.get(&digest)
+        && keys.iter().any(|k| k.kid == seen.kid && k.public_jwk == seen.public_jwk)
+    {
+        return Ok((seen.typ.clone(), seen.claims.clone()));
+    }
     let header = jwt::decode_header(token).map_err(|_| "malformed token".to_owned())?;
     let typ = header.claim("typ").and_then(Value::as_str).map(str::to_owned);
     let kid = header.claim("kid").and_then(Value::as_str).ok_or("no kid")?;
     let key = keys.iter().find(|k| k.kid == kid).ok_or("unknown signing key")?;
-    let verifier = match cached_verifier(key) {
-        Some(verifier) => verifier,
-        None => {
-            let jwk = Jwk::from_bytes(key.public_jwk.as_bytes()).map_err(|_| "unreadable key".to_owned())?;
-            let alg = key.alg.parse::<SigningAlg>().map_err(|e| e.to_string())?;
-            let verifier = match alg {
-                SigningAlg::Rs256 => RS256.verifier_from_jwk(&jwk).map(shared),
-                SigningAlg::Ps256 => PS256.verifier_from_jwk(&jwk).map(shared),
-                SigningAlg::Es256 => ES256.verifier_from_jwk(&jwk).map(shared),
-                SigningAlg::EdDsa => EdDSA.verifier_from_jwk(&jwk).map(shared),
-            }
-            .map_err(|_| "unreadable key".to_owned())?;
-            VERIFIERS
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .insert(key.kid.clone(), (key.public_jwk.clone(), Arc::clone(&verifier)));
-            verifier
-        }
-    };
+    let verifier = verifier_of(key)?;
     let (payload, _) =
         jwt::decode_with_verifier(token, &*verifier).map_err(|_| "bad signature".to_owned())?;
-    Ok((typ, payload.claims_set().clone()))
+    let claims = payload.claims_set().clone();
+    let seen = Verified { kid: key.kid.clone(), public_jwk: key.public_jwk.clone(), typ, claims };
+    let verified = (seen.typ.clone(), seen.claims.clone());
+    VERIFIED.insert(digest, Arc::new(seen));
+    Ok(verified)
+}
+
+/// Tokens whose signature checked out, by the SHA-256 of the whole token:
+/// an RSA or ECDSA check costs about a third of a SCIM request, and a
+/// client presents the same access token on every request until it
+/// expires.
+///
+/// An entry says only that these exact bytes carry a good signature by this
+/// exact key, which stays true; it is used only while that key is still
+/// among the published keys the caller passes (so a key withdrawn by any
+/// node stops its tokens within the key list's own staleness bound), and
+/// everything that can change (expiry, revocation, the principal's status)
+/// is still checked on every request. A changed token is another digest and
+/// is checked in full; a failed check is never kept. Bounded: the least
+/// recently useful entries go first.
+static VERIFIED: std::sync::LazyLock<quick_cache::sync::Cache<[u8; 32], Arc<Verified>>> =
+    std::sync::LazyLock::new(|| quick_cache::sync::Cache::new(VERIFIED_CAPACITY));
+
+/// Entries of [`VERIFIED`]: a few kilobytes each at most.
+const VERIFIED_CAPACITY: usize = 10_000;
+
+/// A token whose signature was checked, with what the check returned.
+#[derive(Debug)]
+struct Verified {
+    kid: String,
+    public_jwk: String,
+    typ: Option<String>,
+    claims: Map<String, Value>,
+}
+
+/// The verifier of `key`, parsed once per key.
+fn verifier_of(key: &SigningKey) -> Result<Arc<dyn JwsVerifier>, String> {
+    use josekit::jwk::Jwk;
+    if let Some(verifier) = cached_verifier(key) {
+        return Ok(verifier);
+    }
+    let jwk = Jwk::from_bytes(key.public_jwk.as_bytes()).map_err(|_| "unreadable key".to_owned())?;
+    let alg = key.alg.parse::<SigningAlg>().map_err(|e| e.to_string())?;
+    let verifier = match alg {
+        SigningAlg::Rs256 => RS256.verifier_from_jwk(&jwk).map(shared),
+        SigningAlg::Ps256 => PS256.verifier_from_jwk(&jwk).map(shared),
+        SigningAlg::Es256 => ES256.verifier_from_jwk(&jwk).map(shared),
+        SigningAlg::EdDsa => EdDSA.verifier_from_jwk(&jwk).map(shared),
+    }
+    .map_err(|_| "unreadable key".to_owned())?;
+    VERIFIERS
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .insert(key.kid.clone(), (key.public_jwk.clone(), Arc::clone(&verifier)));
+    Ok(verifier)
 }
 
 /// Verifiers of the store's public keys by `kid`: parsing a key costs
@@ -317,5 +359,25 @@ mod tests {
             forged.replace_range(forged.len() - 3.., "AAA");
             assert!(verify_signature(&forged, &keys).is_err(), "{alg}");
         }
+    }
+
+    /// A token checked once is remembered only for the key that signed it:
+    /// once that key is no longer published, or is published with other
+    /// material under the same `kid`, the token is refused.
+    #[test]
+    fn a_remembered_token_needs_its_key_still_published() {
+        let now = chrono::DateTime::from_timestamp(1_795_000_000, 0).unwrap().naive_utc();
+        let claims = json!({ "iss": "https://id.example.com", "sub": "reports" });
+        let claims = claims.as_object().cloned().unwrap();
+        let signers = SignerCache::default();
+        let key = new_key(SigningAlg::Es256, KeyState::Active, now).unwrap();
+        let other = new_key(SigningAlg::Es256, KeyState::Active, now).unwrap();
+        let token = signers.sign(std::slice::from_ref(&key), SigningAlg::Es256, "at+jwt", &claims).unwrap();
+        assert!(verify_signature(&token, std::slice::from_ref(&key)).is_ok());
+        assert!(verify_signature(&token, std::slice::from_ref(&key)).is_ok(), "remembered");
+        assert!(verify_signature(&token, std::slice::from_ref(&other)).is_err(), "key withdrawn");
+        let impostor = SigningKey { kid: key.kid.clone(), ..other };
+        assert!(verify_signature(&token, &[impostor]).is_err(), "same kid, other key");
+        assert!(verify_signature(&token, &[key]).is_ok(), "published again");
     }
 }
