@@ -157,7 +157,7 @@ pub fn held_by_client(conn: &mut AnyConnection, client_id: &str) -> Result<Vec<S
 fn held_by_keys(conn: &mut AnyConnection, keys: &[String]) -> Result<Vec<String>, StoreError> {
     let roles: Vec<String> = crate::db::on_backend!(conn, |c| {
         admin_grants::table
-            .filter(crate::db::any_of(admin_grants::holder, &keys))
+            .filter(crate::db::any_of(admin_grants::holder, keys))
             .select(admin_grants::role)
             .load(c)
     })?;

@@ -401,7 +401,7 @@ pub fn memberships_of_users(
     let direct: Vec<(Option<String>, GroupRow)> = crate::db::on_backend!(conn, |c| {
         groups::table
             .inner_join(group_members::table)
-            .filter(crate::db::any_of(group_members::member_user_id, &user_ids))
+            .filter(crate::db::any_of(group_members::member_user_id, user_ids))
             .order(groups::display_name_folded.asc())
             .select((group_members::member_user_id, GroupRow::as_select()))
             .load(c)

@@ -245,7 +245,7 @@ pub fn granted_to_groups(
 ) -> Result<HashMap<String, Vec<Role>>, StoreError> {
     let rows: Vec<(Option<String>, Role)> = roles::table
         .inner_join(role_grants::table)
-        .filter(crate::db::any_of(role_grants::group_id, &group_ids))
+        .filter(crate::db::any_of(role_grants::group_id, group_ids))
         .order((roles::client_id.asc(), roles::name.asc()))
         .select((role_grants::group_id, Role::as_select()))
         .load(conn)?;

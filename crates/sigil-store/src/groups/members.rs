@@ -81,7 +81,7 @@ pub fn members_among(
     for chunk in ids.chunks(BINDS_PER_STATEMENT) {
         let rows = group_members::table
             .filter(group_members::group_id.eq(group_id))
-            .filter(crate::db::any_of(group_members::member_id, &chunk))
+            .filter(crate::db::any_of(group_members::member_id, chunk))
             .select(MemberRow::as_select())
             .load(conn)?;
         found.extend(rows.into_iter().map(MemberRow::into_member));
@@ -105,10 +105,10 @@ pub fn existing_ids(conn: &mut AnyConnection, ids: &[&str]) -> Result<ExistingId
     let mut existing = ExistingIds::default();
     for chunk in ids.chunks(BINDS_PER_STATEMENT) {
         let users: Vec<String> =
-            users::table.filter(crate::db::any_of(users::id, &chunk)).select(users::id).load(conn)?;
+            users::table.filter(crate::db::any_of(users::id, chunk)).select(users::id).load(conn)?;
         existing.users.extend(users);
         let groups: Vec<String> =
-            groups::table.filter(crate::db::any_of(groups::id, &chunk)).select(groups::id).load(conn)?;
+            groups::table.filter(crate::db::any_of(groups::id, chunk)).select(groups::id).load(conn)?;
         existing.groups.extend(groups);
     }
     Ok(existing)
@@ -126,7 +126,7 @@ fn delete_members(conn: &mut AnyConnection, group_id: &str, ids: &[&str]) -> Res
         deleted += diesel::delete(
             group_members::table
                 .filter(group_members::group_id.eq(group_id))
-                .filter(crate::db::any_of(group_members::member_id, &chunk)),
+                .filter(crate::db::any_of(group_members::member_id, chunk)),
         )
         .execute(conn)?;
     }

@@ -137,7 +137,7 @@ pub fn named_members(
     let rows: Vec<NamedRow> = group_members::table
         .left_join(users::table.on(users::id.nullable().eq(group_members::member_user_id)))
         .left_join(nested.on(nested.field(groups::id).nullable().eq(group_members::member_group_id)))
-        .filter(crate::db::any_of(group_members::group_id, &group_ids))
+        .filter(crate::db::any_of(group_members::group_id, group_ids))
         .order((group_members::group_id.asc(), group_members::position.asc()))
         .select((
             group_members::group_id,
