@@ -256,3 +256,38 @@ where
     let query = query.filter(after(column, id, seek, run)?);
     Ok((order(query, column, id, run), !seek.forward))
 }
+
+/// How many records match in all, when a page already says so: a page from
+/// the first record (no keyset position) that came back shorter than asked
+/// holds everything from `offset` on, so the total is `offset` plus its
+/// length. Then the search needs no `COUNT(*)`, which for a look-up by a
+/// unique attribute (`userName eq`) is a statement of three. `None` when
+/// only a count can tell: a full page, a page after a position, or an empty
+/// page past the first record (the offset may lie beyond the end).
+pub(crate) fn total_from_page(after_position: bool, offset: i64, limit: i64, found: usize) -> Option<i64> {
+    let found = i64::try_from(found).ok()?;
+    if after_position || found >= limit || (found == 0 && offset > 0) {
+        return None;
+    }
+    Some(offset + found)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::total_from_page;
+
+    #[test]
+    fn a_short_first_page_is_its_own_count() {
+        assert_eq!(total_from_page(false, 0, 10, 1), Some(1));
+        assert_eq!(total_from_page(false, 0, 10, 0), Some(0));
+        assert_eq!(total_from_page(false, 20, 10, 3), Some(23));
+        // A full page: more may follow.
+        assert_eq!(total_from_page(false, 0, 10, 10), None);
+        // count=0 asks for the total alone.
+        assert_eq!(total_from_page(false, 0, 0, 0), None);
+        // Past the end, nothing says where the end is.
+        assert_eq!(total_from_page(false, 50, 10, 0), None);
+        // After a cursor position, records before it are not on the page.
+        assert_eq!(total_from_page(true, 0, 10, 3), None);
+    }
+}

@@ -84,11 +84,6 @@ pub fn search(
     offset: i64,
     limit: i64,
 ) -> Result<GroupPage, StoreError> {
-    let mut count = groups::table.into_boxed::<Backend>().select(diesel::dsl::count_star());
-    if let Some(condition) = condition() {
-        count = count.filter(condition);
-    }
-    let total: i64 = count.first(conn)?;
     let mut query = groups::table.into_boxed::<Backend>();
     if let Some(condition) = condition() {
         query = query.filter(condition);
@@ -100,6 +95,16 @@ pub fn search(
     if reversed {
         rows.reverse();
     }
+    let total = match crate::keyset::total_from_page(seek.is_some(), offset, limit, rows.len()) {
+        Some(total) => total,
+        None => {
+            let mut count = groups::table.into_boxed::<Backend>().select(diesel::dsl::count_star());
+            if let Some(condition) = condition() {
+                count = count.filter(condition);
+            }
+            count.first(conn)?
+        }
+    };
     let keys = rows.iter().map(|row| order.key_of(row)).collect();
     Ok(GroupPage { groups: rows.into_iter().map(GroupRow::into_group).collect(), keys, total })
 }

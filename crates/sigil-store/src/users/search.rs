@@ -117,12 +117,6 @@ pub fn search(
     offset: i64,
     limit: i64,
 ) -> Result<Page, StoreError> {
-    let mut count = users::table.into_boxed::<Backend>().select(diesel::dsl::count_star());
-    if let Some(condition) = condition() {
-        count = count.filter(condition);
-    }
-    let total: i64 = count.first(conn)?;
-
     let mut query = users::table.into_boxed::<Backend>();
     if let Some(condition) = condition() {
         query = query.filter(condition);
@@ -133,6 +127,16 @@ pub fn search(
     if reversed {
         rows.reverse();
     }
+    let total = match crate::keyset::total_from_page(seek.is_some(), offset, limit, rows.len()) {
+        Some(total) => total,
+        None => {
+            let mut count = users::table.into_boxed::<Backend>().select(diesel::dsl::count_star());
+            if let Some(condition) = condition() {
+                count = count.filter(condition);
+            }
+            count.first(conn)?
+        }
+    };
     let keys = rows.iter().map(|row| order.key_of(row)).collect();
     let mut page: Vec<User> = rows.into_iter().map(UserRow::into_user).collect();
     load_children_of(conn, &mut page)?;
