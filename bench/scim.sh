@@ -20,7 +20,11 @@
 #     the payload limit (seconds), then PATCH_REPEATS PATCHes each adding
 #     PATCH_MEMBERS other users (seconds each, median shown), and the
 #     members counted;
-# and the ceilings of the machine in the same run: fsync calls per second on
+# For creates and userName searches it also reports the CPU time each request
+# cost the server and, for Sigil on PostgreSQL, PostgreSQL's own processes
+# (from /proc, over the run and its settling): on a small machine, where
+# the cores go is what bounds the rates.
+# And the ceilings of the machine in the same run: fsync calls per second on
 # the disk holding the stores (before and after), nproc and the load average.
 # Any non-2xx answer, socket error, empty search or missing user stops the run.
 #
@@ -161,6 +165,20 @@ settle() {
   return 1
 }
 
+# CPU time (clock ticks) used so far by the processes PIDS, summed.
+cpu_ticks() {
+  local ticks=0 pid
+  for pid in "$@"; do
+    if [ -r "/proc/$pid/stat" ]; then
+      ticks=$((ticks + $(awk '{print $14 + $15}' "/proc/$pid/stat" 2>/dev/null || echo 0)))
+    fi
+  done
+  echo "$ticks"
+}
+
+# PostgreSQL's processes (its backends serve the server's connections).
+database_pids() { pgrep -x postgres || true; }
+
 # Percent-encodes a filter, keeping "{i}" for scim-request.lua.
 encode() {
   python3 -c 'import sys, urllib.parse; print(urllib.parse.quote(sys.argv[1], safe="{}"))' "$1"
@@ -175,8 +193,11 @@ encode() {
 run_wrk() {
   local url=$1 connections=$2
   shift 2
-  local out line window=$DURATION
+  local out line window=$DURATION server_before database_before
   while true; do
+    server_before=$(cpu_ticks "${pids[-1]}")
+    # shellcheck disable=SC2046 # one argument per process id
+    database_before=$(cpu_ticks $(database_pids))
     out=$("${load_cpu[@]}" wrk -t"$THREADS" -c"$connections" -d"${window}s" --timeout 60s \
       -s bench/scim-request.lua "$url" -- "$@" 2>&1)
     settle
@@ -192,7 +213,11 @@ run_wrk() {
     window=$((window * 4 < MAX_WINDOW ? window * 4 : MAX_WINDOW))
     echo "  (few answers: again over ${window}s)" >&2
   done
-  echo "${line#RESULT } window=$window"
+  # CPU spent by the server and by PostgreSQL over the run and its settling,
+  # in clock ticks: where the cores went.
+  # shellcheck disable=SC2046
+  echo "${line#RESULT } window=$window server_ticks=$(($(cpu_ticks "${pids[-1]}") - server_before))" \
+    "database_ticks=$(($(cpu_ticks $(database_pids)) - database_before))"
 }
 
 # Keeps the figures of a wrk run (OUT, from run_wrk) as TARGET/NAME_rate,
@@ -208,6 +233,10 @@ record() {
     result[$target/${name}_rate]=$(rate "$requests" "$(field seconds "$out")")
     result[$target/${name}_p50]=$(ms "$(field p50_us "$out")")
     result[$target/${name}_p99]=$(ms "$(field p99_us "$out")")
+    result[$target/${name}_server_cpu]=$(per_request_us "$(field server_ticks "$out")" "$requests")
+    if [ "$target" = sigil-postgres ]; then
+      result[$target/${name}_database_cpu]=$(per_request_us "$(field database_ticks "$out")" "$requests")
+    fi
   fi
   result[$target/${name}_requests]=$requests
   if [ "$window" != "$DURATION" ]; then
@@ -223,6 +252,11 @@ field() { tr ' ' '\n' <<<"$2" | sed -n "s/^$1=//p"; }
 
 rate() {
   python3 -c "import sys; r = float(sys.argv[1]) / float(sys.argv[2]); print(f'{r:.1f}' if r < 10 else int(r))" "$1" "$2"
+}
+# per_request_us TICKS REQUESTS: CPU microseconds a request.
+per_request_us() {
+  python3 -c "import sys; print(int(int(sys.argv[1]) * 1e6 / int(sys.argv[3]) / int(sys.argv[2])))" \
+    "$1" "$2" "$(getconf CLK_TCK)"
 }
 ms() { python3 -c "import sys; print(f'{int(sys.argv[1]) / 1000:.2f}')" "$1"; }
 
@@ -418,8 +452,12 @@ row "$BULK_USERS users through /Bulk, one client, s" bulk time
 row "POST /Users, $CONNECTIONS conn, creates/s" create_rate rate
 row "POST /Users p50, ms" create_p50 time
 row "POST /Users p99, ms" create_p99 time
+row "POST /Users, server CPU per create, µs" create_server_cpu time
+row "POST /Users, PostgreSQL CPU per create, µs" create_database_cpu none
 row "userName eq, 1 conn, p50 ms" eq1_p50 time
 row "userName eq, $CONNECTIONS conn, req/s" eq_rate rate
+row "userName eq, server CPU per request, µs" eq_server_cpu time
+row "userName eq, PostgreSQL CPU per request, µs" eq_database_cpu none
 row "emails.value co, count=10, $CONNECTIONS conn, req/s" co_rate rate
 row "emails.value co, $CONNECTIONS conn, p50 ms" co_p50 time
 row "meta.lastModified gt, count=10, $CONNECTIONS conn, req/s" gt_rate rate
