@@ -79,7 +79,7 @@ fn check(node: &Node, token: &str, api: Api) -> Result<verify::Principal, Refuse
     crate::block_on(verify::access_token_with_holdings(&node.provider, token, api))
 }
 
-fn refused(result: Result<verify::Principal, Refused>) -> bool {
+fn refused(result: &Result<verify::Principal, Refused>) -> bool {
     matches!(result, Err(Refused::Invalid(_)))
 }
 
@@ -118,11 +118,11 @@ fn a_token_is_for_the_apis_its_scopes_address_only(db: &TestDb) {
     client(&node, "entra");
     let (_, scim) = token(&node, "entra", "scim:read scim:write");
     assert!(check(&node, &scim, Api::Scim).is_ok());
-    assert!(refused(check(&node, &scim, Api::Admin)), "a SCIM token is not for the admin API");
-    assert!(refused(check(&node, &scim, Api::Userinfo)), "nor for UserInfo");
+    assert!(refused(&check(&node, &scim, Api::Admin)), "a SCIM token is not for the admin API");
+    assert!(refused(&check(&node, &scim, Api::Userinfo)), "nor for UserInfo");
     // Never for "any audience": token exchange cannot turn it into a JWT.
     let any = crate::block_on(verify::access_token(&node.provider, &scim, Audience::AnyApi));
-    assert!(refused(any));
+    assert!(refused(&any));
 
     let (_, admin) = token(&node, "entra", "admin");
     let principal = check(&node, &admin, Api::Admin).expect("admin scope, admin API");
@@ -152,20 +152,20 @@ fn expired_revoked_orphaned_and_forged_tokens_are_refused(db: &TestDb) {
     node.clock.advance(TimeDelta::minutes(59));
     assert!(check(&node, &expiring, Api::Scim).is_ok());
     node.clock.advance(TimeDelta::minutes(1));
-    assert!(refused(check(&node, &expiring, Api::Scim)), "expired");
+    assert!(refused(&check(&node, &expiring, Api::Scim)), "expired");
 
     // Revocation: the next check refuses it.
     let (id, revoked) = token(&node, "entra", "scim:read");
     assert!(check(&node, &revoked, Api::Scim).is_ok());
     let at = node.store.now();
     assert!(node.store.write_blocking(|c| stored::revoke(c, &id, at)).unwrap());
-    assert!(refused(check(&node, &revoked, Api::Scim)), "revoked");
+    assert!(refused(&check(&node, &revoked, Api::Scim)), "revoked");
 
     // A removed client takes its tokens along.
     let (_, orphan) = token(&node, "okta", "scim:read");
     assert!(check(&node, &orphan, Api::Scim).is_ok());
     assert!(node.store.write_blocking(|c| clients::delete(c, "okta")).unwrap());
-    assert!(refused(check(&node, &orphan, Api::Scim)), "client removed");
+    assert!(refused(&check(&node, &orphan, Api::Scim)), "client removed");
 
     // Forgeries: garbage behind the prefix, a JWT's shape, a live token
     // changed in one character, and a token whose digest begins like a
@@ -180,7 +180,7 @@ fn expired_revoked_orphaned_and_forged_tokens_are_refused(db: &TestDb) {
         .find(|candidate| HashedSecret::of(candidate).as_str().starts_with(&target))
         .unwrap();
     for forged in [
-        format!("{PREFIX}"),
+        PREFIX.to_owned(),
         format!("{PREFIX}not-a-token"),
         "eyJhbGciOiJub25lIn0.eyJzdWIiOiJlbnRyYSJ9.".to_owned(),
         "eyJhbGciOiJFUzI1NiIsInR5cCI6ImF0K2p3dCJ9.e30.c2ln".to_owned(),
@@ -188,7 +188,7 @@ fn expired_revoked_orphaned_and_forged_tokens_are_refused(db: &TestDb) {
         colliding,
         live.trim_start_matches(PREFIX).to_owned(),
     ] {
-        assert!(refused(check(&node, &forged, Api::Scim)), "{forged}");
+        assert!(refused(&check(&node, &forged, Api::Scim)), "{forged}");
     }
     assert!(check(&node, &live, Api::Scim).is_ok(), "the live token itself still passes");
 }
@@ -210,7 +210,7 @@ fn scopes_narrow_to_what_the_client_is_registered_for_now(db: &TestDb) {
     register(&["scim:read", "openid"]);
     assert_eq!(check(&node, &token, Api::Scim).unwrap().scopes, ["scim:read"], "scim:write is gone");
     register(&["openid"]);
-    assert!(refused(check(&node, &token, Api::Scim)), "nothing left to carry");
+    assert!(refused(&check(&node, &token, Api::Scim)), "nothing left to carry");
     register(API_SCOPES);
     assert_eq!(
         check(&node, &token, Api::Scim).unwrap().scopes,
@@ -237,7 +237,7 @@ fn the_last_use_is_recorded_at_most_once_a_minute(db: &TestDb) {
     assert_eq!(last_used(), Some(later));
     // A refused request is not a use.
     node.clock.advance(TimeDelta::minutes(5));
-    assert!(refused(check(&node, &token, Api::Admin)));
+    assert!(refused(&check(&node, &token, Api::Admin)));
     assert_eq!(last_used(), Some(later));
 }
 
