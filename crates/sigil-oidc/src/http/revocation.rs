@@ -4,8 +4,10 @@
 //! An API token is answered about and revoked only for its own client:
 //! no resource server outside Sigil ever receives one, so no other client
 //! has a reason to ask. Another client's attempt is answered as for an
-//! unknown token (inactive; 200 with nothing revoked), which tells it
-//! nothing about the token.
+//! unknown token (inactive; 200 with nothing revoked, RFC 7009 §2.2),
+//! which tells it nothing about the token; the `unauthorized_client`
+//! refusal §2.1 gives for another client's JWT or refresh token would tell
+//! it that the token is live.
 
 use actix_web::http::header::{AUTHORIZATION, CACHE_CONTROL};
 use actix_web::web::Bytes;
@@ -180,9 +182,12 @@ pub(crate) async fn revoke(ctx: web::Data<Provider>, req: HttpRequest, body: Byt
         Ok(Presented::Api(principal)) if principal.client_id == client.id => {
             let id = principal.api_token_id.unwrap_or_default();
             ctx.store
-                .write(move |c| sigil_store::api_tokens::revoke(c, &id, now))
+                .write(move |c| match sigil_store::api_tokens::revoke(c, &id, now) {
+                    // Gone with its client meanwhile: nothing left to revoke.
+                    Ok(_) | Err(StoreError::NotFound) => Ok(()),
+                    Err(other) => Err(other),
+                })
                 .await
-                .map(|_| ())
                 .map_err(OidcError::from)
         }
         // Another client's API token: not revoked, and not revealed either.
