@@ -134,6 +134,10 @@ impl Scopes {
 /// built-in roles.
 pub const ADMIN_SCOPE: &str = "admin";
 
+/// Every scope the table names: the scopes of Sigil's own APIs, and what
+/// an API token may carry.
+pub const API_SCOPES: &[&str] = &["scim:read", "scim:write", ADMIN_SCOPE];
+
 /// One row of the table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Right {

@@ -73,3 +73,13 @@ fn role_names_round_trip() {
 fn the_platform_operator_may_do_everything() {
     assert!(RIGHTS.iter().all(|r| r.roles.contains(&Role::PlatformOperator)));
 }
+
+#[test]
+fn api_scopes_are_every_scope_the_table_names() {
+    let mut named: Vec<&str> = RIGHTS.iter().flat_map(|r| r.scopes.any_of().iter().copied()).collect();
+    named.sort_unstable();
+    named.dedup();
+    let mut listed = API_SCOPES.to_vec();
+    listed.sort_unstable();
+    assert_eq!(named, listed);
+}

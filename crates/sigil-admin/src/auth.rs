@@ -59,6 +59,7 @@ pub(crate) async fn authorize(
         operation = operation.right().name,
         subject = principal.sub,
         client_id = principal.client_id,
+        api_token = principal.api_token_id.as_deref(),
         allowed = decision.is_ok(),
         "admin request"
     );

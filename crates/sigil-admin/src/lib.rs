@@ -1,4 +1,4 @@
-//! The admin API under `/admin`: clients, the roles applications define and
+//! The admin API under `/admin`: clients and their API tokens, the roles applications define and
 //! who holds them, who holds Sigil's built-in roles, and signing keys — what
 //! the `sigil` CLI does on the machine, over HTTP for operators and their
 //! automation elsewhere.
@@ -8,6 +8,7 @@
 //! `sigil-access`, checked in [`auth`] before a handler touches the store.
 
 mod access;
+mod api_tokens;
 mod auth;
 mod clients;
 mod error;
@@ -46,6 +47,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                     .patch(clients::change)
                     .delete(clients::delete),
             )
+            .service(web::resource("/api-tokens").get(api_tokens::list).post(api_tokens::create))
+            .service(web::resource("/api-tokens/{id}").get(api_tokens::get).delete(api_tokens::revoke))
             .service(web::resource("/roles").get(roles::list).post(roles::define))
             .service(web::resource("/roles/{client}/{name}").delete(roles::remove))
             .service(

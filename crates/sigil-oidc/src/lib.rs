@@ -10,7 +10,8 @@
 //! - [`tokens`]: signing, and [`tokens::verify`], the one verifier every
 //!   consumer of a token calls (UserInfo, introspection, revocation, token
 //!   exchange, SCIM, the admin API), returning a [`tokens::verify::Principal`];
-//! - [`clients`] (registration rules), [`keys`] (the signing key set and
+//! - [`api_tokens`] (long-lived tokens a client holds for itself, and
+//!   their rules); [`clients`] (registration rules), [`keys`] (the signing key set and
 //!   its rotation), [`trusted`] (other issuers' tokens for exchange),
 //!   `remote_keys` (key sets clients publish);
 //! - [`http`]: the endpoints, which parse requests and write wire formats;
@@ -19,6 +20,7 @@
 //! This crate reads and writes the identity store through `sigil-store` and
 //! knows nothing of SCIM; `sigil-server` wires it to HTTP.
 
+pub mod api_tokens;
 pub mod clients;
 mod error;
 mod grants;

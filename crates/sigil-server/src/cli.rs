@@ -38,6 +38,11 @@ pub(crate) enum Command {
     /// Manage signing keys.
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// Manage API tokens: long-lived bearer tokens a client presents to
+    /// SCIM or the admin API, for provisioning services such as Entra ID
+    /// and Okta; see docs/provisioning-entra.md.
+    #[command(subcommand)]
+    Token(TokenCommand),
     /// Manage the roles applications define, and who holds them.
     #[command(subcommand)]
     Role(RoleCommand),
@@ -447,4 +452,42 @@ pub(crate) enum KeysCommand {
     Rotate,
     /// List signing keys and their states.
     List,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum TokenCommand {
+    /// Make an API token for a confidential client, with some of the
+    /// SCIM and admin scopes it is registered for. The token is printed
+    /// once: Sigil keeps only its SHA-256 digest.
+    Create(TokenCreate),
+    /// List API tokens: id, client, scopes, dates and state, never the
+    /// tokens themselves.
+    List {
+        /// Only this client's tokens.
+        #[arg(long, value_name = "ID")]
+        client: Option<String>,
+    },
+    /// Revoke an API token; every node refuses it from its next request.
+    Revoke {
+        /// The token's id, as `sigil token list` shows it.
+        #[arg(long, value_name = "TOKEN_ID")]
+        id: String,
+    },
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct TokenCreate {
+    /// The client (client_id) the token acts as, with its built-in roles.
+    #[arg(long, value_name = "ID")]
+    pub(crate) client: String,
+    /// Space-separated scopes: scim:read, scim:write, admin.
+    #[arg(long, value_name = "SCOPES")]
+    pub(crate) scope: String,
+    /// Lifetime: a number and a unit (s, m, h, d), e.g. 90d. Default 365d,
+    /// at most 730d.
+    #[arg(long, value_name = "DURATION")]
+    pub(crate) expires_in: Option<String>,
+    /// What to call the token, e.g. "Entra ID provisioning".
+    #[arg(long, value_name = "TEXT")]
+    pub(crate) name: Option<String>,
 }

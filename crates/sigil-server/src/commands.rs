@@ -418,7 +418,7 @@ fn stdin_line(what: &str) -> anyhow::Result<String> {
 /// Runs an OIDC-layer operation in one write transaction. A refusal rolls
 /// the transaction back just as a store error does, and is reported as
 /// itself.
-fn write_oidc<T>(
+pub(crate) fn write_oidc<T>(
     store: &Store,
     f: impl FnOnce(&mut AnyConnection) -> Result<T, OidcError>,
 ) -> anyhow::Result<T> {

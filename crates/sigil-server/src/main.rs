@@ -16,6 +16,7 @@ mod role_commands;
 mod scim;
 mod serve;
 mod telemetry;
+mod token_commands;
 
 use std::process::ExitCode;
 
@@ -23,7 +24,7 @@ use clap::Parser;
 
 use crate::cli::{
     AdminCommand, Cli, ClientCommand, Command, GroupCommand, GroupMemberCommand, KeysCommand, RoleCommand,
-    UserCommand,
+    TokenCommand, UserCommand,
 };
 use crate::config::Config;
 
@@ -68,6 +69,9 @@ fn main() -> ExitCode {
         Command::Client(ClientCommand::List) => commands::client_list(&config),
         Command::Keys(KeysCommand::Rotate) => commands::keys_rotate(&config),
         Command::Keys(KeysCommand::List) => commands::keys_list(&config),
+        Command::Token(TokenCommand::Create(args)) => token_commands::create(&config, args),
+        Command::Token(TokenCommand::List { client }) => token_commands::list(&config, client.as_deref()),
+        Command::Token(TokenCommand::Revoke { id }) => token_commands::revoke(&config, &id),
         Command::Role(RoleCommand::Add { role, description }) => {
             role_commands::add(&config, &role, description.as_deref())
         }

@@ -129,7 +129,7 @@ fn encode_list(list: &[String]) -> Result<String, StoreError> {
     serde_json::to_string(list).map_err(|e| StoreError::Other(e.to_string()))
 }
 
-fn decode_list(column: &str, raw: &str) -> Result<Vec<String>, StoreError> {
+pub(crate) fn decode_list(column: &str, raw: &str) -> Result<Vec<String>, StoreError> {
     serde_json::from_str(raw)
         .map_err(|e| StoreError::Other(format!("clients.{column} is not a JSON list: {e}")))
 }

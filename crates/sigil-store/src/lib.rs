@@ -15,6 +15,7 @@
 //! written once for both backends.
 
 pub mod admin_grants;
+pub mod api_tokens;
 pub mod clients;
 pub mod clock;
 mod db;

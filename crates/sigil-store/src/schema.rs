@@ -265,6 +265,20 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    api_tokens (id) {
+        id -> Text,
+        client_id -> Text,
+        token_hash -> Text,
+        scope -> Text,
+        name -> Nullable<Text>,
+        created -> Timestamp,
+        expires_at -> Timestamp,
+        last_used_at -> Nullable<Timestamp>,
+        revoked_at -> Nullable<Timestamp>,
+    }
+}
+
 diesel::joinable!(user_values -> users (user_id));
 diesel::joinable!(user_addresses -> users (user_id));
 diesel::joinable!(user_search_terms -> users (user_id));
@@ -294,4 +308,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     role_grants,
     admin_grants,
     server_secrets,
+    api_tokens,
 );

@@ -1,5 +1,13 @@
 //! Token introspection (RFC 7662) and revocation (RFC 7009), both for
 //! client-authenticated callers.
+//!
+//! An API token is answered about and revoked only for its own client:
+//! no resource server outside Sigil ever receives one, so no other client
+//! has a reason to ask. Another client's attempt is answered as for an
+//! unknown token (inactive; 200 with nothing revoked, RFC 7009 §2.2),
+//! which tells it nothing about the token; the `unauthorized_client`
+//! refusal §2.1 gives for another client's JWT or refresh token would tell
+//! it that the token is live.
 
 use actix_web::http::header::{AUTHORIZATION, CACHE_CONTROL};
 use actix_web::web::Bytes;
@@ -22,6 +30,8 @@ use crate::tokens::verify::{self, Audience, Principal, Refused};
 enum Presented {
     /// A live access token Sigil issued, checked by the verifier.
     Access(Principal),
+    /// A live API token, checked by the verifier.
+    Api(Principal),
     /// A refresh token Sigil issued (live or not).
     Refresh(RefreshToken),
     /// Anything else.
@@ -29,6 +39,17 @@ enum Presented {
 }
 
 async fn classify(ctx: &Provider, token: &str) -> Result<Presented, OidcError> {
+    let unavailable = |why| OidcError::Store(StoreError::Unavailable(why));
+    if crate::api_tokens::is_api_token(token) {
+        return match verify::api_token(ctx, token).await {
+            Ok(principal) => Ok(Presented::Api(principal)),
+            Err(Refused::Invalid(why)) => {
+                tracing::debug!(why, "API token not live");
+                Ok(Presented::Unknown)
+            }
+            Err(Refused::Unavailable(why)) => Err(unavailable(why)),
+        };
+    }
     // Access tokens are JWTs (three dot-separated parts); refresh tokens are
     // opaque, so the shape decides where to look.
     if token.split('.').count() == 3 {
@@ -39,7 +60,7 @@ async fn classify(ctx: &Provider, token: &str) -> Result<Presented, OidcError> {
                 tracing::debug!(why, "token not live");
                 Ok(Presented::Unknown)
             }
-            Err(Refused::Unavailable(why)) => Err(OidcError::Store(StoreError::Unavailable(why))),
+            Err(Refused::Unavailable(why)) => Err(unavailable(why)),
         };
     }
     let hash = HashedSecret::of(token).as_str().to_owned();
@@ -96,6 +117,17 @@ pub(crate) async fn introspect(ctx: web::Data<Provider>, req: HttpRequest, body:
             }
             no_store(Value::Object(out))
         }
+        Ok(Presented::Api(principal)) if principal.client_id == client.id => no_store(json!({
+            "active": true,
+            "token_type": "Bearer",
+            "scope": principal.scopes.join(" "),
+            "client_id": principal.client_id,
+            "sub": principal.sub,
+            "aud": principal.audience,
+            "iss": ctx.issuer,
+            "exp": principal.expires_at,
+        })),
+        Ok(Presented::Api(_)) => no_store(inactive),
         Ok(Presented::Refresh(_)) => {
             // Live, this client's own, and its user still active.
             let record = match verify::refresh_token(&ctx, &token, &client).await {
@@ -147,6 +179,19 @@ pub(crate) async fn revoke(ctx: web::Data<Provider>, req: HttpRequest, body: Byt
                 .await
                 .map_err(OidcError::from)
         }
+        Ok(Presented::Api(principal)) if principal.client_id == client.id => {
+            let id = principal.api_token_id.unwrap_or_default();
+            ctx.store
+                .write(move |c| match sigil_store::api_tokens::revoke(c, &id, now) {
+                    // Gone with its client meanwhile: nothing left to revoke.
+                    Ok(_) | Err(StoreError::NotFound) => Ok(()),
+                    Err(other) => Err(other),
+                })
+                .await
+                .map_err(OidcError::from)
+        }
+        // Another client's API token: not revoked, and not revealed either.
+        Ok(Presented::Api(_)) => Ok(()),
         // §2.1: a token of another client is not revoked.
         Ok(Presented::Refresh(_) | Presented::Access(_)) => {
             Err(OidcError::UnauthorizedClient("the token was not issued to this client".into()))

@@ -19,6 +19,23 @@
 //! once. The result is a [`Principal`]; consumers read scopes, audience and
 //! subject from it, never from raw claims.
 //!
+//! API tokens ([`crate::api_tokens`], recognised by their prefix) are
+//! opaque and pass [`access_token`] for one of Sigil's APIs when:
+//! 1. the SHA-256 digest of the whole token names a stored token (found by
+//!    the full digest, then compared again in constant time), whose
+//!    client is still registered;
+//! 2. it is neither revoked nor expired;
+//! 3. its scopes, narrowed to those its client is registered for now, make
+//!    the API part of its audience (SCIM for `scim:read`/`scim:write`, the
+//!    admin API and SCIM for `admin`), as they would for a JWT.
+//!
+//! The token, its client's registered scopes and the client's built-in
+//! roles are read in one query, so revoking the token or removing its
+//! client takes effect at once on every node. Its principal is the client
+//! ([`Subject::Client`]). An API token is never accepted for "any
+//! audience": token exchange cannot turn it into a JWT, and introspection
+//! and revocation ask [`api_token`], which binds it to its own client.
+//!
 //! ID tokens presented back to Sigil pass [`id_token`] as token-exchange
 //! subjects (bound to the client presenting them) or [`id_token_hint`] at
 //! logout. Refresh
@@ -31,7 +48,7 @@ use serde_json::{Map, Value};
 use sigil_store::clients::Client;
 use sigil_store::secret::HashedSecret;
 use sigil_store::tokens::RefreshToken;
-use sigil_store::{StoreError, admin_grants, clients, groups, keys, tokens as stored, users};
+use sigil_store::{StoreError, admin_grants, api_tokens, clients, groups, keys, tokens as stored, users};
 
 use super::{numeric_date, read_numeric_date, verify_signature};
 use crate::provider::{Api, Provider};
@@ -72,8 +89,11 @@ pub struct Principal {
     pub grant_id: Option<String>,
     /// `exp`.
     pub expires_at: i64,
-    /// Every claim, for introspection and `act` chains.
+    /// Every claim, for introspection and `act` chains; empty for an API
+    /// token, which carries none.
     pub claims: Map<String, Value>,
+    /// The id of the API token presented, when it is one rather than a JWT.
+    pub api_token_id: Option<String>,
     /// What the principal holds now, when asked for
     /// ([`access_token_with_holdings`]).
     pub holdings: Option<Holdings>,
@@ -199,6 +219,12 @@ async fn check_access_token(
     audience: Audience,
     with_holdings: bool,
 ) -> Result<Principal, Refused> {
+    if crate::api_tokens::is_api_token(token) {
+        let Audience::Api(api) = audience else {
+            return Err(Refused::Invalid("an API token is for Sigil's own APIs only"));
+        };
+        return check_api_token(provider, token, Some(api), with_holdings).await;
+    }
     let (typ, claims) = signed_claims(provider, token).await?;
     // RFC 9068 §4: the typ keeps an ID token from passing as an access token.
     if typ.as_deref() != Some("at+jwt") {
@@ -275,7 +301,81 @@ async fn check_access_token(
         grant_id,
         expires_at,
         claims,
+        api_token_id: None,
         holdings,
+    })
+}
+
+/// Checks an API token presented to the authorization server itself
+/// (introspection, revocation), for any of its APIs; the caller binds it
+/// to the client asking. See the module docs for the checks.
+pub(crate) async fn api_token(provider: &Provider, token: &str) -> Result<Principal, Refused> {
+    check_api_token(provider, token, None, false).await
+}
+
+async fn check_api_token(
+    provider: &Provider,
+    token: &str,
+    api: Option<Api>,
+    with_holdings: bool,
+) -> Result<Principal, Refused> {
+    let digest = HashedSecret::of(token).as_str().to_owned();
+    // One statement: the token, its client's scopes and roles.
+    let found = provider
+        .store
+        .read_statement(move |c| api_tokens::find(c, &digest))
+        .await?
+        .ok_or(Refused::Invalid("unknown API token, or its client is gone"))?;
+    // Found by the whole digest already; comparing again in constant time
+    // costs one hash and leaves no doubt about what the index compared.
+    if !found.token_hash.matches(token) {
+        return Err(Refused::Invalid("unknown API token"));
+    }
+    let now = provider.store.now();
+    let record = found.token;
+    if record.revoked_at.is_some() {
+        return Err(Refused::Invalid("revoked API token"));
+    }
+    if record.expires_at <= now {
+        return Err(Refused::Invalid("expired API token"));
+    }
+    // Scopes only narrow: a client no longer registered for a scope loses
+    // it for its tokens too.
+    let scopes: Vec<String> = record
+        .scope
+        .split(' ')
+        .filter(|s| !s.is_empty() && found.client_scopes.iter().any(|c| c == s))
+        .map(str::to_owned)
+        .collect();
+    if scopes.is_empty() {
+        return Err(Refused::Invalid("its client is no longer registered for any of its scopes"));
+    }
+    let audience: Vec<String> = provider.apis_implied_by(&scopes).map(|api| provider.resource(api)).collect();
+    if let Some(api) = api
+        && !audience.contains(&provider.resource(api))
+    {
+        return Err(Refused::Invalid("meant for another audience"));
+    }
+    // A use is a request to an API; the authorization server's own
+    // questions about the token are not. At most one write a minute per
+    // token, whichever node wins; a failure to record it refuses nothing.
+    if api.is_some() && record.use_is_due(now) {
+        let id = record.id.clone();
+        if let Err(error) = provider.store.write(move |c| api_tokens::touch(c, &id, now)).await {
+            tracing::warn!(%error, "could not record an API token's use");
+        }
+    }
+    Ok(Principal {
+        subject: Subject::Client,
+        sub: record.client_id.clone(),
+        client_id: record.client_id,
+        scopes,
+        audience,
+        grant_id: None,
+        expires_at: numeric_date(record.expires_at),
+        claims: Map::new(),
+        api_token_id: Some(record.id),
+        holdings: with_holdings.then(|| Holdings { roles: found.client_roles, groups: Vec::new() }),
     })
 }
 

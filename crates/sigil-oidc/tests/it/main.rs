@@ -1,6 +1,7 @@
 //! Tests of the provider's domain core against a real store, on a fresh
 //! SQLite file and a fresh PostgreSQL database each (`backend_tests!`).
 
+mod api_tokens;
 mod keys;
 
 use sigil_store::{DatabaseUrl, PoolOptions, Store};

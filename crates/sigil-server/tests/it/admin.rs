@@ -178,6 +178,7 @@ impl Bench<'_> {
                 let statuses = vec![
                     who.call("GET", "/admin/clients", None).0,
                     who.call("GET", "/admin/clients/app", None).0,
+                    who.call("GET", "/admin/api-tokens", None).0,
                 ];
                 (statuses, true)
             }
@@ -185,9 +186,13 @@ impl Bench<'_> {
                 let (created, changed, doomed) =
                     (self.fresh("client"), self.fresh("client"), self.fresh("client"));
                 for id in [&changed, &doomed] {
-                    let body = json!({ "client_id": id, "grant_types": ["client_credentials"] });
+                    let body = json!({ "client_id": id, "grant_types": ["client_credentials"], "scope": "scim:read" });
                     self.ok("POST", "/admin/clients", Some(&body));
                 }
+                // An API token is a credential of its client, as its secret is.
+                let token = json!({ "client_id": changed, "scope": "scim:read" });
+                let revoked =
+                    self.ok("POST", "/admin/api-tokens", Some(&token))["id"].as_str().unwrap().to_owned();
                 let body = json!({ "client_id": created, "grant_types": ["client_credentials"] });
                 let statuses = vec![
                     who.call("POST", "/admin/clients", Some(&body)).0,
@@ -198,8 +203,14 @@ impl Bench<'_> {
                     )
                     .0,
                     who.call("DELETE", &format!("/admin/clients/{doomed}"), None).0,
+                    who.call("POST", "/admin/api-tokens", Some(&token)).0,
+                    who.call("DELETE", &format!("/admin/api-tokens/{revoked}"), None).0,
                 ];
-                let done = self.exists(&format!("/admin/clients/{created}"))
+                let tokens = self.ok("GET", &format!("/admin/api-tokens?client={changed}"), None);
+                let states: Vec<&Value> =
+                    tokens["api_tokens"].as_array().unwrap().iter().map(|t| &t["state"]).collect();
+                let done = states == [&json!("revoked"), &json!("active")]
+                    && self.exists(&format!("/admin/clients/{created}"))
                     && self.ok("GET", &format!("/admin/clients/{changed}"), None)["client_name"] == "Renamed"
                     && !self.exists(&format!("/admin/clients/{doomed}"));
                 (statuses, done)

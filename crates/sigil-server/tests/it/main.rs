@@ -2,6 +2,7 @@
 //! them, and the HTTP server on an ephemeral port, on SQLite and PostgreSQL.
 
 mod admin;
+mod api_tokens;
 mod attacks;
 mod authlib;
 mod basic_op;
@@ -42,4 +43,18 @@ pub(crate) fn cli(db: &sigil_testkit::TestDb, args: &[&str]) -> String {
     let ran = sigil_testkit::process::run(command);
     assert!(ran.status.success(), "sigil {args:?}: {}", ran.stderr);
     ran.stdout
+}
+
+/// Runs `sigil args...` against `db`; it must fail with exit status `code`,
+/// and with one line on stderr when refusing (status 1).
+pub(crate) fn cli_fails(db: &sigil_testkit::TestDb, code: i32, args: &[&str]) -> sigil_testkit::process::Ran {
+    let mut command = sigil_testkit::process::sigil(bin(), db);
+    command.args(args);
+    let ran = sigil_testkit::process::run(command);
+    assert_eq!(ran.status.code(), Some(code), "sigil {args:?}: {}{}", ran.stdout, ran.stderr);
+    if code == 1 {
+        assert_eq!(ran.stderr.trim_end().lines().count(), 1, "one line of reason: {:?}", ran.stderr);
+        assert!(ran.stderr.starts_with("error: "), "{:?}", ran.stderr);
+    }
+    ran
 }

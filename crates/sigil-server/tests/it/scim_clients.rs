@@ -3,12 +3,19 @@
 //! Entra ID, Okta and OneLogin each find a user by `userName`, create it,
 //! update and deactivate it, create a group, add and remove members, rename
 //! the group and delete both.
+//!
+//! Entra ID and Okta authenticate as their administrators set them up
+//! (docs/provisioning-entra.md, docs/provisioning-okta.md): with an API
+//! token made by `sigil token create`, which is then revoked with the CLI
+//! and refused from the next request on a second node. OneLogin uses a
+//! client credentials access token.
 
 use serde_json::{Value, json};
 use sigil_testkit::process::Server;
 use sigil_testkit::{TestDb, backend_tests};
 use url::Url;
 
+use crate::api_tokens::{api_token, provisioning_client, revocation_reaches_another_node};
 use crate::oidc::rp_http;
 use crate::scim::{Scim, token};
 use crate::scim_patch::patch_body;
@@ -39,9 +46,18 @@ fn member_ids(group: &Value) -> Vec<String> {
         .unwrap_or_default()
 }
 
+/// An API token for a provisioning client `id`, as the setup pages make
+/// one: (its id, the token).
+fn provisioning_token(db: &TestDb, id: &str) -> (String, String) {
+    provisioning_client(db, id, "scim:read scim:write");
+    api_token(db, id, "scim:read scim:write")
+}
+
 fn microsoft_entra_id_sequence(db: &TestDb) {
     let server = Server::start(crate::bin(), db, &[]);
-    let scim = Scim { server: &server, http: rp_http(), token: token(db, &server, "entra", "scim:write") };
+    // Entra's "Secret Token".
+    let (token_id, token) = provisioning_token(db, "entra");
+    let scim = Scim { server: &server, http: rp_http(), token: token.clone() };
     let user_name = "Test_User_ab6490ee-1e48-479e-a20b-2d77186b5dd1";
 
     // Entra first asks whether the user exists, then creates it.
@@ -155,11 +171,14 @@ fn microsoft_entra_id_sequence(db: &TestDb) {
     ok(&scim, "DELETE", &path, None, 204);
     ok(&scim, "DELETE", &user, None, 204);
     assert_eq!(find(&scim, "Users", &format!("userName eq \"{user_name}\""), &[])["totalResults"], 0);
+    revocation_reaches_another_node(db, &server, &token_id, &token);
 }
 
 fn okta_sequence(db: &TestDb) {
     let server = Server::start(crate::bin(), db, &[]);
-    let scim = Scim { server: &server, http: rp_http(), token: token(db, &server, "okta", "scim:write") };
+    // Okta's "HTTP Header" authentication: `Authorization: Bearer <token>`.
+    let (token_id, token) = provisioning_token(db, "okta");
+    let scim = Scim { server: &server, http: rp_http(), token: token.clone() };
 
     // Okta pages its lookups and may send the userName in another case.
     let empty = find(
@@ -260,6 +279,7 @@ fn okta_sequence(db: &TestDb) {
     assert_eq!(member_ids(&pushed), [id.as_str()]);
     ok(&scim, "DELETE", &path, None, 204);
     ok(&scim, "DELETE", &format!("/Users/{id}"), None, 204);
+    revocation_reaches_another_node(db, &server, &token_id, &token);
 }
 
 fn onelogin_sequence(db: &TestDb) {

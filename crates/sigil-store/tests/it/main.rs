@@ -3,6 +3,7 @@
 //! (opening a store, racing writers, common records) is in `support`.
 
 mod admin_grants;
+mod api_tokens;
 mod clients;
 mod concurrency;
 mod crash;

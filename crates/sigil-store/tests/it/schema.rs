@@ -41,7 +41,8 @@ fn schema_matches_migrations(db: &TestDb) {
                 roles,
                 role_grants,
                 admin_grants,
-                server_secrets
+                server_secrets,
+                api_tokens
             );
             Ok::<_, sigil_store::StoreError>(())
         })
