@@ -13,7 +13,7 @@ use diesel::prelude::*;
 
 use crate::db::AnyConnection;
 use crate::error::StoreError;
-use crate::schema::{refresh_tokens, revoked_tokens, sessions};
+use crate::schema::{admin_grants, clients, refresh_tokens, revoked_tokens, sessions};
 
 /// A refresh token as stored.
 #[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Insertable)]
@@ -150,13 +150,51 @@ pub fn revoke_jti(
 /// Whether a token with this `jti`, issued under `grant_id`, was revoked:
 /// itself, or its whole grant. One query over the primary key.
 pub fn is_revoked(conn: &mut AnyConnection, jti: &str, grant_id: Option<&str>) -> Result<bool, StoreError> {
-    let mut ids = vec![jti.to_owned()];
-    ids.extend(grant_id.map(|g| format!("grant:{g}")));
+    let ids = revocation_keys(jti, grant_id);
     // One query for both: this runs on every token a request presents.
     let found: i64 = crate::db::on_backend!(conn, |c| {
         revoked_tokens::table.filter(crate::db::any_of(revoked_tokens::jti, &ids)).count().get_result(c)
     })?;
     Ok(found > 0)
+}
+
+/// The keys under which a token's revocation is recorded: its own `jti`,
+/// and its grant's.
+fn revocation_keys(jti: &str, grant_id: Option<&str>) -> Vec<String> {
+    let mut ids = vec![jti.to_owned()];
+    ids.extend(grant_id.map(|g| format!("grant:{g}")));
+    ids
+}
+
+/// A client's own token (client credentials) checked in one statement:
+/// `None` when it was revoked (itself or its grant) or its client is no
+/// longer registered; otherwise the built-in roles the client holds,
+/// sorted. What [`is_revoked`], a look-up of the client and
+/// [`crate::admin_grants::held_by_client`] answer together, in a third of
+/// the round trips: this runs on every request a provisioning client sends.
+pub fn live_client_token(
+    conn: &mut AnyConnection,
+    client_id: &str,
+    jti: &str,
+    grant_id: Option<&str>,
+) -> Result<Option<Vec<String>>, StoreError> {
+    use diesel::dsl::{exists, not};
+    let ids = revocation_keys(jti, grant_id);
+    // A row per role the client holds (one row with no role when it holds
+    // none); no row at all when the token is dead.
+    let rows: Vec<Option<String>> = crate::db::on_backend!(conn, |c| {
+        clients::table
+            .left_join(admin_grants::table.on(admin_grants::client_id.eq(clients::id.nullable())))
+            .filter(clients::id.eq(client_id))
+            .filter(not(exists(revoked_tokens::table.filter(crate::db::any_of(revoked_tokens::jti, &ids)))))
+            .select(admin_grants::role.nullable())
+            .load(c)
+    })?;
+    if rows.is_empty() {
+        return Ok(None);
+    }
+    let roles: std::collections::BTreeSet<String> = rows.into_iter().flatten().collect();
+    Ok(Some(roles.into_iter().collect()))
 }
 
 /// Records a one-time value (such as a client assertion's `jti`) until

@@ -48,7 +48,7 @@ use serde_json::{Map, Value};
 use sigil_store::clients::Client;
 use sigil_store::secret::HashedSecret;
 use sigil_store::tokens::RefreshToken;
-use sigil_store::{StoreError, admin_grants, api_tokens, clients, groups, keys, tokens as stored, users};
+use sigil_store::{StoreError, admin_grants, api_tokens, groups, keys, tokens as stored, users};
 
 use super::{numeric_date, read_numeric_date, verify_signature};
 use crate::provider::{Api, Provider};
@@ -254,38 +254,33 @@ async fn check_access_token(
     // what it holds. `None` when the token is dead.
     let live = provider
         .store
-        .read(move |c| {
+        .read(move |c| -> Result<Option<Option<Holdings>>, StoreError> {
             let (subject, client_id, grant_id) = probe;
-            if stored::is_revoked(c, &jti, grant_id.as_deref())? {
-                return Ok(None);
-            }
-            let alive = match &subject {
-                Subject::User(id) => users::is_active(c, id)? == Some(true),
-                Subject::Client => match clients::get(c, &client_id) {
-                    Ok(_) => true,
-                    Err(StoreError::NotFound) => false,
-                    Err(other) => return Err(other),
-                },
+            let user_id = match &subject {
+                Subject::User(id) => id,
+                Subject::Client => {
+                    // Revocation, the client's registration and its roles
+                    // in one statement.
+                    let roles = stored::live_client_token(c, &client_id, &jti, grant_id.as_deref())?;
+                    return Ok(
+                        roles.map(|roles| with_holdings.then_some(Holdings { roles, groups: Vec::new() }))
+                    );
+                }
             };
-            if !alive {
+            if stored::is_revoked(c, &jti, grant_id.as_deref())?
+                || users::is_active(c, user_id)? != Some(true)
+            {
                 return Ok(None);
             }
             if !with_holdings {
                 return Ok(Some(None));
             }
-            let holdings = match &subject {
-                Subject::User(id) => {
-                    let groups: Vec<(String, String)> = groups::memberships_of_user(c, id)?
-                        .into_iter()
-                        .map(|(group, _)| (group.id, group.display_name))
-                        .collect();
-                    let ids: Vec<String> = groups.iter().map(|(id, _)| id.clone()).collect();
-                    Holdings { roles: admin_grants::held_through(c, id, &ids)?, groups }
-                }
-                Subject::Client => {
-                    Holdings { roles: admin_grants::held_by_client(c, &client_id)?, groups: Vec::new() }
-                }
-            };
+            let groups: Vec<(String, String)> = groups::memberships_of_user(c, user_id)?
+                .into_iter()
+                .map(|(group, _)| (group.id, group.display_name))
+                .collect();
+            let ids: Vec<String> = groups.iter().map(|(id, _)| id.clone()).collect();
+            let holdings = Holdings { roles: admin_grants::held_through(c, user_id, &ids)?, groups };
             Ok(Some(Some(holdings)))
         })
         .await?;

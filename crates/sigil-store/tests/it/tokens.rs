@@ -10,6 +10,7 @@ use crate::support;
 backend_tests!(
     a_token_inserted_after_its_grant_was_revoked_is_dead,
     a_first_consent_submitted_twice_at_once_is_recorded_once,
+    a_client_token_is_live_until_revoked_or_its_client_goes,
 );
 
 fn token(hash: &str, family: &str, user: &str, now: chrono::NaiveDateTime) -> RefreshToken {
@@ -79,4 +80,39 @@ fn a_first_consent_submitted_twice_at_once_is_recorded_once(db: &TestDb) {
     first.join().unwrap().unwrap();
     let scope = store.read_blocking(|c| sigil_store::grants::consented_scope(c, &user.id, "web")).unwrap();
     assert_eq!(scope.as_deref(), Some("openid email"), "the later consent is the one kept");
+}
+
+/// The one-statement check of a client's own token: its roles while it is
+/// live, nothing once its `jti` or its grant is revoked or its client is
+/// removed; a user's grant of the same role does not leak into it.
+fn a_client_token_is_live_until_revoked_or_its_client_goes(db: &TestDb) {
+    use sigil_store::admin_grants::{self, Grantee};
+    let store = support::open(db);
+    let now = store.now();
+    let alice = web_and_alice(&store, now);
+    store.write_blocking(|c| sigil_store::clients::insert(c, support::client("other", now), now)).unwrap();
+    let live = |client: &str, jti: &str, grant: Option<&str>| {
+        store.read_blocking(|c| tokens::live_client_token(c, client, jti, grant)).unwrap()
+    };
+    assert_eq!(live("web", "j1", None), Some(vec![]), "live, holding no role");
+    for (role, grantee) in [
+        ("service-account", Grantee::Client("web".into())),
+        ("auditor", Grantee::Client("web".into())),
+        ("user-admin", Grantee::User(alice.id.clone())),
+        ("platform-operator", Grantee::Client("other".into())),
+    ] {
+        store.write_blocking(|c| admin_grants::grant(c, role, &grantee, now)).unwrap();
+    }
+    assert_eq!(live("web", "j1", Some("g1")), Some(vec!["auditor".into(), "service-account".into()]));
+    assert_eq!(live("nobody", "j1", None), None, "an unknown client");
+    let until = now + TimeDelta::days(1);
+    store.write_blocking(|c| tokens::revoke_jti(c, "j1", None, "test", now, until)).unwrap();
+    assert_eq!(live("web", "j1", None), None, "its jti is revoked");
+    assert!(live("web", "j2", Some("g1")).is_some());
+    store.write_blocking(|c| tokens::revoke_grant(c, "g1", "test", now, until)).unwrap();
+    assert_eq!(live("web", "j2", Some("g1")), None, "its grant is revoked");
+    assert!(live("web", "j3", None).is_some());
+    store.write_blocking(|c| sigil_store::clients::delete(c, "web")).unwrap();
+    assert_eq!(live("web", "j3", None), None, "its client is gone");
+    assert_eq!(live("other", "j3", None), Some(vec!["platform-operator".into()]));
 }
