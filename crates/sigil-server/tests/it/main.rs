@@ -11,6 +11,7 @@ mod config;
 mod exchange;
 mod lifecycle;
 mod limits;
+mod metrics;
 mod oauth;
 mod oidc;
 mod policy;
