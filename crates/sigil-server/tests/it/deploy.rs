@@ -25,7 +25,9 @@ fn the_systemd_unit_verifies_and_keeps_its_hardening() {
     }
     let Ok(version) = Command::new("systemd-analyze").arg("--version").output() else {
         // .ci/run installs systemd; a developer machine may not have it.
-        println!("SKIPPED the_systemd_unit_verifies_and_keeps_its_hardening: systemd-analyze is not installed");
+        println!(
+            "SKIPPED the_systemd_unit_verifies_and_keeps_its_hardening: systemd-analyze is not installed"
+        );
         return;
     };
     assert!(version.status.success());

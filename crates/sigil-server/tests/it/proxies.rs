@@ -82,7 +82,11 @@ fn a_trusted_proxys_forwarded_address_is_throttled_and_logged(db: &TestDb) {
     // The proxy's own address and the forged entry are not locked: another
     // client behind the same proxy still gets its attempts.
     assert_eq!(fail(&server, "203.0.113.8", 101).status(), 200, "another client through the proxy");
-    assert_eq!(fail(&server, "192.0.2.66, 10.1.2.3", 102).status(), 200, "the forged address was never counted");
+    assert_eq!(
+        fail(&server, "192.0.2.66, 10.1.2.3", 102).status(),
+        200,
+        "the forged address was never counted"
+    );
 
     let lines = request_lines(&server, "/login", ADDRESS_LIMIT + 3);
     assert!(lines[..=ADDRESS_LIMIT].iter().all(|l| l["span"]["client"] == "203.0.113.7"), "{lines:?}");

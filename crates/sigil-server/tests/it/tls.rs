@@ -34,7 +34,12 @@ fn pki(name: &str) -> Pki {
     leaf.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
     let key = KeyPair::generate().unwrap();
     let cert = leaf.signed_by(&key, &ca).unwrap();
-    Pki { ca_pem: ca.pem(), cert_pem: cert.pem(), cert_der: cert.der().to_vec(), key_pem: key.serialize_pem() }
+    Pki {
+        ca_pem: ca.pem(),
+        cert_pem: cert.pem(),
+        cert_der: cert.der().to_vec(),
+        key_pem: key.serialize_pem(),
+    }
 }
 
 /// Replaces a file the way certificate renewal tools do: a new file
@@ -90,7 +95,10 @@ fn serves_https_and_reloads_its_certificate_on_sighup() {
     let server = Server::start(
         crate::bin(),
         &db,
-        &[("SIGIL_TLS_CERT_FILE", cert_file.to_str().unwrap()), ("SIGIL_TLS_KEY_FILE", key_file.to_str().unwrap())],
+        &[
+            ("SIGIL_TLS_CERT_FILE", cert_file.to_str().unwrap()),
+            ("SIGIL_TLS_KEY_FILE", key_file.to_str().unwrap()),
+        ],
     );
     assert_eq!(server.scheme, "https");
     let health = server.url("/healthz");
@@ -139,8 +147,11 @@ fn unusable_certificate_files_stop_start_up_naming_the_key() {
         std::fs::write(&path, contents).unwrap();
         path.to_str().unwrap().to_owned()
     };
-    let (cert, key, other_key) =
-        (write("cert.pem", &one.cert_pem), write("key.pem", &one.key_pem), write("other.pem", &other.key_pem));
+    let (cert, key, other_key) = (
+        write("cert.pem", &one.cert_pem),
+        write("key.pem", &one.key_pem),
+        write("other.pem", &other.key_pem),
+    );
     let missing = dir.join("missing.pem").to_str().unwrap().to_owned();
     for (cert_file, key_file, expected) in [
         (missing.as_str(), key.as_str(), "`tls.cert_file` (from SIGIL_TLS_CERT_FILE)"),
