@@ -211,14 +211,15 @@ pub(crate) async fn resolve_client(
     mut req: ServiceRequest,
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<impl MessageBody>, Error> {
-    let proxies = req.app_data::<web::Data<TrustedProxies>>().cloned();
-    if let (Some(proxies), Some(peer)) = (proxies, req.peer_addr())
-        && !proxies.networks.is_empty()
-    {
-        let client = proxies.client(peer.ip(), req.headers());
+    let resolved = req
+        .app_data::<web::Data<TrustedProxies>>()
+        .filter(|proxies| !proxies.networks.is_empty())
+        .zip(req.peer_addr())
+        .map(|(proxies, peer)| (proxies.client(peer.ip(), req.headers()), peer))
+        .filter(|(client, peer)| *client != peer.ip());
+    if let Some((client, _)) = resolved {
         // The port is the proxy's and means nothing for the client.
-        let port = if client == peer.ip().to_canonical() { peer.port() } else { 0 };
-        req.head_mut().peer_addr = Some(SocketAddr::new(client, port));
+        req.head_mut().peer_addr = Some(SocketAddr::new(client, 0));
     }
     next.call(req).await
 }
