@@ -149,7 +149,8 @@ pub struct WriterCounts {
     pub writes: u64,
     /// Transactions committed or failed, each holding one or more writes.
     pub batches: u64,
-    /// Writes queued, run or not yet: `queued - writes` are waiting or in
+    /// Writes queued, run or not yet (less any refused unrun when a
+    /// transaction could not begin): `queued - writes` are waiting or in
     /// the batch being committed.
     pub queued: u64,
 }
@@ -209,6 +210,8 @@ fn serve(mut conn: AnyConnection, url: &DatabaseUrl, jobs: &mpsc::Receiver<Box<d
         if let Err(error) = db::begin_immediate(&mut conn) {
             tracing::error!(%error, "the SQLite writer cannot open a transaction");
             first.refuse(error);
+            // Never run: no longer waiting either.
+            counts.queued.fetch_sub(1, Ordering::Relaxed);
             reconnect(&mut conn, url);
             continue;
         }
