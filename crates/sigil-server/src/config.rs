@@ -6,9 +6,10 @@
 //!
 //! `config/sigil.reference.toml` documents every key.
 
+use std::collections::HashMap;
 use std::fmt;
 use std::net::SocketAddr;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use chrono::TimeDelta;
@@ -19,6 +20,9 @@ use sigil_store::password::{MAX_PASSWORD_CHARS, MIN_PASSWORD_CHARS, PasswordPoli
 use sigil_store::{DatabaseUrl, PoolOptions};
 use tracing_subscriber::EnvFilter;
 use url::Url;
+
+use crate::proxies::{Network, TrustedProxies};
+use crate::tls::TlsFiles;
 
 /// Where a log line goes and how it looks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -54,6 +58,22 @@ impl Default for HttpLimits {
     }
 }
 
+/// Where `/metrics` is served.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct MetricsConfig {
+    /// Off: no `/metrics` anywhere, and nothing recorded.
+    pub(crate) enabled: bool,
+    /// A listener of its own for `/metrics` (then the main listener does
+    /// not serve it); `None` serves it on the main listener.
+    pub(crate) listen: Option<SocketAddr>,
+}
+
+impl Default for MetricsConfig {
+    fn default() -> Self {
+        Self { enabled: true, listen: None }
+    }
+}
+
 /// The checked configuration.
 #[derive(Debug, Clone)]
 pub(crate) struct Config {
@@ -72,6 +92,11 @@ pub(crate) struct Config {
     pub(crate) groups_claim: GroupsClaim,
     /// What a password set over SCIM or by `sigil user add` must be.
     pub(crate) passwords: PasswordPolicy,
+    pub(crate) metrics: MetricsConfig,
+    /// TLS on the main listener; `None` serves plain HTTP.
+    pub(crate) tls: Option<TlsFiles>,
+    /// Proxies whose forwarding header names the client.
+    pub(crate) proxies: TrustedProxies,
 }
 
 impl Default for Config {
@@ -90,6 +115,9 @@ impl Default for Config {
             trusted_issuers: Vec::new(),
             groups_claim: GroupsClaim::default(),
             passwords: PasswordPolicy::default(),
+            metrics: MetricsConfig::default(),
+            tls: None,
+            proxies: TrustedProxies::default(),
         }
     }
 }
@@ -117,6 +145,13 @@ impl fmt::Display for ConfigError {
 }
 
 impl std::error::Error for ConfigError {}
+
+impl ConfigError {
+    /// A bad value for `key`, which `origin` (a file or a variable) gave.
+    pub(crate) fn new(key: &str, origin: &str, message: impl Into<String>) -> Self {
+        Self { key: key.to_owned(), origin: origin.to_owned(), message: message.into() }
+    }
+}
 
 /// A value as one source gave it.
 enum Raw<'a> {
@@ -385,6 +420,61 @@ const SETTINGS: &[Setting] = &[
         },
     },
     Setting {
+        key: "http.trusted_proxies",
+        env: "SIGIL_HTTP_TRUSTED_PROXIES",
+        apply: |c, raw| {
+            c.proxies.networks =
+                string_list(raw)?.iter().map(|n| n.parse::<Network>()).collect::<Result<_, _>>()?;
+            Ok(())
+        },
+    },
+    Setting {
+        key: "http.trusted_proxy_header",
+        env: "SIGIL_HTTP_TRUSTED_PROXY_HEADER",
+        apply: |c, raw| {
+            c.proxies.header = raw.string()?.parse()?;
+            Ok(())
+        },
+    },
+    Setting {
+        key: "metrics.enabled",
+        env: "SIGIL_METRICS_ENABLED",
+        apply: |c, raw| {
+            c.metrics.enabled = raw.boolean()?;
+            Ok(())
+        },
+    },
+    Setting {
+        key: "metrics.listen",
+        env: "SIGIL_METRICS_LISTEN",
+        apply: |c, raw| {
+            let value = raw.string()?;
+            c.metrics.listen = Some(
+                value
+                    .trim()
+                    .parse()
+                    .map_err(|_| format!("`{value}` is not an address like 127.0.0.1:9090"))?,
+            );
+            Ok(())
+        },
+    },
+    Setting {
+        key: "tls.cert_file",
+        env: "SIGIL_TLS_CERT_FILE",
+        apply: |c, raw| {
+            tls_files(c).cert_file = file_path(raw)?;
+            Ok(())
+        },
+    },
+    Setting {
+        key: "tls.key_file",
+        env: "SIGIL_TLS_KEY_FILE",
+        apply: |c, raw| {
+            tls_files(c).key_file = file_path(raw)?;
+            Ok(())
+        },
+    },
+    Setting {
         key: "http.max_connections",
         env: "SIGIL_HTTP_MAX_CONNECTIONS",
         apply: |c, raw| {
@@ -394,6 +484,39 @@ const SETTINGS: &[Setting] = &[
         },
     },
 ];
+
+/// The TLS files being configured, the other one perhaps still unset.
+fn tls_files(c: &mut Config) -> &mut TlsFiles {
+    c.tls.get_or_insert_with(|| TlsFiles {
+        cert_file: PathBuf::new(),
+        key_file: PathBuf::new(),
+        cert_origin: String::new(),
+        key_origin: String::new(),
+    })
+}
+
+/// A path to a file; whether it is there is checked where it is read.
+fn file_path(raw: &Raw<'_>) -> Result<PathBuf, String> {
+    let value = raw.string()?;
+    if value.trim().is_empty() {
+        return Err("expected a path to a file".into());
+    }
+    Ok(PathBuf::from(value))
+}
+
+/// A list of strings: a TOML array, or comma-separated in the environment.
+fn string_list(raw: &Raw<'_>) -> Result<Vec<String>, String> {
+    match raw {
+        Raw::Toml(toml::Value::Array(list)) => list
+            .iter()
+            .map(|v| v.as_str().map(str::to_owned).ok_or_else(|| "expected an array of strings".to_owned()))
+            .collect(),
+        Raw::Toml(other) => Err(format!("expected an array of strings, found {}", other.type_str())),
+        Raw::Env(text) => {
+            Ok(text.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned).collect())
+        }
+    }
+}
 
 /// An array of tables, from the file, or from the environment where the
 /// same array is written inline in TOML.
@@ -510,6 +633,7 @@ impl Config {
     ) -> Result<(Self, Vec<String>), ConfigError> {
         let mut config = Self::default();
         let mut warnings = Vec::new();
+        let mut origins = HashMap::new();
         if let Some(path) = path {
             let origin = path.display().to_string();
             let text = std::fs::read_to_string(path).map_err(|e| ConfigError {
@@ -529,30 +653,83 @@ impl Config {
                     None => format!("not valid TOML: {}", e.message().trim()),
                 },
             })?;
-            config.apply_file(&table, "", &origin)?;
+            config.apply_file(&table, "", &origin, &mut origins)?;
         }
         for (name, value) in env {
             if !name.starts_with("SIGIL_") {
                 continue;
             }
             match SETTINGS.iter().find(|s| s.env == name) {
-                Some(setting) => (setting.apply)(&mut config, &Raw::Env(&value)).map_err(|message| {
-                    ConfigError { key: setting.key.into(), origin: name.clone(), message }
-                })?,
+                Some(setting) => {
+                    (setting.apply)(&mut config, &Raw::Env(&value)).map_err(|message| ConfigError {
+                        key: setting.key.into(),
+                        origin: name.clone(),
+                        message,
+                    })?;
+                    origins.insert(setting.key, name.clone());
+                }
                 None if name.starts_with("SIGIL_TEST_") => {}
                 None => warnings.push(format!("ignoring unknown environment variable {name}")),
             }
         }
+        config.check_together(&origins)?;
         Ok((config, warnings))
     }
 
-    fn apply_file(&mut self, table: &toml::Table, prefix: &str, origin: &str) -> Result<(), ConfigError> {
+    /// What no single key can check: keys that only make sense together.
+    fn check_together(&mut self, origins: &HashMap<&'static str, String>) -> Result<(), ConfigError> {
+        let origin = |key: &str| origins.get(key).cloned().unwrap_or_default();
+        if let Some(tls) = &mut self.tls {
+            for (key, path) in [("tls.cert_file", &tls.cert_file), ("tls.key_file", &tls.key_file)] {
+                if path.as_os_str().is_empty() {
+                    let other = if key == "tls.cert_file" { "tls.key_file" } else { "tls.cert_file" };
+                    return Err(ConfigError::new(
+                        key,
+                        &origin(other),
+                        format!("`{other}` needs `{key}` too"),
+                    ));
+                }
+            }
+            tls.cert_origin = origin("tls.cert_file");
+            tls.key_origin = origin("tls.key_file");
+            // Discovery names the issuer; with TLS on it must be the https
+            // URL clients reach.
+            if let Some(issuer) = self.issuer.as_ref().filter(|i| i.scheme() != "https") {
+                return Err(ConfigError::new(
+                    "issuer",
+                    &origin("issuer"),
+                    format!("`{issuer}` must use https when TLS is on (`tls.cert_file`)"),
+                ));
+            }
+        }
+        if let Some(listen) = self.metrics.listen
+            && listen == self.bind
+            && listen.port() != 0
+        {
+            return Err(ConfigError::new(
+                "metrics.listen",
+                &origin("metrics.listen"),
+                format!(
+                    "{listen} is the main listener's address (`bind`); leave `metrics.listen` unset to serve /metrics there"
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    fn apply_file(
+        &mut self,
+        table: &toml::Table,
+        prefix: &str,
+        origin: &str,
+        origins: &mut HashMap<&'static str, String>,
+    ) -> Result<(), ConfigError> {
         for (name, value) in table {
             let key = if prefix.is_empty() { name.clone() } else { format!("{prefix}.{name}") };
             if let toml::Value::Table(inner) = value
                 && SETTINGS.iter().any(|s| s.key.starts_with(&format!("{key}.")))
             {
-                self.apply_file(inner, &key, origin)?;
+                self.apply_file(inner, &key, origin, origins)?;
                 continue;
             }
             let Some(setting) = SETTINGS.iter().find(|s| s.key == key) else {
@@ -567,6 +744,7 @@ impl Config {
                 origin: origin.into(),
                 message,
             })?;
+            origins.insert(setting.key, origin.to_owned());
         }
         Ok(())
     }
@@ -578,7 +756,8 @@ impl Config {
         }
         let host = if bound.ip().is_unspecified() { "127.0.0.1".to_owned() } else { bound.ip().to_string() };
         let host = if bound.is_ipv6() && !bound.ip().is_unspecified() { format!("[{host}]") } else { host };
-        Url::parse(&format!("http://{host}:{}", bound.port())).unwrap_or_else(|_| {
+        let scheme = if self.tls.is_some() { "https" } else { "http" };
+        Url::parse(&format!("{scheme}://{host}:{}", bound.port())).unwrap_or_else(|_| {
             // Unreachable: the string is built from a socket address.
             Url::parse("http://127.0.0.1:8080").expect("static URL parses")
         })
@@ -586,163 +765,4 @@ impl Config {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-        pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
-    }
-
-    fn from_file(text: &str) -> Result<Config, ConfigError> {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("sigil.toml");
-        std::fs::write(&path, text).unwrap();
-        Config::load(Some(&path), []).map(|(c, _)| c)
-    }
-
-    #[test]
-    fn defaults_need_nothing() {
-        let (config, warnings) = Config::load(None, []).unwrap();
-        assert_eq!(config.bind.to_string(), "127.0.0.1:8080");
-        assert_eq!(config.database_url, DatabaseUrl::Sqlite("sigil.db".into()));
-        assert_eq!(config.issuer_for(config.bind).as_str(), "http://127.0.0.1:8080/");
-        assert!(warnings.is_empty());
-    }
-
-    #[test]
-    fn environment_overrides_file() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("sigil.toml");
-        std::fs::write(&path, "bind = \"127.0.0.1:9000\"\n[database]\nurl = \"a.db\"\npool_size = 4\n")
-            .unwrap();
-        let (config, _) = Config::load(
-            Some(&path),
-            env(&[
-                ("SIGIL_DATABASE_URL", "postgres://sigil@db/sigil"),
-                ("SIGIL_ISSUER", "https://id.example.com"),
-            ]),
-        )
-        .unwrap();
-        assert_eq!(config.bind.port(), 9000);
-        assert_eq!(config.pool.max_size, 4);
-        assert_eq!(config.database_url.backend_name(), "postgres");
-        assert_eq!(config.issuer_for(config.bind).as_str(), "https://id.example.com/");
-    }
-
-    #[test]
-    fn bad_values_name_their_key_and_source() {
-        let cases: &[(&[(&str, &str)], &str)] = &[
-            (&[("SIGIL_BIND", "localhost")], "`bind` (from SIGIL_BIND)"),
-            (&[("SIGIL_ISSUER", "https://id.example.com/?x=1")], "`issuer` (from SIGIL_ISSUER)"),
-            (&[("SIGIL_ISSUER", "ftp://id.example.com")], "`issuer` (from SIGIL_ISSUER)"),
-            (&[("SIGIL_DATABASE_URL", "mysql://x")], "`database.url` (from SIGIL_DATABASE_URL)"),
-            (&[("SIGIL_DATABASE_POOL_SIZE", "0")], "`database.pool_size`"),
-            (&[("SIGIL_DATABASE_POOL_SIZE", "many")], "`database.pool_size`"),
-            (&[("SIGIL_LOG_FORMAT", "xml")], "`log.format`"),
-            (&[("SIGIL_LOG_LEVEL", "loud")], "`log.level` (from SIGIL_LOG_LEVEL)"),
-            (&[("SIGIL_LOG_LEVEL", "info,sigil=loud")], "`log.level` (from SIGIL_LOG_LEVEL)"),
-            (&[("SIGIL_LOG_LEVEL", "")], "`log.level` (from SIGIL_LOG_LEVEL)"),
-            (&[("SIGIL_HTTP_BODY_TIMEOUT_SECONDS", "0")], "`http.body_timeout_seconds`"),
-            (&[("SIGIL_HTTP_KEEP_ALIVE_SECONDS", "soon")], "`http.keep_alive_seconds`"),
-            (&[("SIGIL_HTTP_CLIENT_REQUEST_TIMEOUT_SECONDS", "0")], "`http.client_request_timeout_seconds`"),
-            (&[("SIGIL_HTTP_MAX_CONNECTIONS", "0")], "`http.max_connections`"),
-        ];
-        for (vars, expected) in cases {
-            let err = Config::load(None, env(vars)).unwrap_err().to_string();
-            assert!(err.contains(expected), "{vars:?}: {err}");
-            assert!(!err.contains('\n'), "one line: {err}");
-        }
-    }
-
-    #[test]
-    fn bad_file_values_name_their_key() {
-        let err = from_file("[database]\npool_size = \"eight\"\n").unwrap_err().to_string();
-        assert!(err.contains("`database.pool_size`") && err.contains("expected an integer"), "{err}");
-        let err = from_file("bindd = \"127.0.0.1:1\"\n").unwrap_err().to_string();
-        assert!(err.contains("`bindd`") && err.contains("unknown key"), "{err}");
-        let err = from_file("bind = \n").unwrap_err().to_string();
-        assert!(err.contains("not valid TOML"), "{err}");
-        assert!(from_file("[log]\nformat = \"json\"\nlevel = \"debug\"\n").is_ok());
-        for level in ["error", "WARN", "trace", "off", "info,sigil=debug", "sigil_oidc=trace,actix_web=warn"]
-        {
-            assert!(Config::load(None, env(&[("SIGIL_LOG_LEVEL", level)])).is_ok(), "{level}");
-        }
-    }
-
-    #[test]
-    fn scim_rights_come_from_the_file_or_the_environment() {
-        let config = from_file(
-            "[[scim.rights]]\ngroup = \"HR\"\nresource = \"User\"\noperations = [\"create\", \"read\"]\n",
-        )
-        .unwrap();
-        assert_eq!(config.scim_rights.len(), 1);
-        assert_eq!(config.scim_rights[0].group, "HR");
-        let (config, _) = Config::load(
-            None,
-            env(&[(
-                "SIGIL_SCIM_RIGHTS",
-                r#"[{ group = "A", resource = "Groups", operations = ["delete"] }]"#,
-            )]),
-        )
-        .unwrap();
-        assert_eq!(config.scim_rights[0].operations, [sigil_scim::rights::Operation::Delete]);
-        for bad in
-            [r#"[{ group = "A", resource = "Robots", operations = [] }]"#, r#"[{ group = "A" }]"#, "nope"]
-        {
-            let err = Config::load(None, env(&[("SIGIL_SCIM_RIGHTS", bad)])).unwrap_err().to_string();
-            assert!(err.contains("`scim.rights` (from SIGIL_SCIM_RIGHTS)"), "{bad}: {err}");
-        }
-    }
-
-    #[test]
-    fn password_policy_comes_from_the_file_or_the_environment() {
-        assert_eq!(Config::load(None, []).unwrap().0.passwords, PasswordPolicy::default());
-        let config = from_file("[passwords]\nmin_length = 12\nrefuse_common = false\n").unwrap();
-        assert_eq!(config.passwords, PasswordPolicy::new(12, false).unwrap());
-        let (config, _) = Config::load(
-            None,
-            env(&[("SIGIL_PASSWORDS_MIN_LENGTH", "15"), ("SIGIL_PASSWORDS_REFUSE_COMMON", "true")]),
-        )
-        .unwrap();
-        assert_eq!(config.passwords, PasswordPolicy::new(15, true).unwrap());
-        for (vars, expected) in [
-            (("SIGIL_PASSWORDS_MIN_LENGTH", "7"), "`passwords.min_length` (from SIGIL_PASSWORDS_MIN_LENGTH)"),
-            (("SIGIL_PASSWORDS_MIN_LENGTH", "1025"), "`passwords.min_length`"),
-            (("SIGIL_PASSWORDS_REFUSE_COMMON", "yes"), "`passwords.refuse_common`"),
-        ] {
-            let err = Config::load(None, env(&[vars])).unwrap_err().to_string();
-            assert!(err.contains(expected), "{vars:?}: {err}");
-        }
-        let err = from_file("[passwords]\nrefuse_common = \"no\"\n").unwrap_err().to_string();
-        assert!(err.contains("expected a boolean"), "{err}");
-    }
-
-    #[test]
-    fn http_limits_come_from_the_file_or_the_environment() {
-        assert_eq!(Config::load(None, []).unwrap().0.http, HttpLimits::default());
-        let config = from_file(
-            "[http]\nbody_timeout_seconds = 3\nkeep_alive_seconds = 0\n\
-             client_request_timeout_seconds = 7\nmax_connections = 100\n",
-        )
-        .unwrap();
-        assert_eq!(
-            config.http,
-            HttpLimits {
-                body_timeout: Duration::from_secs(3),
-                keep_alive: Duration::ZERO,
-                client_request_timeout: Duration::from_secs(7),
-                max_connections: 100,
-            }
-        );
-        let (config, _) = Config::load(None, env(&[("SIGIL_HTTP_BODY_TIMEOUT_SECONDS", "1")])).unwrap();
-        assert_eq!(config.http.body_timeout, Duration::from_secs(1));
-        let err = from_file("[http]\nmax_connections = -1\n").unwrap_err().to_string();
-        assert!(err.contains("`http.max_connections`"), "{err}");
-    }
-
-    #[test]
-    fn unknown_environment_variables_warn() {
-        let (_, warnings) = Config::load(None, env(&[("SIGIL_DATABSE_URL", "x"), ("PATH", "/bin")])).unwrap();
-        assert_eq!(warnings, ["ignoring unknown environment variable SIGIL_DATABSE_URL"]);
-    }
-}
+mod tests;

@@ -12,10 +12,13 @@ mod config;
 mod group_commands;
 mod http;
 mod limits;
+mod metrics;
+mod proxies;
 mod role_commands;
 mod scim;
 mod serve;
 mod telemetry;
+mod tls;
 mod token_commands;
 
 use std::process::ExitCode;
@@ -85,6 +88,11 @@ fn main() -> ExitCode {
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
+        // Found only when serving, such as a TLS certificate that does not load.
+        Err(e) if e.downcast_ref::<config::ConfigError>().is_some() => {
+            eprintln!("error: {e}");
+            ExitCode::from(2)
+        }
         Err(e) => {
             // One line, whatever the error's sources print.
             let message = format!("{e:#}").split_whitespace().collect::<Vec<_>>().join(" ");

@@ -1,6 +1,7 @@
 //! Logging: a `tracing` subscriber writing to stderr (stdout is kept for
 //! command output), and the middleware that logs every HTTP request with
-//! its request id, method, path, status and latency.
+//! its request id, client address, method, path, status and latency, and
+//! counts it for `/metrics` when metrics are on.
 //!
 //! ERROR is for the server's own faults (a 5xx). What a client got wrong
 //! (a 4xx, a request that could not even be parsed) is logged at INFO or
@@ -13,11 +14,11 @@ use std::fmt;
 use std::io::IsTerminal;
 use std::time::Instant;
 
-use actix_web::Error;
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::middleware::Next;
+use actix_web::{Error, web};
 use tracing::field::{Field, Visit};
 use tracing::{Event, Instrument, Level, Subscriber};
 use tracing_subscriber::EnvFilter;
@@ -25,6 +26,7 @@ use tracing_subscriber::layer::{Context, Layer, SubscriberExt};
 use tracing_subscriber::util::SubscriberInitExt;
 
 use crate::config::{Config, LogFormat};
+use crate::metrics::{RecordRequests, observe_request};
 
 /// The header that carries a request's id in and out.
 pub(crate) const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -107,25 +109,35 @@ fn request_id(req: &ServiceRequest) -> String {
 }
 
 /// Logs one line per request, inside a span that every log line of the
-/// handler inherits, and echoes the request id in the response.
+/// handler inherits, and echoes the request id in the response. The client
+/// address is the peer's, or the one a trusted proxy named
+/// (`proxies::resolve_client` runs first).
 pub(crate) async fn log_requests(
     req: ServiceRequest,
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<impl MessageBody>, Error> {
     let id = request_id(&req);
+    let client = req.peer_addr().map(|a| a.ip());
     let span = tracing::info_span!(
         "request",
         request_id = %id,
+        client = client.map(tracing::field::display),
         method = %req.method(),
         path = %req.path(),
     );
+    let counting = req.app_data::<web::Data<RecordRequests>>().is_some();
+    let method = req.method().clone();
     let started = Instant::now();
     let result = next.call(req).instrument(span.clone()).await;
-    let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
+    let elapsed = started.elapsed();
+    let latency_ms = elapsed.as_secs_f64() * 1000.0;
     let _entered = span.enter();
     match result {
         Ok(mut response) => {
             let status = response.status().as_u16();
+            if counting {
+                observe_request(response.request().match_pattern().as_deref(), &method, status, elapsed);
+            }
             if status >= 500 {
                 tracing::error!(status, latency_ms, "request failed");
             } else {
@@ -138,6 +150,9 @@ pub(crate) async fn log_requests(
         }
         Err(error) => {
             let status = error.as_response_error().status_code().as_u16();
+            if counting {
+                observe_request(None, &method, status, elapsed);
+            }
             if status >= 500 {
                 tracing::error!(status, latency_ms, %error, "request failed");
             } else {

@@ -24,6 +24,7 @@ pub mod grants;
 pub mod groups;
 pub mod keys;
 pub mod keyset;
+mod metered;
 pub mod password;
 pub mod roles;
 pub mod schema;
@@ -42,6 +43,7 @@ use chrono::NaiveDateTime;
 pub use crate::clock::{Clock, ManualClock, SystemClock};
 pub use crate::db::{AnyConnection, DatabaseUrl, Lock, PoolOptions, lock};
 pub use crate::error::{StoreError, Unique};
+pub use crate::metered::PoolState;
 pub use crate::writer::WriterCounts;
 
 /// When a record was created and last changed, and its version, which grows
@@ -114,6 +116,12 @@ impl Store {
         self.writer.as_ref().map(|w| w.counts())
     }
 
+    /// The connection pool's state now.
+    pub fn pool_state(&self) -> PoolState {
+        let state = self.pool.state();
+        PoolState { open: state.connections, idle: state.idle_connections, max: self.pool.max_size() }
+    }
+
     /// Where the store lives (passwords redacted when displayed).
     pub fn url(&self) -> &DatabaseUrl {
         &self.url
@@ -164,7 +172,7 @@ impl Store {
         E: From<StoreError> + Send + 'static,
         F: FnOnce(&mut AnyConnection) -> Result<T, E> + Send + 'static,
     {
-        self.on_blocking_pool(move |conn| db::read_transaction(conn, f)).await
+        metered::timed("read", self.on_blocking_pool(move |conn| db::read_transaction(conn, f))).await
     }
 
     /// Runs `f`, which issues one statement, on the blocking thread pool
@@ -180,7 +188,7 @@ impl Store {
         E: From<StoreError> + Send + 'static,
         F: FnOnce(&mut AnyConnection) -> Result<T, E> + Send + 'static,
     {
-        self.on_blocking_pool(move |conn| f(conn)).await
+        metered::timed("read_statement", self.on_blocking_pool(move |conn| f(conn))).await
     }
 
     /// Runs `f` on the blocking thread pool on one snapshot of the database,
@@ -194,7 +202,8 @@ impl Store {
         E: From<StoreError> + Send + 'static,
         F: FnOnce(&mut AnyConnection) -> Result<T, E> + Send + 'static,
     {
-        self.on_blocking_pool(move |conn| db::snapshot_transaction(conn, f)).await
+        metered::timed("read_snapshot", self.on_blocking_pool(move |conn| db::snapshot_transaction(conn, f)))
+            .await
     }
 
     /// Runs `f` in a write transaction: all of it is committed or none of
@@ -210,9 +219,9 @@ impl Store {
         F: FnOnce(&mut AnyConnection) -> Result<T, E> + Send + 'static,
     {
         if let Some(writer) = &self.writer {
-            return writer.write(f).await;
+            return metered::timed("write", writer.write(f)).await;
         }
-        self.on_blocking_pool(move |conn| db::write_transaction(conn, f)).await
+        metered::timed("write", self.on_blocking_pool(move |conn| db::write_transaction(conn, f))).await
     }
 
     /// Runs `f` on a pooled connection on tokio's blocking thread pool.

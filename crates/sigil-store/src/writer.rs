@@ -199,20 +199,25 @@ pub(crate) struct Writer {
     counts: Arc<Counts>,
 }
 
-/// What the writer has done so far: how many writes it ran, in how many
-/// committed transactions.
+/// What the writer has done so far: how many writes it was given and ran,
+/// in how many committed transactions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct WriterCounts {
     /// Writes run (their own outcome aside).
     pub writes: u64,
     /// Transactions committed or failed, each holding one or more writes.
     pub batches: u64,
+    /// Writes queued, run or not yet (less any refused unrun when a
+    /// transaction could not begin): `queued - writes` are waiting or in
+    /// the batch being committed.
+    pub queued: u64,
 }
 
 #[derive(Debug, Default)]
 struct Counts {
     writes: AtomicU64,
     batches: AtomicU64,
+    queued: AtomicU64,
 }
 
 impl Writer {
@@ -235,6 +240,7 @@ impl Writer {
         WriterCounts {
             writes: self.counts.writes.load(Ordering::Relaxed),
             batches: self.counts.batches.load(Ordering::Relaxed),
+            queued: self.counts.queued.load(Ordering::Relaxed),
         }
     }
 
@@ -247,9 +253,11 @@ impl Writer {
         F: FnOnce(&mut AnyConnection) -> Result<T, E> + Send + 'static,
     {
         let (reply, answer) = tokio::sync::oneshot::channel();
-        self.queue
-            .send(Box::new(Queued { work, reply }))
-            .map_err(|_| StoreError::Unavailable("the SQLite writer has stopped".into()))?;
+        self.counts.queued.fetch_add(1, Ordering::Relaxed);
+        self.queue.send(Box::new(Queued { work, reply })).map_err(|_| {
+            self.counts.queued.fetch_sub(1, Ordering::Relaxed);
+            StoreError::Unavailable("the SQLite writer has stopped".into())
+        })?;
         answer.await.map_err(|_| StoreError::Unavailable("the SQLite writer dropped a write".into()))?
     }
 }
@@ -260,6 +268,8 @@ fn serve(mut conn: AnyConnection, url: &DatabaseUrl, jobs: &mpsc::Receiver<Box<d
         if let Err(error) = db::begin_immediate(&mut conn) {
             tracing::error!(%error, "the SQLite writer cannot open a transaction");
             first.refuse(error);
+            // Never run: no longer waiting either.
+            counts.queued.fetch_sub(1, Ordering::Relaxed);
             reconnect(&mut conn, url);
             continue;
         }

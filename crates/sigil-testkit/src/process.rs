@@ -60,6 +60,10 @@ pub struct Server {
     child: Child,
     /// The address it listens on.
     pub addr: SocketAddr,
+    /// `http`, or `https` when it serves TLS.
+    pub scheme: &'static str,
+    /// The address of its own metrics listener, when it has one.
+    pub metrics_addr: Option<SocketAddr>,
     stderr: Arc<Mutex<String>>,
 }
 
@@ -104,12 +108,22 @@ impl Server {
             }
         });
         let deadline = Instant::now() + START_TIMEOUT;
-        let addr = loop {
+        let parse = |line: &str, rest: &str| -> SocketAddr {
+            rest.trim().parse().unwrap_or_else(|e| panic!("bad address in {line:?}: {e}"))
+        };
+        let mut metrics_addr = None;
+        let (addr, scheme) = loop {
             let left = deadline.saturating_duration_since(Instant::now());
             match rx.recv_timeout(left) {
                 Ok(line) => {
                     if let Some(rest) = line.strip_prefix("sigil listening on http://") {
-                        break rest.trim().parse().unwrap_or_else(|e| panic!("bad address in {line:?}: {e}"));
+                        break (parse(&line, rest), "http");
+                    }
+                    if let Some(rest) = line.strip_prefix("sigil listening on https://") {
+                        break (parse(&line, rest), "https");
+                    }
+                    if let Some(rest) = line.strip_prefix("sigil metrics on http://") {
+                        metrics_addr = Some(parse(&line, rest.trim_end_matches("/metrics")));
                     }
                 }
                 Err(_) => {
@@ -118,12 +132,12 @@ impl Server {
                 }
             }
         };
-        Self { child, addr, stderr }
+        Self { child, addr, scheme, metrics_addr, stderr }
     }
 
-    /// `http://127.0.0.1:<port><path>`.
+    /// `http://127.0.0.1:<port><path>` (`https` when it serves TLS).
     pub fn url(&self, path: &str) -> String {
-        format!("http://{}{path}", self.addr)
+        format!("{}://{}{path}", self.scheme, self.addr)
     }
 
     /// Everything the server has logged so far.

@@ -75,13 +75,22 @@ pub(crate) async fn run(
     client: &Client,
     request: &TokenRequest,
 ) -> Result<TokenResponse, OidcError> {
-    match request.grant_type.as_str() {
+    let issued = match request.grant_type.as_str() {
         "authorization_code" => authorization_code::grant(provider, client, request).await,
         "client_credentials" => client_credentials::grant(provider, client, request).await,
         "refresh_token" => refresh_token::grant(provider, client, request).await,
         TOKEN_EXCHANGE => token_exchange::grant(provider, client, request).await,
         other => Err(OidcError::UnsupportedGrantType(format!("the grant type `{other}` is not supported"))),
+    };
+    // Counted through the `metrics` facade: whoever runs the provider
+    // decides whether and where it is exported. The label is one of the
+    // supported grant types, never the client's own text.
+    if issued.is_ok()
+        && let Some(grant_type) = SUPPORTED_GRANT_TYPES.iter().find(|g| **g == request.grant_type)
+    {
+        metrics::counter!("sigil_tokens_issued_total", "grant_type" => *grant_type).increment(1);
     }
+    issued
 }
 
 /// `value`, or `invalid_request` naming the missing parameter.

@@ -75,7 +75,9 @@ fn back_to_authorize(request: &str) -> HttpResponse {
 
 /// The throttle keys of an attempt: the account (whether or not it exists,
 /// so locks reveal nothing) and the address the connection came from. The
-/// peer address is used, not a forwarded header a client could forge.
+/// peer address is used, not a forwarded header a client could forge; the
+/// server puts the client's address there when the peer is a proxy it
+/// trusts, having read the proxy's header itself.
 fn throttle_keys(username: &str, req: &HttpRequest) -> Vec<(String, Limit)> {
     let address = req.peer_addr().map_or_else(|| "unknown".to_owned(), |a| a.ip().to_string());
     vec![
@@ -156,6 +158,12 @@ fn decoy_hash() -> &'static str {
     DECOY.get_or_init(|| hash_password("decoy password").unwrap_or_default())
 }
 
+/// Counts a sign-in attempt by how it ended (`success`, `failure`, `locked`)
+/// through the `metrics` facade; the server decides whether it is exported.
+fn sign_in_outcome(outcome: &'static str) {
+    metrics::counter!("sigil_sign_ins_total", "outcome" => outcome).increment(1);
+}
+
 /// `POST /login`.
 #[post("/login")]
 pub(crate) async fn login(ctx: web::Data<Provider>, req: HttpRequest, body: Bytes) -> HttpResponse {
@@ -188,7 +196,10 @@ pub(crate) async fn login(ctx: web::Data<Provider>, req: HttpRequest, body: Byte
         Ok(Some(reserved)) => reserved,
         // Refused before the password is looked at, so a locked account
         // gives a guesser nothing, not even a slow "no".
-        Ok(None) => return again(TOO_MANY, StatusCode::TOO_MANY_REQUESTS),
+        Ok(None) => {
+            sign_in_outcome("locked");
+            return again(TOO_MANY, StatusCode::TOO_MANY_REQUESTS);
+        }
         Err(e) => return refusal_response(&ctx, e.into(), None),
     };
     let lookup = username.clone();
@@ -202,6 +213,7 @@ pub(crate) async fn login(ctx: web::Data<Provider>, req: HttpRequest, body: Byte
     let Some(user) = user else {
         // Already counted: the reservation stands as the failure.
         tracing::info!("sign-in failed");
+        sign_in_outcome("failure");
         return again(SIGN_IN_FAILED, StatusCode::OK);
     };
     let Ok(secret) = PlainSecret::generate() else {
@@ -246,6 +258,7 @@ pub(crate) async fn login(ctx: web::Data<Provider>, req: HttpRequest, body: Byte
         return refusal_response(&ctx, e.into(), None);
     }
     tracing::info!(user_id = %user.id, "signed in");
+    sign_in_outcome("success");
     let mut response = back_to_authorize(&without_prompt(&request, "login"));
     let cookie = pages::cookie(SESSION_COOKIE, secret.expose().to_owned(), secure, SameSite::Lax);
     let _ = response.add_cookie(&cookie);

@@ -13,6 +13,10 @@ fn bad_environment_value_exits_2_naming_the_key() {
         ("SIGIL_DATABASE_URL", "mysql://root@db/sigil", "`database.url`"),
         ("SIGIL_DATABASE_POOL_SIZE", "lots", "`database.pool_size`"),
         ("SIGIL_LOG_FORMAT", "xml", "`log.format`"),
+        ("SIGIL_HTTP_TRUSTED_PROXIES", "10.0.0.1/8", "`http.trusted_proxies`"),
+        ("SIGIL_METRICS_LISTEN", "9090", "`metrics.listen`"),
+        // One of the pair alone: the message names the missing one.
+        ("SIGIL_TLS_CERT_FILE", "cert.pem", "`tls.key_file`"),
     ] {
         let mut command = sigil(crate::bin(), &db);
         command.arg("serve").env(var, value);

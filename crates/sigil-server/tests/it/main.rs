@@ -9,12 +9,15 @@ mod basic_op;
 mod cli;
 mod cli_ops;
 mod config;
+mod deploy;
 mod exchange;
 mod lifecycle;
 mod limits;
+mod metrics;
 mod oauth;
 mod oidc;
 mod policy;
+mod proxies;
 mod python;
 mod roles;
 mod scim;
@@ -28,6 +31,7 @@ mod scim_patch;
 mod scim_race;
 mod scim_testers;
 mod server;
+mod tls;
 
 use std::path::Path;
 

@@ -49,6 +49,7 @@ fn http() -> oauth2::reqwest::blocking::Client {
     oauth2::reqwest::blocking::Client::builder()
         .redirect(oauth2::reqwest::redirect::Policy::none())
         .timeout(Duration::from_secs(10))
+        .pool_idle_timeout(crate::oidc::CLIENT_IDLE)
         .build()
         .unwrap()
 }

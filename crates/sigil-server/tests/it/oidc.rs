@@ -73,13 +73,26 @@ pub(crate) fn browser() -> Http {
         .cookie_store(true)
         .redirect(Policy::none())
         .timeout(Duration::from_secs(15))
+        .pool_idle_timeout(CLIENT_IDLE)
         .build()
         .unwrap()
 }
 
 pub(crate) fn rp_http() -> Http {
-    Http::builder().redirect(Policy::none()).timeout(Duration::from_secs(15)).build().unwrap()
+    Http::builder()
+        .redirect(Policy::none())
+        .timeout(Duration::from_secs(15))
+        .pool_idle_timeout(CLIENT_IDLE)
+        .build()
+        .unwrap()
 }
+
+/// How long the test clients keep an idle connection: well under the
+/// server's keep-alive (5 s by default), as a well-behaved client does.
+/// Otherwise a step slowed by a loaded machine can send its request on a
+/// connection the server is closing that instant, and fail with an
+/// incomplete message that says nothing about the server.
+pub(crate) const CLIENT_IDLE: Duration = Duration::from_secs(2);
 
 /// The value of a hidden form field, unescaped.
 pub(crate) fn field(html: &str, name: &str) -> String {

@@ -98,6 +98,8 @@ fn writes_queued_together_commit_together_and_a_failure_undoes_only_itself() {
     let after = store.writer_counts().unwrap();
     assert_eq!(after.writes - before.writes, 41, "{before:?} {after:?}");
     assert_eq!(after.batches - before.batches, 1, "the gate and the forty behind it form one batch");
+    assert_eq!(after.queued - before.queued, 41, "every write was counted as it queued");
+    assert_eq!(after.queued, after.writes, "none is waiting now");
 
     // The writer lives on after the panic.
     rt.block_on(store.write(insert("later".into()))).unwrap();
