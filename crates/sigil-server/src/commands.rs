@@ -1,6 +1,9 @@
 //! Administrative commands: migrate, users, clients, keys. Each opens the
-//! store (migrating it first, so they work on a fresh database), does one
-//! thing in one transaction, and prints the outcome on stdout.
+//! store (migrating it first, so a store an older release wrote works), does
+//! one thing in one transaction, and prints the outcome on stdout. Only
+//! `serve` and `migrate` create a SQLite database that is not there: any
+//! other command refuses, so one run from the wrong directory does not
+//! quietly work on a new empty `./sigil.db`.
 
 use std::io::BufRead;
 
@@ -11,13 +14,30 @@ use sigil_oidc::keys::{DEFAULT_RETIRED_KEY_RETENTION, NextKey, SigningAlg, rotat
 use sigil_store::groups::{self, Member};
 use sigil_store::secret::PlainSecret;
 use sigil_store::users::{self, Address, MultiValue, User};
-use sigil_store::{AnyConnection, Store, StoreError, Unique, clients, keys, password, text};
+use sigil_store::{AnyConnection, DatabaseUrl, Store, StoreError, Unique, clients, keys, password, text};
 
 use crate::cli::{ClientAdd, ClientUpdate, UserAdd};
 use crate::config::Config;
 
-/// Opens the store named by the configuration and brings its schema up to date.
+/// Opens the existing store named by the configuration and brings its
+/// schema up to date; a SQLite file that is not there is refused, naming
+/// the path it was looked for at.
 pub(crate) fn open_store(config: &Config) -> anyhow::Result<Store> {
+    if let DatabaseUrl::Sqlite(path) = &config.database_url
+        && !path.exists()
+    {
+        let shown = std::path::absolute(path).unwrap_or_else(|_| path.clone());
+        bail!(
+            "there is no database at {} (`sigil migrate` or `sigil serve` creates one; set database.url or SIGIL_DATABASE_URL to use another)",
+            shown.display()
+        );
+    }
+    create_store(config)
+}
+
+/// Opens the store named by the configuration, creating a SQLite file
+/// that is not there yet, and brings its schema up to date: for `serve`.
+pub(crate) fn create_store(config: &Config) -> anyhow::Result<Store> {
     let store = Store::open(&config.database_url, &config.pool)?;
     let applied = store.migrate().context("cannot migrate the store")?;
     if !applied.is_empty() {
