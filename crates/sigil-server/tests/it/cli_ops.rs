@@ -239,14 +239,18 @@ fn only_serve_and_migrate_create_a_database() {
     let url = elsewhere.to_str().unwrap();
     let commands: &[&[&str]] = &[
         &["user", "list"],
+        &["user", "list", "--json"],
         &["user", "show", "--username", "alice"],
         &["user", "add", "--username", "alice", "--password", PASSWORD],
+        &["user", "update", "--username", "alice", "--display-name", "A"],
         &["user", "disable", "--username", "alice"],
         &["user", "remove", "--username", "alice"],
         &["group", "add", "--name", "staff"],
         &["group", "member", "add", "--group", "staff", "--user", "alice"],
         &["group", "list"],
+        &["group", "show", "--name", "staff"],
         &["client", "list"],
+        &["client", "show", "--id", "web"],
         &["client", "add", "--id", "web", "--redirect-uri", "https://a.example.com/cb"],
         &["keys", "list"],
         &["keys", "rotate"],
