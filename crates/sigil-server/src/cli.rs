@@ -50,6 +50,21 @@ pub(crate) enum Command {
     /// user-admin, auditor, service-account); see docs/authorization.md.
     #[command(subcommand)]
     Admin(AdminCommand),
+    /// Print a completion script for a shell, e.g.
+    /// `sigil completions bash > /etc/bash_completion.d/sigil`.
+    Completions {
+        /// bash, zsh or fish.
+        #[arg(value_name = "SHELL")]
+        shell: Shell,
+    },
+}
+
+/// The shells `sigil completions` writes a script for.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub(crate) enum Shell {
+    Bash,
+    Zsh,
+    Fish,
 }
 
 /// How a list or show command prints.
@@ -565,4 +580,22 @@ pub(crate) struct TokenCreate {
     /// What to call the token, e.g. "Entra ID provisioning".
     #[arg(long, value_name = "TEXT")]
     pub(crate) name: Option<String>,
+}
+
+/// Writes the completion script for `shell` on stdout, generated from the
+/// command definitions above so it can never fall behind them.
+/// A closed pipe (`sigil completions bash | head`) is an error, not a panic.
+pub(crate) fn print_completions(shell: Shell) -> std::io::Result<()> {
+    use std::io::Write;
+
+    use clap::CommandFactory;
+    use clap_complete::{Shell as Target, generate};
+    let target = match shell {
+        Shell::Bash => Target::Bash,
+        Shell::Zsh => Target::Zsh,
+        Shell::Fish => Target::Fish,
+    };
+    let mut script = Vec::new();
+    generate(target, &mut Cli::command(), "sigil", &mut script);
+    std::io::stdout().lock().write_all(&script)
 }

@@ -30,6 +30,16 @@ use crate::config::Config;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // Completions need neither a configuration nor a store.
+    if let Command::Completions { shell } = cli.command {
+        return match cli::print_completions(shell) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("error: cannot write the completion script: {e}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     let (config, warnings) = match Config::load(cli.config.as_deref(), std::env::vars()) {
         Ok(loaded) => loaded,
         Err(e) => {
@@ -90,6 +100,7 @@ fn main() -> ExitCode {
         }
         Command::Admin(AdminCommand::Grant(grant)) => admin_commands::grant(&config, grant),
         Command::Admin(AdminCommand::Revoke(grant)) => admin_commands::revoke(&config, grant),
+        Command::Completions { shell } => cli::print_completions(shell).map_err(Into::into),
         Command::Admin(AdminCommand::List(output)) => admin_commands::list(&config, output),
     };
     match result {

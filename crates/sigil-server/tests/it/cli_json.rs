@@ -1,9 +1,12 @@
-//! `sigil user update`, `group show`, `client show` and `--json` on every
-//! list and show command. JSON field names are part of
+//! `sigil user update`, `group show`, `client show`, `--json` on every list
+//! and show command, and `sigil completions`. JSON field names are part of
 //! the CLI's contract (docs/operations.md), so the tests pin them; no JSON
 //! output ever carries a secret, a digest or a password hash.
 
+use std::process::Command;
+
 use serde_json::Value;
+use sigil_testkit::process::run;
 use sigil_testkit::{TestDb, backend_tests};
 
 use crate::oidc::PASSWORD;
@@ -294,4 +297,53 @@ fn client_show_prints_settings_but_never_the_secret(db: &TestDb) {
     let unknown = cli_fails(db, 1, &["client", "show", "--id", "ghost"]);
     assert!(unknown.stderr.contains("no client `ghost`"), "{}", unknown.stderr);
     cli_fails(db, 2, &["client", "show"]);
+}
+
+/// `sigil completions SHELL` in an empty directory with no configuration.
+fn completions(dir: &std::path::Path, shell: &str) -> sigil_testkit::process::Ran {
+    let mut command = Command::new(crate::bin());
+    for (name, _) in std::env::vars() {
+        if name.starts_with("SIGIL_") {
+            command.env_remove(name);
+        }
+    }
+    command.current_dir(dir).args(["completions", shell]);
+    run(command)
+}
+
+#[test]
+fn completions_are_generated_for_bash_zsh_and_fish() {
+    let dir = tempfile::tempdir().unwrap();
+    let bash = completions(dir.path(), "bash");
+    assert!(bash.status.success(), "{}", bash.stderr);
+    // Load the script into a real bash and ask it to complete `sigil user `.
+    let script = dir.path().join("sigil.bash");
+    std::fs::write(&script, &bash.stdout).unwrap();
+    let completed = Command::new("bash")
+        .arg("-c")
+        .arg(
+            r#"source "$1"; COMP_WORDS=(sigil user ""); COMP_CWORD=2; COMP_LINE="sigil user "; \
+               COMP_POINT=${#COMP_LINE}; _sigil sigil "" user; echo "${COMPREPLY[@]}""#,
+        )
+        .arg("bash")
+        .arg(&script)
+        .output()
+        .unwrap();
+    assert!(completed.status.success(), "{}", String::from_utf8_lossy(&completed.stderr));
+    let words = String::from_utf8_lossy(&completed.stdout).into_owned();
+    for word in ["add", "list", "show", "update", "disable", "enable", "remove", "set-password"] {
+        assert!(words.split_whitespace().any(|w| w == word), "bash completes `{word}`: {words}");
+    }
+
+    let zsh = completions(dir.path(), "zsh");
+    assert!(zsh.status.success() && zsh.stdout.starts_with("#compdef sigil"), "{}", zsh.stderr);
+    let fish = completions(dir.path(), "fish");
+    assert!(fish.status.success() && fish.stdout.contains("complete -c sigil"), "{}", fish.stderr);
+    for script in [&bash.stdout, &zsh.stdout, &fish.stdout] {
+        assert!(script.contains("set-password") && script.contains("completions"), "every command is in");
+    }
+
+    let unknown = completions(dir.path(), "tcsh");
+    assert_eq!(unknown.status.code(), Some(2), "{}", unknown.stderr);
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1, "no database was created, only our script");
 }
