@@ -279,6 +279,29 @@ fn only_serve_and_migrate_create_a_database() {
     assert!(!dir.path().join("sigil.db").exists(), "nothing was created in the working directory");
 }
 
+/// A PostgreSQL database is created by its administrator, never by Sigil:
+/// a missing one is refused by every command, `migrate` and `serve` too,
+/// with one line naming it.
+#[test]
+fn a_missing_postgresql_database_is_refused_naming_it() {
+    let Some(db) = TestDb::postgres() else { return };
+    let (server, rest) = db.url().rsplit_once('/').unwrap();
+    let name = format!("{}_missing", rest.split('?').next().unwrap());
+    let url = format!("{server}/{name}");
+    let dir = tempfile::tempdir().unwrap();
+    for args in [&["user", "list"][..], &["group", "add", "--name", "staff"], &["migrate"], &["serve"]] {
+        let ran =
+            sigil_bare(dir.path(), &[("SIGIL_DATABASE_URL", &url), ("SIGIL_BIND", "127.0.0.1:0")], args);
+        assert_eq!(ran.status.code(), Some(1), "{args:?}: {}{}", ran.stdout, ran.stderr);
+        assert_eq!(ran.stderr.trim_end().lines().count(), 1, "one line: {:?}", ran.stderr);
+        assert!(
+            ran.stderr.contains(&format!("database \"{name}\" does not exist")),
+            "{args:?}: {}",
+            ran.stderr
+        );
+    }
+}
+
 #[test]
 fn version_prints_the_workspace_version() {
     let output = Command::new(crate::bin()).arg("--version").output().unwrap();
