@@ -8,7 +8,10 @@ use sigil_store::admin_grants::{self, Grantee};
 use sigil_store::{AnyConnection, StoreError, clients, groups, users};
 
 use crate::cli::AdminGrant;
-use crate::commands::{open_store, print_table};
+use serde_json::{Value, json};
+
+use crate::cli::Output;
+use crate::commands::{open_store, print_json, print_table};
 use crate::config::Config;
 
 /// The grantee `args` names, looked up by name.
@@ -74,7 +77,7 @@ pub(crate) fn revoke(config: &Config, args: AdminGrant) -> anyhow::Result<()> {
 }
 
 /// `sigil admin list`.
-pub(crate) fn list(config: &Config) -> anyhow::Result<()> {
+pub(crate) fn list(config: &Config, output: Output) -> anyhow::Result<()> {
     let store = open_store(config)?;
     let rows: Vec<Vec<String>> = store
         .read_blocking(admin_grants::list)?
@@ -88,6 +91,10 @@ pub(crate) fn list(config: &Config) -> anyhow::Result<()> {
             vec![g.role, kind.to_owned(), g.grantee_name, id]
         })
         .collect();
+    if output.json {
+        let shown = rows.iter().map(|r| json!({"role": r[0], "kind": r[1], "name": r[2], "id": r[3]}));
+        return print_json(&Value::Array(shown.collect()));
+    }
     print_table(&["ROLE", "KIND", "NAME", "ID"], &rows);
     Ok(())
 }

@@ -50,6 +50,29 @@ pub(crate) enum Command {
     /// user-admin, auditor, service-account); see docs/authorization.md.
     #[command(subcommand)]
     Admin(AdminCommand),
+    /// Print a completion script for a shell, e.g.
+    /// `sigil completions bash > /etc/bash_completion.d/sigil`.
+    Completions {
+        /// bash, zsh or fish.
+        #[arg(value_name = "SHELL")]
+        shell: Shell,
+    },
+}
+
+/// The shells `sigil completions` writes a script for.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub(crate) enum Shell {
+    Bash,
+    Zsh,
+    Fish,
+}
+
+/// How a list or show command prints.
+#[derive(Debug, Clone, Copy, Args)]
+pub(crate) struct Output {
+    /// Print JSON (field names as in docs/operations.md) instead of text.
+    #[arg(long)]
+    pub(crate) json: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -60,7 +83,7 @@ pub(crate) enum AdminCommand {
     /// Take a built-in role away.
     Revoke(AdminGrant),
     /// List who holds which built-in role.
-    List,
+    List(Output),
 }
 
 /// A built-in role and who it goes to.
@@ -104,6 +127,8 @@ pub(crate) enum RoleCommand {
         /// Only this application's roles.
         #[arg(long, value_name = "ID")]
         client: Option<String>,
+        #[command(flatten)]
+        output: Output,
     },
 }
 
@@ -136,9 +161,12 @@ pub(crate) enum UserCommand {
     /// Create a user.
     Add(Box<UserAdd>),
     /// List users.
-    List,
+    List(Output),
     /// Show everything Sigil keeps about one user but the password hash.
-    Show(UserName),
+    Show(UserShow),
+    /// Change a user's profile. An option given replaces that attribute;
+    /// an empty value ("") clears it.
+    Update(Box<UserUpdate>),
     /// Disable a user: they can no longer sign in, and their sessions,
     /// refresh tokens and grants are revoked at once.
     Disable(UserName),
@@ -157,6 +185,51 @@ pub(crate) struct UserName {
     /// Login name, in any letter case.
     #[arg(long, value_name = "U")]
     pub(crate) username: String,
+}
+
+/// A user to show.
+#[derive(Debug, Args)]
+pub(crate) struct UserShow {
+    /// Login name, in any letter case.
+    #[arg(long, value_name = "U")]
+    pub(crate) username: String,
+    #[command(flatten)]
+    pub(crate) output: Output,
+}
+
+/// The profile attributes `sigil user update` sets.
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("change").required(true).multiple(true).args([
+    "display_name", "given_name", "family_name", "nickname", "emails", "phone_number", "locale", "zoneinfo",
+])))]
+pub(crate) struct UserUpdate {
+    /// Login name, in any letter case.
+    #[arg(long, value_name = "U")]
+    pub(crate) username: String,
+    /// Display name.
+    #[arg(long, value_name = "NAME")]
+    pub(crate) display_name: Option<String>,
+    /// Given (first) name.
+    #[arg(long, value_name = "G")]
+    pub(crate) given_name: Option<String>,
+    /// Family (last) name.
+    #[arg(long, value_name = "F")]
+    pub(crate) family_name: Option<String>,
+    /// Casual name (OpenID `nickname`).
+    #[arg(long, value_name = "NAME")]
+    pub(crate) nickname: Option<String>,
+    /// E-mail address, repeatable: replaces the list (the first is primary).
+    #[arg(long = "email", value_name = "E")]
+    pub(crate) emails: Option<Vec<String>>,
+    /// Phone number, e.g. tel:+41-22-767-6111 (OpenID `phone_number`).
+    #[arg(long, value_name = "PHONE")]
+    pub(crate) phone_number: Option<String>,
+    /// Locale, e.g. en-GB (OpenID `locale`).
+    #[arg(long, value_name = "LOCALE")]
+    pub(crate) locale: Option<String>,
+    /// IANA time zone, e.g. Europe/Zurich (OpenID `zoneinfo`).
+    #[arg(long, value_name = "TZ")]
+    pub(crate) zoneinfo: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -237,7 +310,14 @@ pub(crate) enum GroupCommand {
     /// Create a group.
     Add(GroupName),
     /// List groups and their direct members.
-    List,
+    List(Output),
+    /// Show a group: its members (users and groups) and the groups it is in.
+    Show {
+        #[command(flatten)]
+        group: GroupName,
+        #[command(flatten)]
+        output: Output,
+    },
     /// Remove a group and its memberships (its members stay).
     Remove(GroupName),
     /// Add or remove a group's members.
@@ -286,7 +366,15 @@ pub(crate) enum ClientCommand {
         id: String,
     },
     /// List clients.
-    List,
+    List(Output),
+    /// Show a client's settings (never its secret or the secret's digest).
+    Show {
+        /// The client_id.
+        #[arg(long, value_name = "ID")]
+        id: String,
+        #[command(flatten)]
+        output: Output,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -451,7 +539,7 @@ pub(crate) enum KeysCommand {
     /// and publish a new next key. Running servers pick it up without a restart.
     Rotate,
     /// List signing keys and their states.
-    List,
+    List(Output),
 }
 
 #[derive(Debug, Subcommand)]
@@ -466,6 +554,8 @@ pub(crate) enum TokenCommand {
         /// Only this client's tokens.
         #[arg(long, value_name = "ID")]
         client: Option<String>,
+        #[command(flatten)]
+        output: Output,
     },
     /// Revoke an API token; every node refuses it from its next request.
     Revoke {
@@ -490,4 +580,22 @@ pub(crate) struct TokenCreate {
     /// What to call the token, e.g. "Entra ID provisioning".
     #[arg(long, value_name = "TEXT")]
     pub(crate) name: Option<String>,
+}
+
+/// Writes the completion script for `shell` on stdout, generated from the
+/// command definitions above so it can never fall behind them.
+/// A closed pipe (`sigil completions bash | head`) is an error, not a panic.
+pub(crate) fn print_completions(shell: Shell) -> std::io::Result<()> {
+    use std::io::Write;
+
+    use clap::CommandFactory;
+    use clap_complete::{Shell as Target, generate};
+    let target = match shell {
+        Shell::Bash => Target::Bash,
+        Shell::Zsh => Target::Zsh,
+        Shell::Fish => Target::Fish,
+    };
+    let mut script = Vec::new();
+    generate(target, &mut Cli::command(), "sigil", &mut script);
+    std::io::stdout().lock().write_all(&script)
 }

@@ -1,6 +1,9 @@
 //! Administrative commands: migrate, users, clients, keys. Each opens the
-//! store (migrating it first, so they work on a fresh database), does one
-//! thing in one transaction, and prints the outcome on stdout.
+//! store (migrating it first, so a store an older release wrote works), does
+//! one thing in one transaction, and prints the outcome on stdout. Only
+//! `serve` and `migrate` create a SQLite database that is not there: any
+//! other command refuses, so one run from the wrong directory does not
+//! quietly work on a new empty `./sigil.db`.
 
 use std::io::BufRead;
 
@@ -11,13 +14,32 @@ use sigil_oidc::keys::{DEFAULT_RETIRED_KEY_RETENTION, NextKey, SigningAlg, rotat
 use sigil_store::groups::{self, Member};
 use sigil_store::secret::PlainSecret;
 use sigil_store::users::{self, Address, MultiValue, User};
-use sigil_store::{AnyConnection, Store, StoreError, Unique, clients, keys, password, text};
+use sigil_store::{AnyConnection, DatabaseUrl, Store, StoreError, Unique, clients, keys, password, text};
 
-use crate::cli::{ClientAdd, ClientUpdate, UserAdd};
+use serde_json::{Value, json};
+
+use crate::cli::{ClientAdd, ClientUpdate, Output, UserAdd, UserUpdate};
 use crate::config::Config;
 
-/// Opens the store named by the configuration and brings its schema up to date.
+/// Opens the existing store named by the configuration and brings its
+/// schema up to date; a SQLite file that is not there is refused, naming
+/// the path it was looked for at.
 pub(crate) fn open_store(config: &Config) -> anyhow::Result<Store> {
+    if let DatabaseUrl::Sqlite(path) = &config.database_url
+        && !path.exists()
+    {
+        let shown = std::path::absolute(path).unwrap_or_else(|_| path.clone());
+        bail!(
+            "there is no database at {} (`sigil migrate` or `sigil serve` creates one; set database.url or SIGIL_DATABASE_URL to use another)",
+            shown.display()
+        );
+    }
+    create_store(config)
+}
+
+/// Opens the store named by the configuration, creating a SQLite file
+/// that is not there yet, and brings its schema up to date: for `serve`.
+pub(crate) fn create_store(config: &Config) -> anyhow::Result<Store> {
     let store = Store::open(&config.database_url, &config.pool)?;
     let applied = store.migrate().context("cannot migrate the store")?;
     if !applied.is_empty() {
@@ -112,29 +134,51 @@ pub(crate) fn user_add(config: &Config, args: UserAdd) -> anyhow::Result<()> {
     Ok(())
 }
 
-pub(crate) fn user_list(config: &Config) -> anyhow::Result<()> {
+pub(crate) fn user_list(config: &Config, output: Output) -> anyhow::Result<()> {
     let store = open_store(config)?;
-    let rows = store.read_blocking(|conn| {
+    let listed = store.read_blocking(|conn| {
         let all = users::list(conn, 0, i64::MAX)?;
         all.into_iter()
             .map(|user| {
                 let groups = groups::groups_of_user(conn, &user.id)?;
-                Ok(vec![
-                    user.id.clone(),
-                    user.user_name.clone(),
-                    user.display_name.clone().unwrap_or_default(),
-                    user.emails.iter().map(|e| e.value.as_str()).collect::<Vec<_>>().join(","),
-                    groups.iter().map(|g| g.display_name.as_str()).collect::<Vec<_>>().join(","),
-                    if user.active { "yes" } else { "no" }.to_owned(),
-                ])
+                Ok((user, groups))
             })
             .collect::<Result<Vec<_>, StoreError>>()
     })?;
+    if output.json {
+        let users: Vec<Value> = listed
+            .iter()
+            .map(|(user, groups)| {
+                json!({
+                    "id": user.id,
+                    "username": user.user_name,
+                    "display_name": user.display_name,
+                    "emails": user.emails.iter().map(|e| &e.value).collect::<Vec<_>>(),
+                    "groups": groups.iter().map(|g| &g.display_name).collect::<Vec<_>>(),
+                    "active": user.active,
+                })
+            })
+            .collect();
+        return print_json(&Value::Array(users));
+    }
+    let rows: Vec<Vec<String>> = listed
+        .into_iter()
+        .map(|(user, groups)| {
+            vec![
+                user.id.clone(),
+                user.user_name.clone(),
+                user.display_name.clone().unwrap_or_default(),
+                user.emails.iter().map(|e| e.value.as_str()).collect::<Vec<_>>().join(","),
+                groups.iter().map(|g| g.display_name.as_str()).collect::<Vec<_>>().join(","),
+                if user.active { "yes" } else { "no" }.to_owned(),
+            ]
+        })
+        .collect();
     print_table(&["ID", "USERNAME", "DISPLAY NAME", "EMAILS", "GROUPS", "ACTIVE"], &rows);
     Ok(())
 }
 
-pub(crate) fn user_show(config: &Config, user_name: &str) -> anyhow::Result<()> {
+pub(crate) fn user_show(config: &Config, user_name: &str, output: Output) -> anyhow::Result<()> {
     let store = open_store(config)?;
     let name = user_name.to_owned();
     let found = store.read_blocking(move |conn| {
@@ -143,6 +187,26 @@ pub(crate) fn user_show(config: &Config, user_name: &str) -> anyhow::Result<()> 
         Ok(Some((user, groups)))
     })?;
     let Some((user, groups)) = found else { bail!("there is no user `{user_name}`") };
+    if output.json {
+        let values = |values: &[MultiValue]| values.iter().map(|v| v.value.clone()).collect::<Vec<_>>();
+        return print_json(&json!({
+            "id": user.id,
+            "username": user.user_name,
+            "display_name": user.display_name,
+            "given_name": user.name.given_name,
+            "family_name": user.name.family_name,
+            "nickname": user.nick_name,
+            "emails": values(&user.emails),
+            "phone_numbers": values(&user.phone_numbers),
+            "locale": user.locale,
+            "zoneinfo": user.timezone,
+            "groups": groups.iter().map(|g| &g.display_name).collect::<Vec<_>>(),
+            "active": user.active,
+            "password_set": user.password_hash.is_some(),
+            "created": time_text(user.meta.created),
+            "last_modified": time_text(user.meta.last_modified),
+        }));
+    }
     let values =
         |values: &[MultiValue]| values.iter().map(|v| v.value.as_str()).collect::<Vec<_>>().join(",");
     let time = |t: chrono::NaiveDateTime| t.format("%Y-%m-%dT%H:%M:%SZ").to_string();
@@ -152,8 +216,11 @@ pub(crate) fn user_show(config: &Config, user_name: &str) -> anyhow::Result<()> 
         ("display name", user.display_name.clone().unwrap_or_default()),
         ("given name", user.name.given_name.clone().unwrap_or_default()),
         ("family name", user.name.family_name.clone().unwrap_or_default()),
+        ("nickname", user.nick_name.clone().unwrap_or_default()),
         ("emails", values(&user.emails)),
         ("phone numbers", values(&user.phone_numbers)),
+        ("locale", user.locale.clone().unwrap_or_default()),
+        ("zoneinfo", user.timezone.clone().unwrap_or_default()),
         ("groups", groups.iter().map(|g| g.display_name.as_str()).collect::<Vec<_>>().join(",")),
         ("active", if user.active { "yes" } else { "no" }.to_owned()),
         ("password", if user.password_hash.is_some() { "set" } else { "none" }.to_owned()),
@@ -180,6 +247,61 @@ fn change_user(store: &Store, user_name: &str, change: impl FnOnce(&mut User)) -
         users::update(conn, user, None, now).map(Some)
     })?;
     changed.ok_or_else(|| anyhow!("there is no user `{user_name}`"))
+}
+
+/// `sigil user update`: every option given replaces its attribute, an
+/// empty value clears it; everything is checked before the store opens.
+pub(crate) fn user_update(config: &Config, args: UserUpdate) -> anyhow::Result<()> {
+    let cleared = |value: Option<String>| value.map(|v| Some(v).filter(|v| !v.is_empty()));
+    let emails: Option<Vec<String>> =
+        args.emails.map(|emails| emails.into_iter().filter(|e| !e.is_empty()).collect());
+    for email in emails.iter().flatten() {
+        text::check_email(email).map_err(|e| anyhow!(e))?;
+    }
+    let (display_name, given_name, family_name) =
+        (cleared(args.display_name), cleared(args.given_name), cleared(args.family_name));
+    let (nickname, locale, zoneinfo) = (cleared(args.nickname), cleared(args.locale), cleared(args.zoneinfo));
+    let phone = cleared(args.phone_number);
+    let store = open_store(config)?;
+    let user = change_user(&store, &args.username, move |user| {
+        if let Some(value) = display_name {
+            user.display_name = value;
+        }
+        if let Some(value) = given_name {
+            user.name.given_name = value;
+        }
+        if let Some(value) = family_name {
+            user.name.family_name = value;
+        }
+        if let Some(value) = nickname {
+            user.nick_name = value;
+        }
+        if let Some(value) = locale {
+            user.locale = value;
+        }
+        if let Some(value) = zoneinfo {
+            user.timezone = value;
+        }
+        if let Some(value) = phone {
+            user.phone_numbers = value
+                .iter()
+                .map(|phone| MultiValue {
+                    primary: true,
+                    kind: Some("work".into()),
+                    ..MultiValue::new(phone)
+                })
+                .collect();
+        }
+        if let Some(emails) = emails {
+            user.emails = emails
+                .iter()
+                .enumerate()
+                .map(|(i, email)| MultiValue { primary: i == 0, ..MultiValue::new(email) })
+                .collect();
+        }
+    })?;
+    println!("updated user {}", user.user_name);
+    Ok(())
 }
 
 pub(crate) fn user_set_active(config: &Config, user_name: &str, active: bool) -> anyhow::Result<()> {
@@ -341,10 +463,69 @@ pub(crate) fn client_remove(config: &Config, id: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-pub(crate) fn client_list(config: &Config) -> anyhow::Result<()> {
+/// A client as `--json` shows it: its settings, never its secret's digest
+/// (its public keys only as whether it has some).
+fn client_json(c: &clients::Client) -> Value {
+    json!({
+        "id": c.id,
+        "name": c.name,
+        "type": if c.is_public { "public" } else { "confidential" },
+        "token_endpoint_auth_method": c.token_endpoint_auth_method,
+        "redirect_uris": c.redirect_uris,
+        "post_logout_redirect_uris": c.post_logout_redirect_uris,
+        "grant_types": c.grant_types,
+        "scopes": c.scopes,
+        "audiences": c.audiences,
+        "skip_consent": c.skip_consent,
+        "require_pkce": c.require_pkce,
+        "id_token_signed_response_alg": c.id_token_signed_response_alg,
+        "access_token_signed_response_alg": c.access_token_signed_response_alg,
+        "jwks": c.jwks.is_some(),
+        "jwks_uri": c.jwks_uri,
+        "refresh_without_offline_access": c.refresh_without_offline_access,
+        "exchange_audiences": c.exchange_audiences,
+        "exchange_impersonation": c.exchange_impersonation,
+        "exchange_refresh_tokens": c.exchange_refresh_tokens,
+        "always_groups_claim": c.always_groups_claim,
+        "created": time_text(c.created),
+        "last_modified": time_text(c.last_modified),
+    })
+}
+
+/// `sigil client show`.
+pub(crate) fn client_show(config: &Config, id: &str, output: Output) -> anyhow::Result<()> {
     let store = open_store(config)?;
-    let rows: Vec<Vec<String>> = store
-        .read_blocking(clients::list)?
+    let target = id.to_owned();
+    let client = match store.read_blocking(move |conn| clients::get(conn, &target)) {
+        Ok(client) => client,
+        Err(StoreError::NotFound) => bail!("there is no client `{id}`"),
+        Err(other) => return Err(other.into()),
+    };
+    let shown = client_json(&client);
+    if output.json {
+        return print_json(&shown);
+    }
+    for (key, value) in shown.as_object().into_iter().flatten() {
+        let text = match value {
+            Value::Null => String::new(),
+            Value::String(s) => s.clone(),
+            Value::Array(items) => {
+                items.iter().map(|i| i.as_str().unwrap_or_default()).collect::<Vec<_>>().join(",")
+            }
+            other => other.to_string(),
+        };
+        println!("{:<34}{text}", format!("{key}:"));
+    }
+    Ok(())
+}
+
+pub(crate) fn client_list(config: &Config, output: Output) -> anyhow::Result<()> {
+    let store = open_store(config)?;
+    let listed = store.read_blocking(clients::list)?;
+    if output.json {
+        return print_json(&Value::Array(listed.iter().map(client_json).collect()));
+    }
+    let rows: Vec<Vec<String>> = listed
         .into_iter()
         .map(|c| {
             vec![
@@ -380,13 +561,28 @@ pub(crate) fn keys_rotate(config: &Config) -> anyhow::Result<()> {
     Ok(())
 }
 
-pub(crate) fn keys_list(config: &Config) -> anyhow::Result<()> {
+pub(crate) fn keys_list(config: &Config, output: Output) -> anyhow::Result<()> {
     let store = open_store(config)?;
-    let time = |t: Option<chrono::NaiveDateTime>| {
-        t.map(|t| t.format("%Y-%m-%dT%H:%M:%SZ").to_string()).unwrap_or_default()
-    };
-    let rows: Vec<Vec<String>> = store
-        .read_blocking(keys::list)?
+    let listed = store.read_blocking(keys::list)?;
+    if output.json {
+        // Key material stays out: the public halves are at the JWKS endpoint.
+        let keys: Vec<Value> = listed
+            .iter()
+            .map(|k| {
+                json!({
+                    "kid": k.kid,
+                    "alg": k.alg,
+                    "state": k.state.as_str(),
+                    "created": time_text(k.created),
+                    "activated": k.activated_at.map(time_text),
+                    "retired": k.retired_at.map(time_text),
+                })
+            })
+            .collect();
+        return print_json(&Value::Array(keys));
+    }
+    let time = |t: Option<chrono::NaiveDateTime>| t.map(time_text).unwrap_or_default();
+    let rows: Vec<Vec<String>> = listed
         .into_iter()
         .map(|k| {
             vec![
@@ -437,6 +633,19 @@ pub(crate) fn write_oidc<T>(
         (Err(_), Some(refusal)) => Err(anyhow!(refusal)),
         (Err(store), None) => Err(anyhow!(store)),
     }
+}
+
+/// A time as the CLI prints it, in both text and JSON: RFC 3339 in UTC.
+pub(crate) fn time_text(t: chrono::NaiveDateTime) -> String {
+    t.format("%Y-%m-%dT%H:%M:%SZ").to_string()
+}
+
+/// Prints `--json` output: one JSON document, pretty-printed.
+pub(crate) fn print_json(value: &Value) -> anyhow::Result<()> {
+    use std::io::Write;
+    let mut text = serde_json::to_string_pretty(value)?;
+    text.push('\n');
+    std::io::stdout().lock().write_all(text.as_bytes()).context("cannot write to stdout")
 }
 
 /// Prints rows under a header in aligned columns.

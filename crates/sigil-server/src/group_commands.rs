@@ -7,8 +7,10 @@ use sigil_store::groups::{self, Group, Member};
 use sigil_store::users::{self, User};
 use sigil_store::{AnyConnection, StoreError, Unique, text};
 
-use crate::cli::GroupMember;
-use crate::commands::{open_store, print_table};
+use serde_json::{Value, json};
+
+use crate::cli::{GroupMember, Output};
+use crate::commands::{open_store, print_json, print_table};
 use crate::config::Config;
 
 /// Reports a refusal (a missing group or user) as itself, anything else as
@@ -46,27 +48,91 @@ pub(crate) fn add(config: &Config, name: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// A group's direct members: user names, and names of member groups.
+fn member_names(conn: &mut AnyConnection, group: &Group) -> Result<(Vec<String>, Vec<String>), StoreError> {
+    let (mut users_in, mut groups_in) = (Vec::new(), Vec::new());
+    for member in groups::members(conn, &group.id)? {
+        match member {
+            Member::User(id) => users_in.push(users::get(conn, &id)?.user_name),
+            Member::Group(id) => groups_in.push(groups::get(conn, &id)?.display_name),
+        }
+    }
+    Ok((users_in, groups_in))
+}
+
 /// `sigil group list`.
-pub(crate) fn list(config: &Config) -> anyhow::Result<()> {
+pub(crate) fn list(config: &Config, output: Output) -> anyhow::Result<()> {
     let store = open_store(config)?;
-    let rows = store.read_blocking(|conn| {
+    let listed = store.read_blocking(|conn| {
         groups::list(conn, 0, i64::MAX)?
             .into_iter()
             .map(|group| {
-                let members = groups::members(conn, &group.id)?
-                    .into_iter()
-                    .map(|member| match member {
-                        Member::User(id) => users::get(conn, &id).map(|u| u.user_name),
-                        Member::Group(id) => {
-                            groups::get(conn, &id).map(|g| format!("group:{}", g.display_name))
-                        }
-                    })
-                    .collect::<Result<Vec<_>, _>>()?;
-                Ok(vec![group.id, group.display_name, members.join(",")])
+                let members = member_names(conn, &group)?;
+                Ok((group, members))
             })
             .collect::<Result<Vec<_>, StoreError>>()
     })?;
+    if output.json {
+        let shown = listed.into_iter().map(|(group, (users_in, groups_in))| {
+            json!({"id": group.id, "name": group.display_name, "users": users_in, "groups": groups_in})
+        });
+        return print_json(&Value::Array(shown.collect()));
+    }
+    let rows: Vec<Vec<String>> = listed
+        .into_iter()
+        .map(|(group, (users_in, groups_in))| {
+            let members = users_in.into_iter().chain(groups_in.into_iter().map(|g| format!("group:{g}")));
+            vec![group.id, group.display_name, members.collect::<Vec<_>>().join(",")]
+        })
+        .collect();
     print_table(&["ID", "NAME", "MEMBERS"], &rows);
+    Ok(())
+}
+
+/// `sigil group show`: the group, its direct members and the groups it
+/// is directly a member of.
+pub(crate) fn show(config: &Config, name: &str, output: Output) -> anyhow::Result<()> {
+    let store = open_store(config)?;
+    let target = name.to_owned();
+    let (group, (users_in, groups_in), parents) = store
+        .read_blocking(move |conn| {
+            let group = group_named(conn, &target)?;
+            let members = member_names(conn, &group)?;
+            let parents = groups::list(conn, 0, i64::MAX)?
+                .into_iter()
+                .filter_map(|other| match groups::members(conn, &other.id) {
+                    Ok(members) => {
+                        members.contains(&Member::Group(group.id.clone())).then_some(Ok(other.display_name))
+                    }
+                    Err(e) => Some(Err(e)),
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok((group, members, parents))
+        })
+        .map_err(refused)?;
+    let shown = json!({
+        "id": group.id,
+        "name": group.display_name,
+        "external_id": group.external_id,
+        "users": users_in,
+        "groups": groups_in,
+        "member_of": parents,
+        "created": crate::commands::time_text(group.meta.created),
+        "last_modified": crate::commands::time_text(group.meta.last_modified),
+    });
+    if output.json {
+        return print_json(&shown);
+    }
+    for key in ["id", "name", "external_id", "users", "groups", "member_of", "created", "last_modified"] {
+        let text = match &shown[key] {
+            Value::String(s) => s.clone(),
+            Value::Array(items) => {
+                items.iter().map(|i| i.as_str().unwrap_or_default()).collect::<Vec<_>>().join(",")
+            }
+            _ => String::new(),
+        };
+        println!("{:<15}{text}", format!("{}:", key.replace('_', " ")));
+    }
     Ok(())
 }
 

@@ -33,6 +33,16 @@ use crate::config::Config;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // Completions need neither a configuration nor a store.
+    if let Command::Completions { shell } = cli.command {
+        return match cli::print_completions(shell) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("error: cannot write the completion script: {e}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     let (config, warnings) = match Config::load(cli.config.as_deref(), std::env::vars()) {
         Ok(loaded) => loaded,
         Err(e) => {
@@ -49,8 +59,9 @@ fn main() -> ExitCode {
         Command::Serve => serve::run(&config),
         Command::Migrate => commands::migrate(&config),
         Command::User(UserCommand::Add(args)) => commands::user_add(&config, *args),
-        Command::User(UserCommand::List) => commands::user_list(&config),
-        Command::User(UserCommand::Show(user)) => commands::user_show(&config, &user.username),
+        Command::User(UserCommand::List(output)) => commands::user_list(&config, output),
+        Command::User(UserCommand::Show(user)) => commands::user_show(&config, &user.username, user.output),
+        Command::User(UserCommand::Update(args)) => commands::user_update(&config, *args),
         Command::User(UserCommand::Disable(user)) => {
             commands::user_set_active(&config, &user.username, false)
         }
@@ -58,7 +69,10 @@ fn main() -> ExitCode {
         Command::User(UserCommand::Remove(user)) => commands::user_remove(&config, &user.username),
         Command::User(UserCommand::SetPassword(args)) => commands::user_set_password(&config, &args.username),
         Command::Group(GroupCommand::Add(group)) => group_commands::add(&config, &group.name),
-        Command::Group(GroupCommand::List) => group_commands::list(&config),
+        Command::Group(GroupCommand::List(output)) => group_commands::list(&config, output),
+        Command::Group(GroupCommand::Show { group, output }) => {
+            group_commands::show(&config, &group.name, output)
+        }
         Command::Group(GroupCommand::Remove(group)) => group_commands::remove(&config, &group.name),
         Command::Group(GroupCommand::Member(GroupMemberCommand::Add(member))) => {
             group_commands::member_add(&config, &member)
@@ -69,11 +83,14 @@ fn main() -> ExitCode {
         Command::Client(ClientCommand::Add(args)) => commands::client_add(&config, *args),
         Command::Client(ClientCommand::Update(args)) => commands::client_update(&config, *args),
         Command::Client(ClientCommand::Remove { id }) => commands::client_remove(&config, &id),
-        Command::Client(ClientCommand::List) => commands::client_list(&config),
+        Command::Client(ClientCommand::List(output)) => commands::client_list(&config, output),
+        Command::Client(ClientCommand::Show { id, output }) => commands::client_show(&config, &id, output),
         Command::Keys(KeysCommand::Rotate) => commands::keys_rotate(&config),
-        Command::Keys(KeysCommand::List) => commands::keys_list(&config),
+        Command::Keys(KeysCommand::List(output)) => commands::keys_list(&config, output),
         Command::Token(TokenCommand::Create(args)) => token_commands::create(&config, args),
-        Command::Token(TokenCommand::List { client }) => token_commands::list(&config, client.as_deref()),
+        Command::Token(TokenCommand::List { client, output }) => {
+            token_commands::list(&config, client.as_deref(), output)
+        }
         Command::Token(TokenCommand::Revoke { id }) => token_commands::revoke(&config, &id),
         Command::Role(RoleCommand::Add { role, description }) => {
             role_commands::add(&config, &role, description.as_deref())
@@ -81,10 +98,13 @@ fn main() -> ExitCode {
         Command::Role(RoleCommand::Remove(role)) => role_commands::remove(&config, &role),
         Command::Role(RoleCommand::Grant(grant)) => role_commands::grant(&config, grant),
         Command::Role(RoleCommand::Revoke(grant)) => role_commands::revoke(&config, grant),
-        Command::Role(RoleCommand::List { client }) => role_commands::list(&config, client.as_deref()),
+        Command::Role(RoleCommand::List { client, output }) => {
+            role_commands::list(&config, client.as_deref(), output)
+        }
         Command::Admin(AdminCommand::Grant(grant)) => admin_commands::grant(&config, grant),
         Command::Admin(AdminCommand::Revoke(grant)) => admin_commands::revoke(&config, grant),
-        Command::Admin(AdminCommand::List) => admin_commands::list(&config),
+        Command::Completions { shell } => cli::print_completions(shell).map_err(Into::into),
+        Command::Admin(AdminCommand::List(output)) => admin_commands::list(&config, output),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

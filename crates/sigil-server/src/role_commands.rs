@@ -6,8 +6,10 @@ use anyhow::{Context, bail};
 use sigil_store::roles::{self, Holder};
 use sigil_store::{StoreError, Unique, clients, groups, users};
 
-use crate::cli::{RoleGrant, RoleName};
-use crate::commands::{open_store, print_table};
+use serde_json::{Value, json};
+
+use crate::cli::{Output, RoleGrant, RoleName};
+use crate::commands::{open_store, print_json, print_table};
 use crate::config::Config;
 
 /// `sigil role add`.
@@ -99,14 +101,18 @@ pub(crate) fn revoke(config: &Config, args: RoleGrant) -> anyhow::Result<()> {
 }
 
 /// `sigil role list`.
-pub(crate) fn list(config: &Config, client: Option<&str>) -> anyhow::Result<()> {
+pub(crate) fn list(config: &Config, client: Option<&str>, output: Output) -> anyhow::Result<()> {
     let store = open_store(config)?;
     let client = client.map(str::to_owned);
-    let rows: Vec<Vec<String>> = store
-        .read_blocking(move |c| roles::list(c, client.as_deref()))?
-        .into_iter()
-        .map(|r| vec![r.client_id, r.name, r.description.unwrap_or_default()])
-        .collect();
+    let listed = store.read_blocking(move |c| roles::list(c, client.as_deref()))?;
+    if output.json {
+        let shown = listed
+            .iter()
+            .map(|r| json!({"client": r.client_id, "name": r.name, "description": r.description}));
+        return print_json(&Value::Array(shown.collect()));
+    }
+    let rows: Vec<Vec<String>> =
+        listed.into_iter().map(|r| vec![r.client_id, r.name, r.description.unwrap_or_default()]).collect();
     print_table(&["CLIENT", "ROLE", "DESCRIPTION"], &rows);
     Ok(())
 }

@@ -17,7 +17,7 @@ use sigil_oidc::{Api, Provider};
 use sigil_scim::http::ScimContext;
 use sigil_store::Store;
 
-use crate::commands::open_store;
+use crate::commands::create_store;
 use crate::config::Config;
 use crate::http::{AppState, routes};
 use crate::limits::{BodyTimeout, body_deadline};
@@ -39,7 +39,7 @@ pub(crate) fn run(config: &Config) -> anyhow::Result<()> {
     // A certificate that does not load is a configuration error, reported
     // before anything else happens.
     let tls = config.tls.as_ref().map(crate::tls::server_config).transpose()?;
-    let store = open_store(config)?;
+    let store = create_store(config)?;
     // Bind before building the app so the issuer can name the real port
     // (`SIGIL_BIND=127.0.0.1:0` picks a free one).
     let listener =

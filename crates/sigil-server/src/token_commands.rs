@@ -8,8 +8,10 @@ use sigil_oidc::api_tokens::{self, Request};
 use sigil_store::StoreError;
 use sigil_store::api_tokens as stored;
 
-use crate::cli::TokenCreate;
-use crate::commands::{open_store, print_table, write_oidc};
+use serde_json::{Value, json};
+
+use crate::cli::{Output, TokenCreate};
+use crate::commands::{open_store, print_json, print_table, write_oidc};
 use crate::config::Config;
 
 /// A lifetime such as `90d`, `12h`, `30m` or `3600s`.
@@ -55,11 +57,33 @@ pub(crate) fn create(config: &Config, args: TokenCreate) -> anyhow::Result<()> {
 }
 
 /// `sigil token list`.
-pub(crate) fn list(config: &Config, client: Option<&str>) -> anyhow::Result<()> {
+pub(crate) fn list(config: &Config, client: Option<&str>, output: Output) -> anyhow::Result<()> {
     let store = open_store(config)?;
     let wanted = client.map(str::to_owned);
     let tokens = store.read_blocking(move |c| stored::list(c, wanted.as_deref()))?;
     let now = store.now();
+    if output.json {
+        // Never the token nor its digest: only what identifies and dates it.
+        let shown = tokens.iter().map(|t| {
+            let state = match (t.revoked_at, t.expires_at <= now) {
+                (Some(_), _) => "revoked",
+                (None, true) => "expired",
+                (None, false) => "active",
+            };
+            json!({
+                "id": t.id,
+                "client": t.client_id,
+                "scopes": t.scope.split_whitespace().collect::<Vec<_>>(),
+                "created": time(t.created),
+                "expires": time(t.expires_at),
+                "last_used": t.last_used_at.map(time),
+                "revoked": t.revoked_at.map(time),
+                "state": state,
+                "name": t.name,
+            })
+        });
+        return print_json(&Value::Array(shown.collect()));
+    }
     let rows: Vec<Vec<String>> = tokens
         .into_iter()
         .map(|t| {

@@ -42,13 +42,18 @@ pub struct TestDb {
 }
 
 impl TestDb {
-    /// A fresh SQLite file. Nothing is created until it is first opened.
+    /// A fresh SQLite database: an empty file (which SQLite reads as an
+    /// empty database), so that every `sigil` command may use it, as they
+    /// may a freshly created PostgreSQL database. Only `serve` and
+    /// `migrate` create a file that is not there.
     pub fn sqlite() -> Self {
         let dir = tempfile::Builder::new()
             .prefix("sigil-test-")
             .tempdir()
             .unwrap_or_else(|e| panic!("cannot create a temporary directory: {e}"));
-        let url = dir.path().join("sigil.db").to_string_lossy().into_owned();
+        let path = dir.path().join("sigil.db");
+        std::fs::File::create(&path).unwrap_or_else(|e| panic!("cannot create {}: {e}", path.display()));
+        let url = path.to_string_lossy().into_owned();
         Self { backend: Backend::Sqlite, url, dir: Some(dir), postgres_name: None }
     }
 

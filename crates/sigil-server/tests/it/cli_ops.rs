@@ -219,6 +219,89 @@ fn user_commands_refuse_unknown_users_and_bad_usage(db: &TestDb) {
     assert_eq!(snapshot(db), before, "refusals change nothing");
 }
 
+/// `sigil args...` run in `dir`, with no configuration but `env`.
+fn sigil_bare(dir: &std::path::Path, env: &[(&str, &str)], args: &[&str]) -> Ran {
+    let mut command = Command::new(crate::bin());
+    for (name, _) in std::env::vars() {
+        if name.starts_with("SIGIL_") || name == "RUST_LOG" {
+            command.env_remove(name);
+        }
+    }
+    command.current_dir(dir).envs(env.iter().copied()).args(args);
+    run(command)
+}
+
+#[test]
+fn only_serve_and_migrate_create_a_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let elsewhere = dir.path().join("data").join("sigil.db");
+    std::fs::create_dir(dir.path().join("data")).unwrap();
+    let url = elsewhere.to_str().unwrap();
+    let commands: &[&[&str]] = &[
+        &["user", "list"],
+        &["user", "list", "--json"],
+        &["user", "show", "--username", "alice"],
+        &["user", "add", "--username", "alice", "--password", PASSWORD],
+        &["user", "update", "--username", "alice", "--display-name", "A"],
+        &["user", "disable", "--username", "alice"],
+        &["user", "remove", "--username", "alice"],
+        &["group", "add", "--name", "staff"],
+        &["group", "member", "add", "--group", "staff", "--user", "alice"],
+        &["group", "list"],
+        &["group", "show", "--name", "staff"],
+        &["client", "list"],
+        &["client", "show", "--id", "web"],
+        &["client", "add", "--id", "web", "--redirect-uri", "https://a.example.com/cb"],
+        &["keys", "list"],
+        &["keys", "rotate"],
+        &["token", "list"],
+        &["role", "list"],
+        &["admin", "list"],
+    ];
+    for (env, path) in
+        [(vec![("SIGIL_DATABASE_URL", url)], elsewhere.clone()), (vec![], dir.path().join("sigil.db"))]
+    {
+        for args in commands {
+            let ran = sigil_bare(dir.path(), &env, args);
+            assert_eq!(ran.status.code(), Some(1), "{args:?}: {}{}", ran.stdout, ran.stderr);
+            assert_eq!(ran.stderr.trim_end().lines().count(), 1, "one line: {:?}", ran.stderr);
+            let named = format!("error: there is no database at {} (", path.display());
+            assert!(ran.stderr.starts_with(&named), "{args:?} names the path: {}", ran.stderr);
+            assert!(ran.stdout.is_empty(), "{args:?}: {}", ran.stdout);
+            assert!(!path.exists(), "{args:?} created {}", path.display());
+        }
+    }
+    let migrated = sigil_bare(dir.path(), &[("SIGIL_DATABASE_URL", url)], &["migrate"]);
+    assert!(migrated.status.success(), "{}", migrated.stderr);
+    assert!(elsewhere.exists(), "migrate creates the database");
+    let listed = sigil_bare(dir.path(), &[("SIGIL_DATABASE_URL", url)], &["user", "list"]);
+    assert!(listed.status.success(), "{}", listed.stderr);
+    assert!(!dir.path().join("sigil.db").exists(), "nothing was created in the working directory");
+}
+
+/// A PostgreSQL database is created by its administrator, never by Sigil:
+/// a missing one is refused by every command, `migrate` and `serve` too,
+/// with one line naming it.
+#[test]
+fn a_missing_postgresql_database_is_refused_naming_it() {
+    let Some(db) = TestDb::postgres() else { return };
+    let (server, rest) = db.url().rsplit_once('/').unwrap();
+    let name = format!("{}_missing", rest.split('?').next().unwrap());
+    let url = format!("{server}/{name}");
+    let dir = tempfile::tempdir().unwrap();
+    for args in [&["user", "list"][..], &["group", "add", "--name", "staff"], &["migrate"], &["serve"]] {
+        let ran =
+            sigil_bare(dir.path(), &[("SIGIL_DATABASE_URL", &url), ("SIGIL_BIND", "127.0.0.1:0")], args);
+        assert_eq!(ran.status.code(), Some(1), "{args:?}: {}{}", ran.stdout, ran.stderr);
+        assert_eq!(ran.stderr.trim_end().lines().count(), 1, "one line: {:?}", ran.stderr);
+        assert!(
+            ran.stderr.contains(&format!("database \"{name}\" does not exist")),
+            "{args:?}: {}",
+            ran.stderr
+        );
+    }
+}
+
 #[test]
 fn version_prints_the_workspace_version() {
     let output = Command::new(crate::bin()).arg("--version").output().unwrap();

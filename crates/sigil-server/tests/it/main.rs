@@ -7,6 +7,7 @@ mod attacks;
 mod authlib;
 mod basic_op;
 mod cli;
+mod cli_json;
 mod cli_ops;
 mod config;
 mod deploy;
