@@ -49,6 +49,7 @@
 #   CONNECTIONS    concurrent connections                   (16)
 #   THREADS        wrk threads                              (1)
 #   BACKENDS       Sigil's stores to measure                (sqlite postgres)
+#   PEER           measure scim2-server too (1); 0 skips it  (1)
 #   GROUP_SIZE     members of the group before the PATCHes (50000)
 #   PATCH_MEMBERS  members each PATCH adds                  (1000)
 #   PATCH_REPEATS  PATCHes measured                         (3)
@@ -69,6 +70,7 @@ DURATION=${DURATION:-10}
 CONNECTIONS=${CONNECTIONS:-16}
 THREADS=${THREADS:-1}
 BACKENDS=${BACKENDS:-"sqlite postgres"}
+PEER=${PEER:-1}
 GROUP_SIZE=${GROUP_SIZE:-50000}
 PATCH_MEMBERS=${PATCH_MEMBERS:-1000}
 PATCH_REPEATS=${PATCH_REPEATS:-3}
@@ -438,7 +440,11 @@ fsync_before=$(python3 bench/scim_client.py fsync "$scratch" 2)
 for backend in $BACKENDS; do
   measure_sigil "$backend"
 done
-measure_peer
+if [ "$PEER" = 1 ]; then
+  measure_peer
+else
+  result[peer/skipped]="PEER=0"
+fi
 fsync_after=$(python3 bench/scim_client.py fsync "$scratch" 2)
 load_after=$(cut -d' ' -f1-3 /proc/loadavg)
 
