@@ -152,9 +152,13 @@ pub(crate) async fn grant(
     let now = ctx.store.now();
     write(&ctx.store, move |c| {
         let (role, holder) = resolve(c, &client, &name, &kind, &id)?;
-        // The role can be removed between the look-up and the grant.
+        // The role can be removed between the look-up and the grant, and so
+        // can the holder: its row is gone by the time the grant is written
+        // (the grant's foreign key), which is the same answer as not finding
+        // it in the look-up.
         roles::grant(c, &role.id, &holder, now).map_err(|e| match e {
             StoreError::NotFound => AdminError::NotFound(format!("{client} has no role `{name}`")),
+            StoreError::MissingReference(_) => AdminError::NotFound(format!("there is no {kind} `{id}`")),
             other => other.into(),
         })
     })

@@ -109,7 +109,9 @@ fn lock(conn: &mut AnyConnection, role_id: &str) -> Result<(), StoreError> {
 
 /// Grants `role_id` to `holder`; reports whether it is new (granting it
 /// again changes nothing). [`StoreError::NotFound`] when the role does not
-/// exist, or was removed while this grant waited for it.
+/// exist, or was removed while this grant waited for it;
+/// [`StoreError::MissingReference`] when the holder does not exist (a
+/// holder deleted after the caller found it: the grant's foreign key).
 pub fn grant(
     conn: &mut AnyConnection,
     role_id: &str,

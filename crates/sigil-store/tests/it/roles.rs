@@ -16,6 +16,7 @@ backend_tests!(
     twenty_grants_of_a_role_to_one_holder_grant_it_once,
     grants_of_a_role_to_fifty_holders_all_land,
     grants_racing_their_roles_removal_leave_no_grant,
+    grants_racing_their_holders_deletion_leave_no_grant,
 );
 
 /// The client `web`, which defines the roles.
@@ -138,5 +139,49 @@ fn grants_racing_their_roles_removal_leave_no_grant(db: &TestDb) {
         for person in &people {
             assert!(store.read_blocking(|c| roles::effective(c, person, "web")).unwrap().is_empty());
         }
+    }
+}
+
+/// Each of ten users is deleted while a role is granted to it, and a group
+/// likewise, as the admin API grants (the holder looked up, then the role
+/// granted, in one transaction). A grant either lands before the deletion,
+/// which takes it along, or finds the holder gone: "not found" at the
+/// look-up or a missing reference at the write, never another error.
+fn grants_racing_their_holders_deletion_leave_no_grant(db: &TestDb) {
+    let store = support::open(db);
+    web(&store);
+    let role = define(&store, "editor");
+    for round in 0..3 {
+        let people = support::users_named(&store, &format!("r{round}-"), 10);
+        let team = store
+            .write_blocking(|c| groups::insert(c, Group::new(format!("team {round}")), store.now()))
+            .unwrap();
+        let results = support::race(&store, 22, |store, i| {
+            let (holder, gone) = match i {
+                0..10 => (Holder::User(people[i].clone()), false),
+                10..20 => (Holder::User(people[i - 10].clone()), true),
+                20 => (Holder::Group(team.id.clone()), false),
+                _ => (Holder::Group(team.id.clone()), true),
+            };
+            store.write_blocking(|c| match (&holder, gone) {
+                (Holder::User(id), true) => sigil_store::users::delete(c, id, store.now()).map(|_| true),
+                (Holder::Group(id), true) => groups::delete(c, id, store.now()).map(|_| true),
+                (Holder::User(id), false) => {
+                    sigil_store::users::get(c, id)?;
+                    roles::grant(c, &role.id, &holder, store.now())
+                }
+                (Holder::Group(id), false) => {
+                    groups::get(c, id)?;
+                    roles::grant(c, &role.id, &holder, store.now())
+                }
+            })
+        });
+        for (i, result) in results.iter().enumerate() {
+            assert!(
+                matches!(result, Ok(_) | Err(StoreError::NotFound | StoreError::MissingReference(_))),
+                "round {round}, writer {i}: {result:?}"
+            );
+        }
+        assert!(store.read_blocking(|c| roles::holders(c, &role.id)).unwrap().is_empty(), "round {round}");
     }
 }
