@@ -51,6 +51,9 @@ fn main() -> ExitCode {
         }
     };
     let serving = matches!(cli.command, Command::Serve);
+    if !serving {
+        end_quietly_when_output_is_closed();
+    }
     telemetry::init(&config, serving);
     for warning in warnings {
         tracing::warn!("{warning}");
@@ -108,6 +111,8 @@ fn main() -> ExitCode {
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
+        // The reader of the output went away (see end_quietly_when_output_is_closed).
+        Err(e) if !serving && closed_output(&e) => ExitCode::SUCCESS,
         // Found only when serving, such as a TLS certificate that does not load.
         Err(e) if e.downcast_ref::<config::ConfigError>().is_some() => {
             eprintln!("error: {e}");
@@ -120,4 +125,34 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// Whether `error` is a write to a reader that has gone away.
+fn closed_output(error: &anyhow::Error) -> bool {
+    error.chain().any(|cause| {
+        cause.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}
+
+/// A listing piped into a reader that stops early (`sigil user list | head
+/// -1`) finds its standard output closed: `println!` then panics with a
+/// broken pipe. For a command-line tool that is a normal end, as for any
+/// Unix filter, so the command ends there with status 0 and no message.
+/// Whatever the command wrote to the store was committed before it printed.
+/// Any other panic keeps the default report.
+fn end_quietly_when_output_is_closed() {
+    let report = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let message = info
+            .payload()
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| info.payload().downcast_ref::<&str>().copied())
+            .unwrap_or_default();
+        // The standard library's own message for a failed print!/println!.
+        if message.starts_with("failed printing to stdout") && message.contains("Broken pipe") {
+            std::process::exit(0);
+        }
+        report(info);
+    }));
 }

@@ -21,6 +21,7 @@ backend_tests!(
     groups_are_added_listed_filled_emptied_and_removed,
     group_commands_refuse_unknown_names_and_bad_usage,
     log_level_is_validated_like_every_other_key,
+    a_listing_into_a_closed_pipe_ends_quietly,
 );
 
 const SCOPE: &str = "openid profile offline_access";
@@ -400,4 +401,26 @@ fn log_level_is_validated_like_every_other_key(db: &TestDb) {
         });
         assert!(ran.status.success(), "{good}: {}", ran.stderr);
     }
+}
+
+/// `sigil user list | head -0`: the reader is gone before the listing is
+/// written. The command ends with status 0 and says nothing, like any Unix
+/// filter, instead of a panic about a broken pipe.
+fn a_listing_into_a_closed_pipe_ends_quietly(db: &TestDb) {
+    cli(db, &["user", "add", "--username", "alice", "--password", PASSWORD]);
+    for args in [&["user", "list"][..], &["user", "list", "--json"], &["group", "list"], &["client", "list"]]
+    {
+        let (reader, writer) = std::io::pipe().unwrap();
+        drop(reader);
+        let out =
+            sigil_in(db, args).stdin(Stdio::null()).stdout(writer).stderr(Stdio::piped()).output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "sigil {args:?}: {:?} {stderr}", out.status);
+        assert!(!stderr.contains("panicked"), "sigil {args:?}: {stderr}");
+    }
+    // A command that has nothing to print to a closed pipe still fails as before.
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let out = sigil_in(db, &["user", "show", "--username", "nobody"]).stdout(writer).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
 }
