@@ -27,6 +27,10 @@ pub struct Lifetimes {
     pub id_token: TimeDelta,
     /// Refresh tokens (each rotation starts a new one).
     pub refresh_token: TimeDelta,
+    /// Authorization codes: how long one may wait to be redeemed. RFC 6749
+    /// §4.1.2: "A maximum authorization code lifetime of 10 minutes is
+    /// RECOMMENDED"; the configuration keeps it within that.
+    pub authorization_code: TimeDelta,
 }
 
 impl Default for Lifetimes {
@@ -35,6 +39,7 @@ impl Default for Lifetimes {
             access_token: TimeDelta::minutes(5),
             id_token: TimeDelta::minutes(5),
             refresh_token: TimeDelta::days(30),
+            authorization_code: TimeDelta::seconds(60),
         }
     }
 }

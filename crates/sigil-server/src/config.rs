@@ -323,6 +323,16 @@ const SETTINGS: &[Setting] = &[
             Ok(())
         },
     },
+    // RFC 6749 §4.1.2: a code lives ten minutes at most (RECOMMENDED);
+    // under ten seconds a person on a slow link could not use it.
+    Setting {
+        key: "tokens.authorization_code_lifetime_seconds",
+        env: "SIGIL_TOKENS_AUTHORIZATION_CODE_LIFETIME_SECONDS",
+        apply: |c, raw| {
+            c.lifetimes.authorization_code = seconds(raw.integer(10, 600)?);
+            Ok(())
+        },
+    },
     Setting {
         key: "tokens.groups_claim",
         env: "SIGIL_TOKENS_GROUPS_CLAIM",

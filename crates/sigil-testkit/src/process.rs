@@ -20,6 +20,14 @@ const START_TIMEOUT: Duration = Duration::from_secs(60);
 /// temporary directory when it has one.
 pub fn sigil(bin: &Path, db: &TestDb) -> Command {
     let mut command = Command::new(bin);
+    aim_at(&mut command, db);
+    command
+}
+
+/// Gives `command` (`sigil`, or a shell that runs it) the environment of
+/// [`sigil`]: no `SIGIL_*` variable of the caller, `db` as the database, and
+/// `db`'s temporary directory as the working directory when it has one.
+pub fn aim_at(command: &mut Command, db: &TestDb) {
     for (name, _) in std::env::vars() {
         if name.starts_with("SIGIL_") || name == "RUST_LOG" {
             command.env_remove(name);
@@ -29,7 +37,6 @@ pub fn sigil(bin: &Path, db: &TestDb) -> Command {
     if let Some(dir) = db.dir() {
         command.current_dir(dir);
     }
-    command
 }
 
 /// What a finished command printed, as text.

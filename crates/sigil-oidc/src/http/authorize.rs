@@ -13,7 +13,6 @@ use actix_web::http::StatusCode;
 use actix_web::http::header::LOCATION;
 use actix_web::web::Bytes;
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
-use chrono::TimeDelta;
 use sigil_store::clients::{self, Client};
 use sigil_store::grants::{self, AuthorizationCode, Session};
 use sigil_store::secret::{HashedSecret, PlainSecret};
@@ -28,10 +27,6 @@ use crate::provider::Provider;
 
 /// Parameters that may appear more than once: RFC 8707 §2 `resource`.
 const MAY_REPEAT: &[&str] = &["resource"];
-
-/// How long a code may wait to be redeemed (RFC 6749 §4.1.2 recommends at
-/// most ten minutes).
-const CODE_LIFETIME: TimeDelta = TimeDelta::seconds(60);
 
 /// A checked authorization request.
 #[derive(Debug)]
@@ -415,7 +410,7 @@ async fn issue_code(
         code_challenge_method: request.code_challenge.as_ref().map(|_| "S256".to_owned()),
         auth_time: session.auth_time,
         created: now,
-        expires_at: now + CODE_LIFETIME,
+        expires_at: now + ctx.lifetimes.authorization_code,
         redeemed_at: None,
         grant_id: sigil_store::new_id(),
     };

@@ -58,6 +58,11 @@ fn bad_values_name_their_key_and_source() {
         (&[("SIGIL_HTTP_KEEP_ALIVE_SECONDS", "soon")], "`http.keep_alive_seconds`"),
         (&[("SIGIL_HTTP_CLIENT_REQUEST_TIMEOUT_SECONDS", "0")], "`http.client_request_timeout_seconds`"),
         (&[("SIGIL_HTTP_MAX_CONNECTIONS", "0")], "`http.max_connections`"),
+        (
+            &[("SIGIL_TOKENS_AUTHORIZATION_CODE_LIFETIME_SECONDS", "9")],
+            "`tokens.authorization_code_lifetime_seconds` (from SIGIL_TOKENS_AUTHORIZATION_CODE_LIFETIME_SECONDS)",
+        ),
+        (&[("SIGIL_TOKENS_AUTHORIZATION_CODE_LIFETIME_SECONDS", "601")], "601 is outside 10..=600"),
     ];
     for (vars, expected) in cases {
         let err = Config::load(None, env(vars)).unwrap_err().to_string();
@@ -215,4 +220,20 @@ fn tls_metrics_and_proxies_come_from_the_file_or_the_environment() {
 fn unknown_environment_variables_warn() {
     let (_, warnings) = Config::load(None, env(&[("SIGIL_DATABSE_URL", "x"), ("PATH", "/bin")])).unwrap();
     assert_eq!(warnings, ["ignoring unknown environment variable SIGIL_DATABSE_URL"]);
+}
+
+#[test]
+fn the_code_lifetime_comes_from_the_file_or_the_environment() {
+    let (config, _) = Config::load(None, []).unwrap();
+    assert_eq!(config.lifetimes.authorization_code, TimeDelta::seconds(60), "the default");
+    let config = from_file("[tokens]\nauthorization_code_lifetime_seconds = 600\n").unwrap();
+    assert_eq!(config.lifetimes.authorization_code, TimeDelta::minutes(10));
+    let (config, _) =
+        Config::load(None, env(&[("SIGIL_TOKENS_AUTHORIZATION_CODE_LIFETIME_SECONDS", "10")])).unwrap();
+    assert_eq!(config.lifetimes.authorization_code, TimeDelta::seconds(10));
+    let err = from_file("[tokens]\nauthorization_code_lifetime_seconds = 3600\n").unwrap_err().to_string();
+    assert!(
+        err.contains("`tokens.authorization_code_lifetime_seconds`") && err.contains("10..=600"),
+        "{err}"
+    );
 }

@@ -11,6 +11,7 @@ mod cli_json;
 mod cli_ops;
 mod config;
 mod deploy;
+mod docs;
 mod exchange;
 mod lifecycle;
 mod limits;

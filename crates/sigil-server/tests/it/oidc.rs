@@ -26,6 +26,7 @@ backend_tests!(
     repeated_failures_lock_the_account_not_the_address,
     form_post_response_mode_posts_the_response,
     id_tokens_verify_with_every_offered_algorithm,
+    a_code_lives_as_long_as_configured,
 );
 
 pub(crate) const RP: &str = "https://rp.example.com/cb";
@@ -633,5 +634,50 @@ fn id_tokens_verify_with_every_offered_algorithm(db: &TestDb) {
         )
         .unwrap();
         assert_eq!(claims.access_token_hash(), Some(&expected), "{alg}: at_hash");
+    }
+}
+
+/// `tokens.authorization_code_lifetime_seconds`: two nodes on one store,
+/// one with the shortest lifetime (10 s) and one with the default (60 s),
+/// each hand out a code; 11 s later the first node's code is refused with
+/// `invalid_grant` (RFC 6749 §5.2), the second's still works. The server's
+/// clock cannot be moved from outside, so the test waits.
+fn a_code_lives_as_long_as_configured(db: &TestDb) {
+    let secret = setup(db);
+    let short =
+        Server::start(crate::bin(), db, &[("SIGIL_TOKENS_AUTHORIZATION_CODE_LIFETIME_SECONDS", "10")]);
+    let default = Server::start(crate::bin(), db, &[]);
+    let code_from_node = |server: &Server| {
+        let params =
+            [("client_id", "web"), ("redirect_uri", RP), ("response_type", "code"), ("scope", "openid")];
+        let url = Url::parse_with_params(&server.url("/authorize"), &params).unwrap();
+        let landed = sign_in(server, &browser(), url.as_str(), PASSWORD);
+        assert_eq!(landed.status(), 302, "{:?}", landed.text());
+        code_from(&landed)
+    };
+    let (short_code, default_code) = (code_from_node(&short), code_from_node(&default));
+    std::thread::sleep(Duration::from_secs(11));
+    let redeem = |server: &Server, code: &str| -> (u16, Value) {
+        let response = rp_http()
+            .post(server.url("/token"))
+            .basic_auth("web", Some(&secret))
+            .form(&[("grant_type", "authorization_code"), ("code", code), ("redirect_uri", RP)])
+            .send()
+            .unwrap();
+        (response.status().as_u16(), response.json().unwrap())
+    };
+    let (status, body) = redeem(&short, &short_code);
+    assert_eq!((status, body["error"].as_str()), (400, Some("invalid_grant")), "{body}");
+    let (status, body) = redeem(&default, &default_code);
+    assert_eq!(status, 200, "a code of the default lifetime still works after 11 s: {body}");
+    assert!(body["access_token"].is_string(), "{body}");
+    // Out of RFC 6749 §4.1.2's ten minutes, or too short to use: refused at start-up.
+    for bad in ["9", "601"] {
+        let mut command = sigil_testkit::process::sigil(crate::bin(), db);
+        command.arg("serve").env("SIGIL_BIND", "127.0.0.1:0");
+        command.env("SIGIL_TOKENS_AUTHORIZATION_CODE_LIFETIME_SECONDS", bad);
+        let ran = sigil_testkit::process::run(command);
+        assert_eq!(ran.status.code(), Some(2), "{bad}: {}", ran.stderr);
+        assert!(ran.stderr.contains("tokens.authorization_code_lifetime_seconds"), "{}", ran.stderr);
     }
 }
