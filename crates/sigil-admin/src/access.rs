@@ -46,8 +46,8 @@ pub(crate) struct GrantList {
 #[allow(dead_code)] // read by the OpenAPI description only
 pub(crate) struct GrantPath {
     /// The built-in role.
-    #[param(schema_with = built_in_role)]
-    role: String,
+    #[param(inline)]
+    role: BuiltInRole,
     /// Whether `id` names a user, a group or a client.
     #[param(inline)]
     kind: GranteeKind,
@@ -55,16 +55,23 @@ pub(crate) struct GrantPath {
     id: String,
 }
 
-/// A built-in role's name: the names of `sigil_access::Role`.
-fn built_in_role() -> utoipa::openapi::Object {
-    utoipa::openapi::ObjectBuilder::new()
-        .schema_type(utoipa::openapi::Type::String)
-        .enum_values(Some(Role::ALL.map(Role::as_str)))
-        .build()
+/// A built-in role's name, one of `sigil_access::Role`'s.
+#[derive(Debug)]
+pub(crate) struct BuiltInRole;
+
+impl utoipa::PartialSchema for BuiltInRole {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::Type::String)
+            .enum_values(Some(Role::ALL.map(Role::as_str)))
+            .into()
+    }
 }
 
+impl ToSchema for BuiltInRole {}
+
 /// GET /admin/access.
-#[utoipa::path(get, path = "/admin/access", tag = "access",
+#[utoipa::path(get, path = "/admin/access", tag = "access", operation_id = "access_list",
     extensions(("x-sigil-operation" = json!("admin.access.read"))),
     responses((status = 200, description = "Who holds each built-in role", body = GrantList),
         crate::openapi::Refusals))]
@@ -105,7 +112,7 @@ fn parse(role: &str, kind: &str, id: String) -> Result<(Role, Grantee), AdminErr
 
 /// PUT /admin/access/{role}/{users|groups|clients}/{id}: 204; granting
 /// twice changes nothing.
-#[utoipa::path(put, path = "/admin/access/{role}/{kind}/{id}", tag = "access", params(GrantPath),
+#[utoipa::path(put, path = "/admin/access/{role}/{kind}/{id}", tag = "access", operation_id = "access_grant", params(GrantPath),
     extensions(("x-sigil-operation" = json!("admin.access.grant"))),
     responses((status = 204, description = "Held"), crate::openapi::Refusals,
         (status = 404, description = "No such role or holder", body = ErrorBody)))]
@@ -127,7 +134,7 @@ pub(crate) async fn grant(
 
 /// DELETE /admin/access/{role}/{users|groups|clients}/{id}: 204, or 404
 /// when it was not held.
-#[utoipa::path(delete, path = "/admin/access/{role}/{kind}/{id}", tag = "access", params(GrantPath),
+#[utoipa::path(delete, path = "/admin/access/{role}/{kind}/{id}", tag = "access", operation_id = "access_revoke", params(GrantPath),
     extensions(("x-sigil-operation" = json!("admin.access.grant"))),
     responses((status = 204, description = "No longer held"), crate::openapi::Refusals,
         (status = 404, description = "No such role, or not held", body = ErrorBody)))]

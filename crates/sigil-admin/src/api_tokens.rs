@@ -88,7 +88,7 @@ pub(crate) struct Filter {
 }
 
 /// GET /admin/api-tokens[?client=ID].
-#[utoipa::path(get, path = "/admin/api-tokens", tag = "api-tokens", params(Filter),
+#[utoipa::path(get, path = "/admin/api-tokens", tag = "api-tokens", operation_id = "api_tokens_list", params(Filter),
     extensions(("x-sigil-operation" = json!("admin.clients.read"))),
     responses((status = 200, description = "API tokens, active or not", body = ApiTokenList), crate::openapi::Refusals))]
 pub(crate) async fn list(
@@ -104,7 +104,7 @@ pub(crate) async fn list(
 }
 
 /// GET /admin/api-tokens/{id}.
-#[utoipa::path(get, path = "/admin/api-tokens/{id}", tag = "api-tokens",
+#[utoipa::path(get, path = "/admin/api-tokens/{id}", tag = "api-tokens", operation_id = "api_tokens_get",
     params(("id" = String, Path, description = "The token's id")),
     extensions(("x-sigil-operation" = json!("admin.clients.read"))),
     responses((status = 200, description = "The token, without its value", body = ApiTokenView),
@@ -136,7 +136,7 @@ pub(crate) struct NewToken {
 }
 
 /// POST /admin/api-tokens: 201 with the token, shown this once.
-#[utoipa::path(post, path = "/admin/api-tokens", tag = "api-tokens", request_body = NewToken,
+#[utoipa::path(post, path = "/admin/api-tokens", tag = "api-tokens", operation_id = "api_tokens_create", request_body = NewToken,
     extensions(("x-sigil-operation" = json!("admin.clients.write"))),
     responses((status = 201, description = "Made; `token` shown this once", body = ApiTokenView,
             headers(("Location" = String, description = "The token's URL"))),
@@ -176,7 +176,7 @@ pub(crate) async fn create(
 
 /// DELETE /admin/api-tokens/{id}: revokes it at once on every node; 204
 /// again for a token already revoked.
-#[utoipa::path(delete, path = "/admin/api-tokens/{id}", tag = "api-tokens",
+#[utoipa::path(delete, path = "/admin/api-tokens/{id}", tag = "api-tokens", operation_id = "api_tokens_revoke",
     params(("id" = String, Path, description = "The token's id")),
     extensions(("x-sigil-operation" = json!("admin.clients.write"))),
     responses((status = 204, description = "Revoked"), crate::openapi::Refusals,

@@ -82,7 +82,7 @@ fn view(client: &Client) -> ClientView {
 }
 
 /// GET /admin/clients.
-#[utoipa::path(get, path = "/admin/clients", tag = "clients",
+#[utoipa::path(get, path = "/admin/clients", tag = "clients", operation_id = "clients_list",
     extensions(("x-sigil-operation" = json!("admin.clients.read"))),
     responses((status = 200, description = "Every client", body = ClientList), crate::openapi::Refusals))]
 pub(crate) async fn list(ctx: web::Data<AdminContext>, req: HttpRequest) -> Result<HttpResponse, AdminError> {
@@ -92,7 +92,7 @@ pub(crate) async fn list(ctx: web::Data<AdminContext>, req: HttpRequest) -> Resu
 }
 
 /// GET /admin/clients/{id}.
-#[utoipa::path(get, path = "/admin/clients/{id}", tag = "clients",
+#[utoipa::path(get, path = "/admin/clients/{id}", tag = "clients", operation_id = "clients_get",
     params(("id" = String, Path, description = "The client_id")),
     extensions(("x-sigil-operation" = json!("admin.clients.read"))),
     responses((status = 200, description = "The client", body = ClientView), crate::openapi::Refusals,
@@ -195,7 +195,7 @@ fn alg(name: Option<&str>) -> Result<SigningAlg, AdminError> {
 
 /// POST /admin/clients: 201 with the client and, for a confidential one,
 /// its generated secret, shown this once.
-#[utoipa::path(post, path = "/admin/clients", tag = "clients",
+#[utoipa::path(post, path = "/admin/clients", tag = "clients", operation_id = "clients_create",
     request_body = NewClient,
     extensions(("x-sigil-operation" = json!("admin.clients.write"))),
     responses((status = 201, description = "Registered; `client_secret` shown this once", body = ClientView,
@@ -242,7 +242,7 @@ pub(crate) async fn create(
 /// PATCH /admin/clients/{id}: changes settings under the rules of
 /// registration; with `rotate_secret`, answers with the new secret, shown
 /// this once (the old one stops working).
-#[utoipa::path(patch, path = "/admin/clients/{id}", tag = "clients",
+#[utoipa::path(patch, path = "/admin/clients/{id}", tag = "clients", operation_id = "clients_change",
     params(("id" = String, Path, description = "The client_id")),
     request_body = ClientChanges,
     extensions(("x-sigil-operation" = json!("admin.clients.write"))),
@@ -305,7 +305,7 @@ pub(crate) async fn change(
 
 /// DELETE /admin/clients/{id}: the client and every grant, token and
 /// consent it holds.
-#[utoipa::path(delete, path = "/admin/clients/{id}", tag = "clients",
+#[utoipa::path(delete, path = "/admin/clients/{id}", tag = "clients", operation_id = "clients_delete",
     params(("id" = String, Path, description = "The client_id")),
     extensions(("x-sigil-operation" = json!("admin.clients.write"))),
     responses((status = 204, description = "Removed"), crate::openapi::Refusals,

@@ -57,7 +57,7 @@ pub(crate) struct Rotated {
 }
 
 /// GET /admin/keys.
-#[utoipa::path(get, path = "/admin/keys", tag = "keys",
+#[utoipa::path(get, path = "/admin/keys", tag = "keys", operation_id = "keys_list",
     extensions(("x-sigil-operation" = json!("admin.keys.read"))),
     responses((status = 200, description = "The signing keys, public data only", body = KeyList),
         crate::openapi::Refusals))]
@@ -81,7 +81,7 @@ pub(crate) async fn list(ctx: web::Data<AdminContext>, req: HttpRequest) -> Resu
 
 /// POST /admin/keys/rotate: every algorithm's `next` key starts signing,
 /// as `sigil keys rotate` does. Nodes pick the new key up within a second.
-#[utoipa::path(post, path = "/admin/keys/rotate", tag = "keys",
+#[utoipa::path(post, path = "/admin/keys/rotate", tag = "keys", operation_id = "keys_rotate",
     extensions(("x-sigil-operation" = json!("admin.keys.rotate"))),
     responses((status = 200, description = "What each algorithm's rotation did", body = Rotated),
         crate::openapi::Refusals))]

@@ -39,7 +39,7 @@ use crate::{access, api_tokens, clients, keys, roles};
         keys::list,
         keys::rotate,
     ),
-    components(schemas(ErrorBody)),
+    components(schemas(ErrorBody, roles::HolderKind)),
     tags(
         (name = "clients", description = "OAuth clients: registration, settings, secrets"),
         (name = "api-tokens", description = "Long-lived tokens clients present to SCIM and the admin API"),

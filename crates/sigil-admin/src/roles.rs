@@ -55,7 +55,7 @@ pub(crate) struct RoleList {
 }
 
 /// GET /admin/roles[?client=ID].
-#[utoipa::path(get, path = "/admin/roles", tag = "roles", params(Filter),
+#[utoipa::path(get, path = "/admin/roles", tag = "roles", operation_id = "roles_list", params(Filter),
     extensions(("x-sigil-operation" = json!("admin.roles.read"))),
     responses((status = 200, description = "Application roles and their holders", body = RoleList),
         crate::openapi::Refusals))]
@@ -104,7 +104,7 @@ pub(crate) struct NewRole {
 }
 
 /// POST /admin/roles: 201.
-#[utoipa::path(post, path = "/admin/roles", tag = "roles", request_body = NewRole,
+#[utoipa::path(post, path = "/admin/roles", tag = "roles", operation_id = "roles_define", request_body = NewRole,
     extensions(("x-sigil-operation" = json!("admin.roles.define"))),
     responses((status = 201, description = "Defined", body = RoleView),
         (status = 400, description = "Not a valid role", body = ErrorBody), crate::openapi::Refusals,
@@ -142,7 +142,7 @@ pub(crate) async fn define(
 }
 
 /// DELETE /admin/roles/{client}/{name}: the role and its grants.
-#[utoipa::path(delete, path = "/admin/roles/{client}/{name}", tag = "roles",
+#[utoipa::path(delete, path = "/admin/roles/{client}/{name}", tag = "roles", operation_id = "roles_remove",
     params(("client" = String, Path, description = "The application's client_id"),
         ("name" = String, Path, description = "The role's name")),
     extensions(("x-sigil-operation" = json!("admin.roles.define"))),
@@ -195,7 +195,7 @@ fn resolve(
 
 /// PUT /admin/roles/{client}/{name}/{users|groups}/{id}: 204; granting
 /// twice changes nothing.
-#[utoipa::path(put, path = "/admin/roles/{client}/{name}/{kind}/{id}", tag = "roles",
+#[utoipa::path(put, path = "/admin/roles/{client}/{name}/{kind}/{id}", tag = "roles", operation_id = "roles_grant",
     params(("client" = String, Path, description = "The application's client_id"),
         ("name" = String, Path, description = "The role's name"),
         ("kind" = HolderKind, Path, description = "Whether `id` names a user or a group"),
@@ -225,7 +225,7 @@ pub(crate) async fn grant(
 
 /// DELETE /admin/roles/{client}/{name}/{users|groups}/{id}: 204, or 404
 /// when it was not held.
-#[utoipa::path(delete, path = "/admin/roles/{client}/{name}/{kind}/{id}", tag = "roles",
+#[utoipa::path(delete, path = "/admin/roles/{client}/{name}/{kind}/{id}", tag = "roles", operation_id = "roles_revoke",
     params(("client" = String, Path, description = "The application's client_id"),
         ("name" = String, Path, description = "The role's name"),
         ("kind" = HolderKind, Path, description = "Whether `id` names a user or a group"),

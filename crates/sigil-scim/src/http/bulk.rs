@@ -207,7 +207,7 @@ async fn run(
 }
 
 /// POST /Bulk.
-#[utoipa::path(post, path = "/scim/v2/Bulk", tag = "bulk",
+#[utoipa::path(post, path = "/scim/v2/Bulk", tag = "bulk", operation_id = "bulk",
     request_body(content = ref("#/components/schemas/BulkRequest"), content_type = "application/scim+json"),
     extensions(("x-sigil-operation" = json!(["scim.users.create", "scim.users.update", "scim.users.delete", "scim.groups.create", "scim.groups.update", "scim.groups.delete"]))),
     responses((status = 200, description = "Each operation's outcome", body = ref("#/components/schemas/BulkResponse"), content_type = "application/scim+json"),

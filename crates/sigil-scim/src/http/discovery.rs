@@ -18,7 +18,7 @@ const SCHEMA_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:Schema";
 const LIST_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:ListResponse";
 
 /// GET /ServiceProviderConfig (RFC 7643 §5).
-#[utoipa::path(get, path = "/scim/v2/ServiceProviderConfig", tag = "discovery",
+#[utoipa::path(get, path = "/scim/v2/ServiceProviderConfig", tag = "discovery", operation_id = "discovery_service_provider_config",
     extensions(("x-sigil-operation" = json!("scim.discovery.read"))),
     responses((status = 200, description = "What this service implements (RFC 7643 §5)", body = ref("#/components/schemas/ServiceProviderConfig"), content_type = "application/scim+json"),
         crate::http::openapi::Refusals))]
@@ -92,7 +92,7 @@ fn list(resources: &[Value]) -> Value {
 }
 
 /// GET /ResourceTypes (RFC 7643 §6).
-#[utoipa::path(get, path = "/scim/v2/ResourceTypes", tag = "discovery",
+#[utoipa::path(get, path = "/scim/v2/ResourceTypes", tag = "discovery", operation_id = "discovery_resource_types",
     extensions(("x-sigil-operation" = json!("scim.discovery.read"))),
     responses((status = 200, description = "User and Group (RFC 7643 §6)", body = ref("#/components/schemas/ListResponse"), content_type = "application/scim+json"),
         crate::http::openapi::Refusals))]
@@ -104,7 +104,7 @@ pub(crate) async fn resource_types(ctx: web::Data<ScimContext>, req: HttpRequest
 }
 
 /// GET /ResourceTypes/{name}.
-#[utoipa::path(get, path = "/scim/v2/ResourceTypes/{name}", tag = "discovery",
+#[utoipa::path(get, path = "/scim/v2/ResourceTypes/{name}", tag = "discovery", operation_id = "discovery_resource_type",
     params(("name" = String, Path, description = "`User` or `Group`")),
     extensions(("x-sigil-operation" = json!("scim.discovery.read"))),
     responses((status = 200, description = "The resource type", body = ref("#/components/schemas/ResourceType"), content_type = "application/scim+json"),
@@ -348,7 +348,7 @@ fn schema(base: &str, id: &str, name: &str, description: &str, attributes: &[Def
 }
 
 /// GET /Schemas (RFC 7643 §7).
-#[utoipa::path(get, path = "/scim/v2/Schemas", tag = "discovery",
+#[utoipa::path(get, path = "/scim/v2/Schemas", tag = "discovery", operation_id = "discovery_schemas",
     extensions(("x-sigil-operation" = json!("scim.discovery.read"))),
     responses((status = 200, description = "Every schema (RFC 7643 §7)", body = ref("#/components/schemas/ListResponse"), content_type = "application/scim+json"),
         crate::http::openapi::Refusals))]
@@ -367,7 +367,7 @@ pub(super) fn described(base: &str) -> [Value; 4] {
 }
 
 /// GET /Schemas/{urn}.
-#[utoipa::path(get, path = "/scim/v2/Schemas/{urn}", tag = "discovery",
+#[utoipa::path(get, path = "/scim/v2/Schemas/{urn}", tag = "discovery", operation_id = "discovery_schema_by_id",
     params(("urn" = String, Path, description = "The schema's URN")),
     extensions(("x-sigil-operation" = json!("scim.discovery.read"))),
     responses((status = 200, description = "The schema", body = ref("#/components/schemas/SchemaDefinition"), content_type = "application/scim+json"),

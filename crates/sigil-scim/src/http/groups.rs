@@ -37,7 +37,7 @@ async fn answer(result: impl Future<Output = Result<HttpResponse, ScimError>>) -
 }
 
 /// GET /Groups/{id}.
-#[utoipa::path(get, path = "/scim/v2/Groups/{id}", tag = "groups",
+#[utoipa::path(get, path = "/scim/v2/Groups/{id}", tag = "groups", operation_id = "groups_get",
     params(("id" = String, Path, description = "The resource's id"), crate::http::openapi::Projection, crate::http::openapi::IfNoneMatch),
     extensions(("x-sigil-operation" = json!("scim.groups.read"))),
     responses((status = 200, description = "The resource", body = ref("#/components/schemas/Group"), content_type = "application/scim+json", headers(("ETag" = String, description = "The version, a weak entity tag (RFC 7644 §3.14)"))),
@@ -64,7 +64,7 @@ pub(crate) async fn get(
 }
 
 /// POST /Groups.
-#[utoipa::path(post, path = "/scim/v2/Groups", tag = "groups",
+#[utoipa::path(post, path = "/scim/v2/Groups", tag = "groups", operation_id = "groups_create",
     params(crate::http::openapi::Projection),
     request_body(content = ref("#/components/schemas/GroupInput"), content_type = "application/scim+json"),
     extensions(("x-sigil-operation" = json!("scim.groups.create"))),
@@ -84,7 +84,7 @@ pub(crate) async fn create(ctx: web::Data<ScimContext>, req: HttpRequest, payloa
 }
 
 /// PUT /Groups/{id}.
-#[utoipa::path(put, path = "/scim/v2/Groups/{id}", tag = "groups",
+#[utoipa::path(put, path = "/scim/v2/Groups/{id}", tag = "groups", operation_id = "groups_replace",
     params(("id" = String, Path, description = "The resource's id"), crate::http::openapi::Projection, crate::http::openapi::IfMatch),
     request_body(content = ref("#/components/schemas/GroupInput"), content_type = "application/scim+json"),
     extensions(("x-sigil-operation" = json!("scim.groups.update"))),
@@ -121,7 +121,7 @@ pub(crate) async fn replace(
 /// attributes asked for; its members are read only when they are asked
 /// for. 204 in the one case where there is no resource left to show: the
 /// group was deleted by another request just after this one committed.
-#[utoipa::path(patch, path = "/scim/v2/Groups/{id}", tag = "groups",
+#[utoipa::path(patch, path = "/scim/v2/Groups/{id}", tag = "groups", operation_id = "groups_patch",
     params(("id" = String, Path, description = "The resource's id"), crate::http::openapi::Projection, crate::http::openapi::IfMatch),
     request_body(content = ref("#/components/schemas/PatchOp"), content_type = "application/scim+json"),
     extensions(("x-sigil-operation" = json!("scim.groups.update"))),
@@ -155,7 +155,7 @@ pub(crate) async fn patch(
 }
 
 /// DELETE /Groups/{id}: 204.
-#[utoipa::path(delete, path = "/scim/v2/Groups/{id}", tag = "groups",
+#[utoipa::path(delete, path = "/scim/v2/Groups/{id}", tag = "groups", operation_id = "groups_delete",
     params(("id" = String, Path, description = "The resource's id"), crate::http::openapi::IfMatch),
     extensions(("x-sigil-operation" = json!("scim.groups.delete"))),
     responses((status = 204, description = "Deleted"),
@@ -211,7 +211,7 @@ async fn run_list(ctx: &ScimContext, request: ListRequest) -> Result<HttpRespons
 }
 
 /// GET /Groups.
-#[utoipa::path(get, path = "/scim/v2/Groups", tag = "groups",
+#[utoipa::path(get, path = "/scim/v2/Groups", tag = "groups", operation_id = "groups_list",
     params(crate::http::openapi::ListQuery, crate::http::openapi::Projection),
     extensions(("x-sigil-operation" = json!("scim.groups.read"))),
     responses((status = 200, description = "A page of groups", body = ref("#/components/schemas/GroupListResponse"), content_type = "application/scim+json"),
@@ -236,7 +236,7 @@ pub(crate) async fn list(ctx: web::Data<ScimContext>, req: HttpRequest) -> HttpR
 }
 
 /// POST /Groups/.search.
-#[utoipa::path(post, path = "/scim/v2/Groups/.search", tag = "groups",
+#[utoipa::path(post, path = "/scim/v2/Groups/.search", tag = "groups", operation_id = "groups_search",
     request_body(content = ref("#/components/schemas/SearchRequest"), content_type = "application/scim+json"),
     extensions(("x-sigil-operation" = json!("scim.groups.read"))),
     responses((status = 200, description = "A page of groups", body = ref("#/components/schemas/GroupListResponse"), content_type = "application/scim+json"),

@@ -34,7 +34,7 @@ async fn answer(result: impl Future<Output = Result<HttpResponse, ScimError>>) -
 }
 
 /// GET /Users/{id}; `If-None-Match` with the current version answers 304.
-#[utoipa::path(get, path = "/scim/v2/Users/{id}", tag = "users",
+#[utoipa::path(get, path = "/scim/v2/Users/{id}", tag = "users", operation_id = "users_get",
     params(("id" = String, Path, description = "The resource's id"), crate::http::openapi::Projection, crate::http::openapi::IfNoneMatch),
     extensions(("x-sigil-operation" = json!("scim.users.read"))),
     responses((status = 200, description = "The resource", body = ref("#/components/schemas/User"), content_type = "application/scim+json", headers(("ETag" = String, description = "The version, a weak entity tag (RFC 7644 §3.14)"))),
@@ -65,7 +65,7 @@ async fn read(ctx: &ScimContext, req: &HttpRequest, id: String) -> Result<HttpRe
 }
 
 /// POST /Users.
-#[utoipa::path(post, path = "/scim/v2/Users", tag = "users",
+#[utoipa::path(post, path = "/scim/v2/Users", tag = "users", operation_id = "users_create",
     params(crate::http::openapi::Projection),
     request_body(content = ref("#/components/schemas/UserInput"), content_type = "application/scim+json"),
     extensions(("x-sigil-operation" = json!("scim.users.create"))),
@@ -84,7 +84,7 @@ pub(crate) async fn create(ctx: web::Data<ScimContext>, req: HttpRequest, payloa
 }
 
 /// PUT /Users/{id}.
-#[utoipa::path(put, path = "/scim/v2/Users/{id}", tag = "users",
+#[utoipa::path(put, path = "/scim/v2/Users/{id}", tag = "users", operation_id = "users_replace",
     params(("id" = String, Path, description = "The resource's id"), crate::http::openapi::Projection, crate::http::openapi::IfMatch),
     request_body(content = ref("#/components/schemas/UserInput"), content_type = "application/scim+json"),
     extensions(("x-sigil-operation" = json!("scim.users.update"))),
@@ -113,7 +113,7 @@ pub(crate) async fn replace(
 }
 
 /// PATCH /Users/{id}: 200 with the resource.
-#[utoipa::path(patch, path = "/scim/v2/Users/{id}", tag = "users",
+#[utoipa::path(patch, path = "/scim/v2/Users/{id}", tag = "users", operation_id = "users_patch",
     params(("id" = String, Path, description = "The resource's id"), crate::http::openapi::Projection, crate::http::openapi::IfMatch),
     request_body(content = ref("#/components/schemas/PatchOp"), content_type = "application/scim+json"),
     extensions(("x-sigil-operation" = json!("scim.users.update"))),
@@ -142,7 +142,7 @@ pub(crate) async fn patch(
 }
 
 /// DELETE /Users/{id}: 204.
-#[utoipa::path(delete, path = "/scim/v2/Users/{id}", tag = "users",
+#[utoipa::path(delete, path = "/scim/v2/Users/{id}", tag = "users", operation_id = "users_delete",
     params(("id" = String, Path, description = "The resource's id"), crate::http::openapi::IfMatch),
     extensions(("x-sigil-operation" = json!("scim.users.delete"))),
     responses((status = 204, description = "Deleted"),
@@ -187,7 +187,7 @@ async fn run_list(ctx: &ScimContext, request: ListRequest) -> Result<HttpRespons
 }
 
 /// GET /Users (RFC 7644 §3.4.2).
-#[utoipa::path(get, path = "/scim/v2/Users", tag = "users",
+#[utoipa::path(get, path = "/scim/v2/Users", tag = "users", operation_id = "users_list",
     params(crate::http::openapi::ListQuery, crate::http::openapi::Projection),
     extensions(("x-sigil-operation" = json!("scim.users.read"))),
     responses((status = 200, description = "A page of users", body = ref("#/components/schemas/UserListResponse"), content_type = "application/scim+json"),
@@ -213,7 +213,7 @@ pub(crate) async fn list(ctx: web::Data<ScimContext>, req: HttpRequest) -> HttpR
 
 /// POST /Users/.search (RFC 7644 §3.4.3): the same, with the parameters in
 /// a SearchRequest body.
-#[utoipa::path(post, path = "/scim/v2/Users/.search", tag = "users",
+#[utoipa::path(post, path = "/scim/v2/Users/.search", tag = "users", operation_id = "users_search",
     request_body(content = ref("#/components/schemas/SearchRequest"), content_type = "application/scim+json"),
     extensions(("x-sigil-operation" = json!("scim.users.read"))),
     responses((status = 200, description = "A page of users", body = ref("#/components/schemas/UserListResponse"), content_type = "application/scim+json"),
@@ -244,7 +244,7 @@ async fn me(ctx: &ScimContext, req: &HttpRequest) -> Result<String, ScimError> {
 }
 
 /// GET /Me: the token's own user, with no scope needed.
-#[utoipa::path(get, path = "/scim/v2/Me", tag = "me",
+#[utoipa::path(get, path = "/scim/v2/Me", tag = "me", operation_id = "me_get",
     params(crate::http::openapi::Projection, crate::http::openapi::IfNoneMatch),
     responses((status = 200, description = "The token's own user", body = ref("#/components/schemas/User"), content_type = "application/scim+json", headers(("ETag" = String, description = "The version, a weak entity tag (RFC 7644 §3.14)"))),
         (status = 304, description = "Not modified since the version in If-None-Match", headers(("ETag" = String, description = "The version, a weak entity tag (RFC 7644 §3.14)"))),
@@ -260,7 +260,7 @@ pub(crate) async fn me_get(ctx: web::Data<ScimContext>, req: HttpRequest) -> Htt
 }
 
 /// PUT /Me: as PUT /Users/{id} for the token's user (scim:write needed).
-#[utoipa::path(put, path = "/scim/v2/Me", tag = "me",
+#[utoipa::path(put, path = "/scim/v2/Me", tag = "me", operation_id = "me_put",
     params(crate::http::openapi::Projection, crate::http::openapi::IfMatch),
     request_body(content = ref("#/components/schemas/UserInput"), content_type = "application/scim+json"),
     extensions(("x-sigil-operation" = json!("scim.users.update"))),
@@ -278,7 +278,7 @@ pub(crate) async fn me_put(ctx: web::Data<ScimContext>, req: HttpRequest, payloa
 }
 
 /// PATCH /Me: as PATCH /Users/{id} for the token's user (scim:write needed).
-#[utoipa::path(patch, path = "/scim/v2/Me", tag = "me",
+#[utoipa::path(patch, path = "/scim/v2/Me", tag = "me", operation_id = "me_patch",
     params(crate::http::openapi::Projection, crate::http::openapi::IfMatch),
     request_body(content = ref("#/components/schemas/PatchOp"), content_type = "application/scim+json"),
     extensions(("x-sigil-operation" = json!("scim.users.update"))),
@@ -300,7 +300,7 @@ pub(crate) async fn me_patch(
 }
 
 /// DELETE /Me: as DELETE /Users/{id} for the token's user (scim:write needed).
-#[utoipa::path(delete, path = "/scim/v2/Me", tag = "me",
+#[utoipa::path(delete, path = "/scim/v2/Me", tag = "me", operation_id = "me_delete",
     params(crate::http::openapi::IfMatch),
     extensions(("x-sigil-operation" = json!("scim.users.delete"))),
     responses((status = 204, description = "Deleted"),
