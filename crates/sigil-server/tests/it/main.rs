@@ -17,6 +17,7 @@ mod limits;
 mod metrics;
 mod oauth;
 mod oidc;
+mod openapi;
 mod policy;
 mod proxies;
 mod python;
