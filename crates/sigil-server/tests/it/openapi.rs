@@ -171,6 +171,26 @@ fn the_served_document_is_valid_and_live_answers_match_it(db: &TestDb) {
     assert_eq!((status, refused["error"].as_str()), (403, Some("access_denied")), "{refused}");
     answers.push(answer("get", "/admin/clients", status, refused.clone()));
 
+    // Each operation's `x-sigil-operation` is the right its handler
+    // checks: a token with every scope and no role is refused naming it.
+    let mut named = 0;
+    for (template, item) in spec["paths"].as_object().unwrap() {
+        for (method, operation) in item.as_object().unwrap() {
+            let Some(right) = operation["x-sigil-operation"].as_str() else { continue };
+            if template.ends_with("/Me") {
+                continue; // a client's own token has no /Me: 404 before any right
+            }
+            let path = fill(template, "x");
+            let (status, body) = roleless.call(&method.to_uppercase(), &path, Some(&json!({})));
+            assert_eq!(status, 403, "{method} {path}: {body}");
+            let reason = body["error_description"].as_str().or(body["detail"].as_str()).unwrap_or_default();
+            assert!(reason.ends_with(&format!(" {right}")), "{method} {path} checks another right: {body}");
+            answers.push(answer(method, template, status, body));
+            named += 1;
+        }
+    }
+    assert!(named >= 35, "{named} operations checked");
+
     let results = check(&spec, &answers);
     for (result, answer) in results.iter().zip(&answers) {
         assert!(result.is_null(), "{result} for {answer}");
