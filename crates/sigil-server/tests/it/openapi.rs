@@ -155,11 +155,19 @@ fn the_served_document_is_valid_and_live_answers_match_it(db: &TestDb) {
     );
     assert_eq!(status, 201, "{made}");
     answers.push(answer("post", "/admin/api-tokens", status, made));
+    let (status, role) =
+        operator.call("POST", "/admin/roles", Some(&json!({ "client": "provisioner", "name": "viewer" })));
+    assert_eq!(status, 201, "{role}");
+    answers.push(answer("post", "/admin/roles", status, role));
+    let (status, _) = operator.call("PUT", &format!("/admin/roles/provisioner/viewer/users/{id}"), None);
+    assert_eq!(status, 204);
+    let (status, roles) = operator.call("GET", "/admin/roles", None);
+    assert_eq!(roles["roles"][0]["users"], json!([id]), "{roles}");
+    answers.push(answer("get", "/admin/roles", status, roles));
     for (path, template) in [
         ("/admin/api-tokens", "/admin/api-tokens"),
         ("/admin/keys", "/admin/keys"),
         ("/admin/access", "/admin/access"),
-        ("/admin/roles", "/admin/roles"),
         ("/admin/clients/nobody-here", "/admin/clients/{id}"),
     ] {
         let (status, body) = operator.call("GET", path, None);
