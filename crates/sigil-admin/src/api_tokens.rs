@@ -9,43 +9,88 @@
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::{NaiveDateTime, TimeDelta};
-use serde::Deserialize;
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
 use sigil_access::Operation;
 use sigil_oidc::api_tokens::{Request, create as create_token};
 use sigil_store::StoreError;
 use sigil_store::api_tokens::{self, ApiToken};
+use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::authorize;
+use crate::error::ErrorBody;
 use crate::{AdminContext, AdminError, write};
 
-/// A token as the admin API shows it, at `now`.
-fn view(token: &ApiToken, now: NaiveDateTime) -> Value {
-    let time = |t: Option<NaiveDateTime>| t.map(|t| t.and_utc().to_rfc3339());
-    let state = match (token.revoked_at, token.expires_at <= now) {
-        (Some(_), _) => "revoked",
-        (None, true) => "expired",
-        (None, false) => "active",
-    };
-    json!({
-        "id": token.id,
-        "client_id": token.client_id,
-        "name": token.name,
-        "scope": token.scope,
-        "created": time(Some(token.created)),
-        "expires_at": time(Some(token.expires_at)),
-        "last_used_at": time(token.last_used_at),
-        "revoked_at": time(token.revoked_at),
-        "state": state,
-    })
+/// An API token as the admin API shows it: never its value (but in the
+/// answer that makes it) nor its digest.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct ApiTokenView {
+    id: String,
+    client_id: String,
+    name: Option<String>,
+    /// Space-separated, as in OAuth.
+    scope: String,
+    #[schema(format = DateTime)]
+    created: String,
+    #[schema(format = DateTime)]
+    expires_at: String,
+    #[schema(format = DateTime)]
+    last_used_at: Option<String>,
+    #[schema(format = DateTime)]
+    revoked_at: Option<String>,
+    state: TokenState,
+    /// The token itself: only in the answer that makes it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    token: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
+/// Whether a token can still be used.
+#[derive(Debug, Clone, Copy, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum TokenState {
+    Active,
+    Expired,
+    Revoked,
+}
+
+/// GET /admin/api-tokens.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct ApiTokenList {
+    api_tokens: Vec<ApiTokenView>,
+}
+
+/// A token as the admin API shows it, at `now`.
+fn view(token: &ApiToken, now: NaiveDateTime) -> ApiTokenView {
+    let time = |t: NaiveDateTime| t.and_utc().to_rfc3339();
+    let state = match (token.revoked_at, token.expires_at <= now) {
+        (Some(_), _) => TokenState::Revoked,
+        (None, true) => TokenState::Expired,
+        (None, false) => TokenState::Active,
+    };
+    ApiTokenView {
+        id: token.id.clone(),
+        client_id: token.client_id.clone(),
+        name: token.name.clone(),
+        scope: token.scope.clone(),
+        created: time(token.created),
+        expires_at: time(token.expires_at),
+        last_used_at: token.last_used_at.map(time),
+        revoked_at: token.revoked_at.map(time),
+        state,
+        token: None,
+    }
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub(crate) struct Filter {
+    /// Only the tokens of this client.
     client: Option<String>,
 }
 
 /// GET /admin/api-tokens[?client=ID].
+#[utoipa::path(get, path = "/admin/api-tokens", tag = "api-tokens", operation_id = "api_tokens_list", params(Filter),
+    extensions(("x-sigil-operation" = json!("admin.clients.read"))),
+    responses((status = 200, description = "API tokens, active or not", body = ApiTokenList), crate::openapi::Refusals))]
 pub(crate) async fn list(
     ctx: web::Data<AdminContext>,
     req: HttpRequest,
@@ -55,11 +100,15 @@ pub(crate) async fn list(
     let client = filter.into_inner().client;
     let tokens = ctx.store.read(move |c| api_tokens::list(c, client.as_deref())).await?;
     let now = ctx.store.now();
-    Ok(HttpResponse::Ok()
-        .json(json!({ "api_tokens": tokens.iter().map(|t| view(t, now)).collect::<Vec<_>>() })))
+    Ok(HttpResponse::Ok().json(ApiTokenList { api_tokens: tokens.iter().map(|t| view(t, now)).collect() }))
 }
 
 /// GET /admin/api-tokens/{id}.
+#[utoipa::path(get, path = "/admin/api-tokens/{id}", tag = "api-tokens", operation_id = "api_tokens_get",
+    params(("id" = String, Path, description = "The token's id")),
+    extensions(("x-sigil-operation" = json!("admin.clients.read"))),
+    responses((status = 200, description = "The token, without its value", body = ApiTokenView),
+        crate::openapi::Refusals, (status = 404, description = "No such token", body = ErrorBody)))]
 pub(crate) async fn get(
     ctx: web::Data<AdminContext>,
     req: HttpRequest,
@@ -75,9 +124,9 @@ pub(crate) async fn get(
 }
 
 /// What POST /admin/api-tokens accepts.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-struct NewToken {
+pub(crate) struct NewToken {
     client_id: String,
     /// Space-separated, as in OAuth.
     scope: String,
@@ -87,6 +136,11 @@ struct NewToken {
 }
 
 /// POST /admin/api-tokens: 201 with the token, shown this once.
+#[utoipa::path(post, path = "/admin/api-tokens", tag = "api-tokens", operation_id = "api_tokens_create", request_body = NewToken,
+    extensions(("x-sigil-operation" = json!("admin.clients.write"))),
+    responses((status = 201, description = "Made; `token` shown this once", body = ApiTokenView,
+            headers(("Location" = String, description = "The token's URL"))),
+        (status = 400, description = "Not a valid request", body = ErrorBody), crate::openapi::Refusals))]
 pub(crate) async fn create(
     ctx: web::Data<AdminContext>,
     req: HttpRequest,
@@ -113,7 +167,7 @@ pub(crate) async fn create(
     let (token, secret) =
         write(&ctx.store, move |c| Ok(create_token(c, request, sigil_access::API_SCOPES, now)?)).await?;
     let mut body = view(&token, now);
-    body["token"] = json!(secret.expose());
+    body.token = Some(secret.expose().to_owned());
     Ok(HttpResponse::Created()
         .insert_header(("Location", format!("/admin/api-tokens/{}", token.id)))
         .insert_header(("Cache-Control", "no-store"))
@@ -122,6 +176,11 @@ pub(crate) async fn create(
 
 /// DELETE /admin/api-tokens/{id}: revokes it at once on every node; 204
 /// again for a token already revoked.
+#[utoipa::path(delete, path = "/admin/api-tokens/{id}", tag = "api-tokens", operation_id = "api_tokens_revoke",
+    params(("id" = String, Path, description = "The token's id")),
+    extensions(("x-sigil-operation" = json!("admin.clients.write"))),
+    responses((status = 204, description = "Revoked"), crate::openapi::Refusals,
+        (status = 404, description = "No such token", body = ErrorBody)))]
 pub(crate) async fn revoke(
     ctx: web::Data<AdminContext>,
     req: HttpRequest,

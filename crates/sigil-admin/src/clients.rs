@@ -2,51 +2,101 @@
 //! never shown again after registration: the store keeps their digests.
 
 use actix_web::{HttpRequest, HttpResponse, web};
-use serde::Deserialize;
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
 use sigil_access::Operation;
 use sigil_oidc::clients::{Changes, Credentials, ExchangePolicy, Registration, register, update};
 use sigil_oidc::keys::SigningAlg;
 use sigil_store::StoreError;
 use sigil_store::clients::{self, Client};
+use utoipa::ToSchema;
 
 use crate::auth::authorize;
+use crate::error::ErrorBody;
 use crate::{AdminContext, AdminError, write};
 
-/// A client as the admin API shows it: settings, never secrets.
-fn view(client: &Client) -> Value {
-    json!({
-        "client_id": client.id,
-        "client_name": client.name,
-        "public": client.is_public,
-        "token_endpoint_auth_method": client.token_endpoint_auth_method,
-        "redirect_uris": client.redirect_uris,
-        "post_logout_redirect_uris": client.post_logout_redirect_uris,
-        "grant_types": client.grant_types,
-        "scope": client.scopes.join(" "),
-        "audiences": client.audiences,
-        "skip_consent": client.skip_consent,
-        "require_pkce": client.require_pkce,
-        "id_token_signed_response_alg": client.id_token_signed_response_alg,
-        "access_token_signed_response_alg": client.access_token_signed_response_alg,
-        "exchange": {
-            "audiences": client.exchange_audiences,
-            "impersonation": client.exchange_impersonation,
-            "refresh_tokens": client.exchange_refresh_tokens,
+/// A client as the admin API shows it: settings, never secrets (but the
+/// secret made by registration or rotation, in that one answer).
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct ClientView {
+    client_id: String,
+    client_name: Option<String>,
+    public: bool,
+    token_endpoint_auth_method: String,
+    redirect_uris: Vec<String>,
+    post_logout_redirect_uris: Vec<String>,
+    grant_types: Vec<String>,
+    /// Space-separated, as in OAuth.
+    scope: String,
+    audiences: Vec<String>,
+    skip_consent: bool,
+    require_pkce: bool,
+    id_token_signed_response_alg: String,
+    access_token_signed_response_alg: String,
+    exchange: ExchangeView,
+    always_groups_claim: bool,
+    #[schema(format = DateTime)]
+    created: String,
+    /// Only when registering a confidential client or rotating its secret.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    client_secret: Option<String>,
+}
+
+/// A client's token exchange policy (RFC 8693).
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct ExchangeView {
+    audiences: Vec<String>,
+    impersonation: bool,
+    refresh_tokens: bool,
+}
+
+/// GET /admin/clients: every client.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct ClientList {
+    clients: Vec<ClientView>,
+}
+
+fn view(client: &Client) -> ClientView {
+    ClientView {
+        client_id: client.id.clone(),
+        client_name: client.name.clone(),
+        public: client.is_public,
+        token_endpoint_auth_method: client.token_endpoint_auth_method.clone(),
+        redirect_uris: client.redirect_uris.clone(),
+        post_logout_redirect_uris: client.post_logout_redirect_uris.clone(),
+        grant_types: client.grant_types.clone(),
+        scope: client.scopes.join(" "),
+        audiences: client.audiences.clone(),
+        skip_consent: client.skip_consent,
+        require_pkce: client.require_pkce,
+        id_token_signed_response_alg: client.id_token_signed_response_alg.clone(),
+        access_token_signed_response_alg: client.access_token_signed_response_alg.clone(),
+        exchange: ExchangeView {
+            audiences: client.exchange_audiences.clone(),
+            impersonation: client.exchange_impersonation,
+            refresh_tokens: client.exchange_refresh_tokens,
         },
-        "always_groups_claim": client.always_groups_claim,
-        "created": client.created.and_utc().to_rfc3339(),
-    })
+        always_groups_claim: client.always_groups_claim,
+        created: client.created.and_utc().to_rfc3339(),
+        client_secret: None,
+    }
 }
 
 /// GET /admin/clients.
+#[utoipa::path(get, path = "/admin/clients", tag = "clients", operation_id = "clients_list",
+    extensions(("x-sigil-operation" = json!("admin.clients.read"))),
+    responses((status = 200, description = "Every client", body = ClientList), crate::openapi::Refusals))]
 pub(crate) async fn list(ctx: web::Data<AdminContext>, req: HttpRequest) -> Result<HttpResponse, AdminError> {
     authorize(&ctx, &req, Operation::ClientsRead).await?;
     let all = ctx.store.read(clients::list).await?;
-    Ok(HttpResponse::Ok().json(json!({ "clients": all.iter().map(view).collect::<Vec<_>>() })))
+    Ok(HttpResponse::Ok().json(ClientList { clients: all.iter().map(view).collect() }))
 }
 
 /// GET /admin/clients/{id}.
+#[utoipa::path(get, path = "/admin/clients/{id}", tag = "clients", operation_id = "clients_get",
+    params(("id" = String, Path, description = "The client_id")),
+    extensions(("x-sigil-operation" = json!("admin.clients.read"))),
+    responses((status = 200, description = "The client", body = ClientView), crate::openapi::Refusals,
+        (status = 404, description = "No such client", body = ErrorBody)))]
 pub(crate) async fn get(
     ctx: web::Data<AdminContext>,
     req: HttpRequest,
@@ -63,9 +113,9 @@ pub(crate) async fn get(
 
 /// What POST /admin/clients accepts; unknown members are refused, so a
 /// misspelt setting is not silently dropped.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-struct NewClient {
+pub(crate) struct NewClient {
     client_id: String,
     client_name: Option<String>,
     #[serde(default)]
@@ -95,9 +145,9 @@ struct NewClient {
 
 /// The token exchange policy (RFC 8693) as the API takes it; in a PATCH,
 /// what is left out stays as it was.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-struct Exchange {
+pub(crate) struct Exchange {
     audiences: Option<Vec<String>>,
     impersonation: Option<bool>,
     refresh_tokens: Option<bool>,
@@ -115,9 +165,9 @@ impl Exchange {
 
 /// What PATCH /admin/clients/{id} accepts: each member present replaces
 /// that setting (a list replaces the whole list).
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-struct ClientChanges {
+pub(crate) struct ClientChanges {
     client_name: Option<String>,
     redirect_uris: Option<Vec<String>>,
     post_logout_redirect_uris: Option<Vec<String>>,
@@ -145,6 +195,14 @@ fn alg(name: Option<&str>) -> Result<SigningAlg, AdminError> {
 
 /// POST /admin/clients: 201 with the client and, for a confidential one,
 /// its generated secret, shown this once.
+#[utoipa::path(post, path = "/admin/clients", tag = "clients", operation_id = "clients_create",
+    request_body = NewClient,
+    extensions(("x-sigil-operation" = json!("admin.clients.write"))),
+    responses((status = 201, description = "Registered; `client_secret` shown this once", body = ClientView,
+            headers(("Location" = String, description = "The client's URL"))),
+        (status = 400, description = "Not a valid registration", body = ErrorBody),
+        crate::openapi::Refusals,
+        (status = 409, description = "The client_id is taken", body = ErrorBody)))]
 pub(crate) async fn create(
     ctx: web::Data<AdminContext>,
     req: HttpRequest,
@@ -174,9 +232,7 @@ pub(crate) async fn create(
     let now = ctx.store.now();
     let (client, secret) = write(&ctx.store, move |c| Ok(register(c, registration, now)?)).await?;
     let mut body = view(&client);
-    if let Some(secret) = secret {
-        body["client_secret"] = json!(secret.expose());
-    }
+    body.client_secret = secret.map(|s| s.expose().to_owned());
     Ok(HttpResponse::Created()
         .insert_header(("Location", format!("/admin/clients/{}", client.id)))
         .insert_header(("Cache-Control", "no-store"))
@@ -186,6 +242,14 @@ pub(crate) async fn create(
 /// PATCH /admin/clients/{id}: changes settings under the rules of
 /// registration; with `rotate_secret`, answers with the new secret, shown
 /// this once (the old one stops working).
+#[utoipa::path(patch, path = "/admin/clients/{id}", tag = "clients", operation_id = "clients_change",
+    params(("id" = String, Path, description = "The client_id")),
+    request_body = ClientChanges,
+    extensions(("x-sigil-operation" = json!("admin.clients.write"))),
+    responses((status = 200, description = "The changed client; `client_secret` when rotated", body = ClientView),
+        (status = 400, description = "Not a valid change", body = ErrorBody),
+        crate::openapi::Refusals,
+        (status = 404, description = "No such client", body = ErrorBody)))]
 pub(crate) async fn change(
     ctx: web::Data<AdminContext>,
     req: HttpRequest,
@@ -235,14 +299,17 @@ pub(crate) async fn change(
     })
     .await?;
     let mut body = view(&client);
-    if let Some(secret) = secret {
-        body["client_secret"] = json!(secret.expose());
-    }
+    body.client_secret = secret.map(|s| s.expose().to_owned());
     Ok(HttpResponse::Ok().insert_header(("Cache-Control", "no-store")).json(body))
 }
 
 /// DELETE /admin/clients/{id}: the client and every grant, token and
 /// consent it holds.
+#[utoipa::path(delete, path = "/admin/clients/{id}", tag = "clients", operation_id = "clients_delete",
+    params(("id" = String, Path, description = "The client_id")),
+    extensions(("x-sigil-operation" = json!("admin.clients.write"))),
+    responses((status = 204, description = "Removed"), crate::openapi::Refusals,
+        (status = 404, description = "No such client", body = ErrorBody)))]
 pub(crate) async fn delete(
     ctx: web::Data<AdminContext>,
     req: HttpRequest,

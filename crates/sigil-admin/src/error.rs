@@ -5,7 +5,7 @@
 use actix_web::http::StatusCode;
 use actix_web::http::header::WWW_AUTHENTICATE;
 use actix_web::{HttpResponse, ResponseError};
-use serde_json::json;
+use serde::Serialize;
 use sigil_oidc::OidcError;
 use sigil_store::StoreError;
 
@@ -63,17 +63,42 @@ impl From<OidcError> for AdminError {
     }
 }
 
+/// The body of every admin API error; the OpenAPI description is derived
+/// from this type, so it lists exactly the codes sent.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub(crate) struct ErrorBody {
+    /// What kind of refusal or failure.
+    error: ErrorCode,
+    /// What went wrong, for a person to read.
+    error_description: String,
+}
+
+/// The `error` member: RFC 6750 §3.1 codes for token problems, the rest in
+/// the same style.
+#[derive(Debug, Clone, Copy, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum ErrorCode {
+    InvalidToken,
+    InsufficientScope,
+    AccessDenied,
+    InvalidRequest,
+    NotFound,
+    Conflict,
+    TemporarilyUnavailable,
+    ServerError,
+}
+
 impl AdminError {
-    fn code(&self) -> &'static str {
+    fn code(&self) -> ErrorCode {
         match self {
-            AdminError::Unauthorized { .. } => "invalid_token",
-            AdminError::Forbidden { scope: Some(_), .. } => "insufficient_scope",
-            AdminError::Forbidden { scope: None, .. } => "access_denied",
-            AdminError::Invalid(_) => "invalid_request",
-            AdminError::NotFound(_) => "not_found",
-            AdminError::Conflict(_) => "conflict",
-            AdminError::Store(StoreError::Unavailable(_)) => "temporarily_unavailable",
-            AdminError::Store(_) => "server_error",
+            AdminError::Unauthorized { .. } => ErrorCode::InvalidToken,
+            AdminError::Forbidden { scope: Some(_), .. } => ErrorCode::InsufficientScope,
+            AdminError::Forbidden { scope: None, .. } => ErrorCode::AccessDenied,
+            AdminError::Invalid(_) => ErrorCode::InvalidRequest,
+            AdminError::NotFound(_) => ErrorCode::NotFound,
+            AdminError::Conflict(_) => ErrorCode::Conflict,
+            AdminError::Store(StoreError::Unavailable(_)) => ErrorCode::TemporarilyUnavailable,
+            AdminError::Store(_) => ErrorCode::ServerError,
         }
     }
 }
@@ -123,7 +148,7 @@ impl ResponseError for AdminError {
         }
         response
             .insert_header(("Cache-Control", "no-store"))
-            .json(json!({ "error": self.code(), "error_description": description }))
+            .json(ErrorBody { error: self.code(), error_description: description })
     }
 }
 

@@ -13,6 +13,7 @@ mod auth;
 mod clients;
 mod error;
 mod keys;
+mod openapi;
 mod roles;
 
 use actix_web::web;
@@ -21,6 +22,7 @@ use sigil_oidc::tokens::verify::Principal;
 use sigil_store::{Store, StoreError};
 
 pub use error::AdminError;
+pub use openapi::openapi;
 
 /// What the admin endpoints need; one per server, shared by its workers.
 #[derive(Debug, Clone)]

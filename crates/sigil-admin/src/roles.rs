@@ -2,21 +2,63 @@
 //! and groups that hold them.
 
 use actix_web::{HttpRequest, HttpResponse, web};
-use serde::Deserialize;
-use serde_json::json;
+use serde::{Deserialize, Serialize};
 use sigil_access::Operation;
 use sigil_store::roles::{self, Holder};
 use sigil_store::{StoreError, Unique, clients, groups, users};
+use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::authorize;
+use crate::error::ErrorBody;
 use crate::{AdminContext, AdminError, write};
 
-#[derive(Debug, Deserialize)]
+/// Who an application role is granted to, as a path segment.
+#[derive(Debug, ToSchema)]
+#[allow(dead_code)] // named only by the OpenAPI description
+#[schema(rename_all = "lowercase")]
+pub(crate) enum HolderKind {
+    Users,
+    Groups,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub(crate) struct Filter {
+    /// Only the roles of this client.
     client: Option<String>,
 }
 
+/// A role an application defines.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct RoleView {
+    /// The client_id of the application.
+    client: String,
+    name: String,
+    description: Option<String>,
+}
+
+/// A role and who holds it directly.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct HeldRole {
+    #[serde(flatten)]
+    role: RoleView,
+    /// Ids of the users granted the role.
+    users: Vec<String>,
+    /// Ids of the groups granted the role (their members hold it too).
+    groups: Vec<String>,
+}
+
+/// GET /admin/roles.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct RoleList {
+    roles: Vec<HeldRole>,
+}
+
 /// GET /admin/roles[?client=ID].
+#[utoipa::path(get, path = "/admin/roles", tag = "roles", operation_id = "roles_list", params(Filter),
+    extensions(("x-sigil-operation" = json!("admin.roles.read"))),
+    responses((status = 200, description = "Application roles and their holders", body = RoleList),
+        crate::openapi::Refusals))]
 pub(crate) async fn list(
     ctx: web::Data<AdminContext>,
     req: HttpRequest,
@@ -30,39 +72,44 @@ pub(crate) async fn list(
             let mut listed = Vec::new();
             for role in roles::list(c, client.as_deref())? {
                 let holders = roles::holders(c, &role.id)?;
-                let ids = |group: bool| -> Vec<&str> {
+                let ids = |group: bool| -> Vec<String> {
                     holders
                         .iter()
                         .filter_map(|h| match h {
-                            Holder::User(id) if !group => Some(id.as_str()),
-                            Holder::Group(id) if group => Some(id.as_str()),
+                            Holder::User(id) if !group => Some(id.clone()),
+                            Holder::Group(id) if group => Some(id.clone()),
                             _ => None,
                         })
                         .collect()
                 };
-                listed.push(json!({
-                    "client": role.client_id,
-                    "name": role.name,
-                    "description": role.description,
-                    "users": ids(false),
-                    "groups": ids(true),
-                }));
+                let (users, groups) = (ids(false), ids(true));
+                listed.push(HeldRole {
+                    role: RoleView { client: role.client_id, name: role.name, description: role.description },
+                    users,
+                    groups,
+                });
             }
             Ok::<_, StoreError>(listed)
         })
         .await?;
-    Ok(HttpResponse::Ok().json(json!({ "roles": listed })))
+    Ok(HttpResponse::Ok().json(RoleList { roles: listed }))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-struct NewRole {
+pub(crate) struct NewRole {
     client: String,
     name: String,
     description: Option<String>,
 }
 
 /// POST /admin/roles: 201.
+#[utoipa::path(post, path = "/admin/roles", tag = "roles", operation_id = "roles_define", request_body = NewRole,
+    extensions(("x-sigil-operation" = json!("admin.roles.define"))),
+    responses((status = 201, description = "Defined", body = RoleView),
+        (status = 400, description = "Not a valid role", body = ErrorBody), crate::openapi::Refusals,
+        (status = 404, description = "No such client", body = ErrorBody),
+        (status = 409, description = "The client has a role of that name", body = ErrorBody)))]
 pub(crate) async fn define(
     ctx: web::Data<AdminContext>,
     req: HttpRequest,
@@ -87,14 +134,20 @@ pub(crate) async fn define(
         })
     })
     .await?;
-    Ok(HttpResponse::Created().json(json!({
-        "client": role.client_id,
-        "name": role.name,
-        "description": role.description,
-    })))
+    Ok(HttpResponse::Created().json(RoleView {
+        client: role.client_id,
+        name: role.name,
+        description: role.description,
+    }))
 }
 
 /// DELETE /admin/roles/{client}/{name}: the role and its grants.
+#[utoipa::path(delete, path = "/admin/roles/{client}/{name}", tag = "roles", operation_id = "roles_remove",
+    params(("client" = String, Path, description = "The application's client_id"),
+        ("name" = String, Path, description = "The role's name")),
+    extensions(("x-sigil-operation" = json!("admin.roles.define"))),
+    responses((status = 204, description = "Removed, with its grants"), crate::openapi::Refusals,
+        (status = 404, description = "No such role", body = ErrorBody)))]
 pub(crate) async fn remove(
     ctx: web::Data<AdminContext>,
     req: HttpRequest,
@@ -142,6 +195,14 @@ fn resolve(
 
 /// PUT /admin/roles/{client}/{name}/{users|groups}/{id}: 204; granting
 /// twice changes nothing.
+#[utoipa::path(put, path = "/admin/roles/{client}/{name}/{kind}/{id}", tag = "roles", operation_id = "roles_grant",
+    params(("client" = String, Path, description = "The application's client_id"),
+        ("name" = String, Path, description = "The role's name"),
+        ("kind" = HolderKind, Path, description = "Whether `id` names a user or a group"),
+        ("id" = String, Path, description = "The user's or group's id")),
+    extensions(("x-sigil-operation" = json!("admin.roles.grant"))),
+    responses((status = 204, description = "Held"), crate::openapi::Refusals,
+        (status = 404, description = "No such role, user or group", body = ErrorBody)))]
 pub(crate) async fn grant(
     ctx: web::Data<AdminContext>,
     req: HttpRequest,
@@ -168,6 +229,14 @@ pub(crate) async fn grant(
 
 /// DELETE /admin/roles/{client}/{name}/{users|groups}/{id}: 204, or 404
 /// when it was not held.
+#[utoipa::path(delete, path = "/admin/roles/{client}/{name}/{kind}/{id}", tag = "roles", operation_id = "roles_revoke",
+    params(("client" = String, Path, description = "The application's client_id"),
+        ("name" = String, Path, description = "The role's name"),
+        ("kind" = HolderKind, Path, description = "Whether `id` names a user or a group"),
+        ("id" = String, Path, description = "The user's or group's id")),
+    extensions(("x-sigil-operation" = json!("admin.roles.grant"))),
+    responses((status = 204, description = "No longer held"), crate::openapi::Refusals,
+        (status = 404, description = "No such role, or not held", body = ErrorBody)))]
 pub(crate) async fn revoke(
     ctx: web::Data<AdminContext>,
     req: HttpRequest,

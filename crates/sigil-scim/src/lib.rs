@@ -19,4 +19,5 @@ pub mod user;
 mod user_input;
 
 pub use crate::error::ScimError;
+pub use crate::http::openapi;
 pub use crate::search::{Position, Query, Walk, search_groups, search_users};

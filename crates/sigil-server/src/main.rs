@@ -13,6 +13,7 @@ mod group_commands;
 mod http;
 mod limits;
 mod metrics;
+mod openapi;
 mod proxies;
 mod role_commands;
 mod scim;

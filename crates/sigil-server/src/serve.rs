@@ -89,6 +89,7 @@ async fn serve(store: Store, listeners: Listeners, issuer: url::Url, config: Con
             .with_rights(config.scim_rights.clone())
             .with_password_policy(config.passwords),
     );
+    let openapi = web::Data::new(crate::openapi::Document::new(&issuer));
     let limits = config.http;
     let body_timeout = web::Data::new(BodyTimeout(limits.body_timeout));
     let proxies = web::Data::new(config.proxies.clone());
@@ -104,7 +105,8 @@ async fn serve(store: Store, listeners: Listeners, issuer: url::Url, config: Con
             .app_data(scim.clone())
             .app_data(admin.clone())
             .app_data(body_timeout.clone())
-            .app_data(proxies.clone());
+            .app_data(proxies.clone())
+            .app_data(openapi.clone());
         if counting {
             app = app.app_data(web::Data::new(RecordRequests));
         }
@@ -116,6 +118,7 @@ async fn serve(store: Store, listeners: Listeners, issuer: url::Url, config: Con
             // Outermost: the log and every handler see the client's address.
             .wrap(from_fn(resolve_client))
             .configure(routes)
+            .configure(crate::openapi::routes)
             .configure(sigil_oidc::http::configure)
             .configure(sigil_scim::http::configure)
             .configure(sigil_admin::configure)

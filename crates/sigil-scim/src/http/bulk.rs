@@ -207,6 +207,13 @@ async fn run(
 }
 
 /// POST /Bulk.
+#[utoipa::path(post, path = "/scim/v2/Bulk", tag = "bulk", operation_id = "bulk",
+    request_body(content = ref("#/components/schemas/BulkRequest"), content_type = "application/scim+json"),
+    extensions(("x-sigil-operation" = json!(["scim.users.create", "scim.users.update", "scim.users.delete", "scim.groups.create", "scim.groups.update", "scim.groups.delete"]))),
+    responses((status = 200, description = "Each operation's outcome", body = ref("#/components/schemas/BulkResponse"), content_type = "application/scim+json"),
+        crate::http::openapi::Refusals,
+        (status = 400, description = "The request is not valid (`scimType` says why)", body = ref("#/components/schemas/Error"), content_type = "application/scim+json"),
+        (status = 413, description = "The body or the number of operations is over the limit", body = ref("#/components/schemas/Error"), content_type = "application/scim+json")))]
 pub(crate) async fn bulk(ctx: web::Data<ScimContext>, req: HttpRequest, payload: Payload) -> HttpResponse {
     let prepared = async {
         let token = authorize_scopes(&ctx, &req, sigil_access::Scopes::ScimWrite).await?;

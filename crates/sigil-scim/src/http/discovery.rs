@@ -18,6 +18,10 @@ const SCHEMA_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:Schema";
 const LIST_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:ListResponse";
 
 /// GET /ServiceProviderConfig (RFC 7643 §5).
+#[utoipa::path(get, path = "/scim/v2/ServiceProviderConfig", tag = "discovery", operation_id = "discovery_service_provider_config",
+    extensions(("x-sigil-operation" = json!("scim.discovery.read"))),
+    responses((status = 200, description = "What this service implements (RFC 7643 §5)", body = ref("#/components/schemas/ServiceProviderConfig"), content_type = "application/scim+json"),
+        crate::http::openapi::Refusals))]
 pub(crate) async fn service_provider_config(ctx: web::Data<ScimContext>, req: HttpRequest) -> HttpResponse {
     if let Err(e) = authorize_discovery(&ctx, &req).await {
         return error_response(&e);
@@ -88,6 +92,10 @@ fn list(resources: &[Value]) -> Value {
 }
 
 /// GET /ResourceTypes (RFC 7643 §6).
+#[utoipa::path(get, path = "/scim/v2/ResourceTypes", tag = "discovery", operation_id = "discovery_resource_types",
+    extensions(("x-sigil-operation" = json!("scim.discovery.read"))),
+    responses((status = 200, description = "User and Group (RFC 7643 §6)", body = ref("#/components/schemas/ListResponse"), content_type = "application/scim+json"),
+        crate::http::openapi::Refusals))]
 pub(crate) async fn resource_types(ctx: web::Data<ScimContext>, req: HttpRequest) -> HttpResponse {
     if let Err(e) = authorize_discovery(&ctx, &req).await {
         return error_response(&e);
@@ -96,6 +104,12 @@ pub(crate) async fn resource_types(ctx: web::Data<ScimContext>, req: HttpRequest
 }
 
 /// GET /ResourceTypes/{name}.
+#[utoipa::path(get, path = "/scim/v2/ResourceTypes/{name}", tag = "discovery", operation_id = "discovery_resource_type",
+    params(("name" = String, Path, description = "`User` or `Group`")),
+    extensions(("x-sigil-operation" = json!("scim.discovery.read"))),
+    responses((status = 200, description = "The resource type", body = ref("#/components/schemas/ResourceType"), content_type = "application/scim+json"),
+        crate::http::openapi::Refusals,
+        (status = 404, description = "No such resource", body = ref("#/components/schemas/Error"), content_type = "application/scim+json")))]
 pub(crate) async fn resource_type(
     ctx: web::Data<ScimContext>,
     req: HttpRequest,
@@ -334,22 +348,31 @@ fn schema(base: &str, id: &str, name: &str, description: &str, attributes: &[Def
 }
 
 /// GET /Schemas (RFC 7643 §7).
+#[utoipa::path(get, path = "/scim/v2/Schemas", tag = "discovery", operation_id = "discovery_schemas",
+    extensions(("x-sigil-operation" = json!("scim.discovery.read"))),
+    responses((status = 200, description = "Every schema (RFC 7643 §7)", body = ref("#/components/schemas/ListResponse"), content_type = "application/scim+json"),
+        crate::http::openapi::Refusals))]
 pub(crate) async fn schemas(ctx: web::Data<ScimContext>, req: HttpRequest) -> HttpResponse {
     if let Err(e) = authorize_discovery(&ctx, &req).await {
         return error_response(&e);
     }
-    scim(
-        &mut HttpResponse::Ok(),
-        &list(&[
-            user_schema(&ctx.base),
-            enterprise_schema(&ctx.base),
-            group_schema(&ctx.base),
-            group_roles_schema(&ctx.base),
-        ]),
-    )
+    scim(&mut HttpResponse::Ok(), &list(&described(&ctx.base)))
+}
+
+/// Every schema this service describes (RFC 7643 §7), as `/Schemas` serves
+/// them: the one description of the resources' attributes, from which the
+/// OpenAPI document's resource schemas are derived too (`openapi`).
+pub(super) fn described(base: &str) -> [Value; 4] {
+    [user_schema(base), enterprise_schema(base), group_schema(base), group_roles_schema(base)]
 }
 
 /// GET /Schemas/{urn}.
+#[utoipa::path(get, path = "/scim/v2/Schemas/{urn}", tag = "discovery", operation_id = "discovery_schema_by_id",
+    params(("urn" = String, Path, description = "The schema's URN")),
+    extensions(("x-sigil-operation" = json!("scim.discovery.read"))),
+    responses((status = 200, description = "The schema", body = ref("#/components/schemas/SchemaDefinition"), content_type = "application/scim+json"),
+        crate::http::openapi::Refusals,
+        (status = 404, description = "No such resource", body = ref("#/components/schemas/Error"), content_type = "application/scim+json")))]
 pub(crate) async fn schema_by_id(
     ctx: web::Data<ScimContext>,
     req: HttpRequest,

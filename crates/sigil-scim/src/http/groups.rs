@@ -37,6 +37,14 @@ async fn answer(result: impl Future<Output = Result<HttpResponse, ScimError>>) -
 }
 
 /// GET /Groups/{id}.
+#[utoipa::path(get, path = "/scim/v2/Groups/{id}", tag = "groups", operation_id = "groups_get",
+    params(("id" = String, Path, description = "The resource's id"), crate::http::openapi::Projection, crate::http::openapi::IfNoneMatch),
+    extensions(("x-sigil-operation" = json!("scim.groups.read"))),
+    responses((status = 200, description = "The resource", body = ref("#/components/schemas/Group"), content_type = "application/scim+json", headers(("ETag" = String, description = "The version, a weak entity tag (RFC 7644 §3.14)"))),
+        (status = 304, description = "Not modified since the version in If-None-Match", headers(("ETag" = String, description = "The version, a weak entity tag (RFC 7644 §3.14)"))),
+        crate::http::openapi::Refusals,
+        (status = 400, description = "The request is not valid (`scimType` says why)", body = ref("#/components/schemas/Error"), content_type = "application/scim+json"),
+        (status = 404, description = "No such resource", body = ref("#/components/schemas/Error"), content_type = "application/scim+json")))]
 pub(crate) async fn get(
     ctx: web::Data<ScimContext>,
     req: HttpRequest,
@@ -56,6 +64,14 @@ pub(crate) async fn get(
 }
 
 /// POST /Groups.
+#[utoipa::path(post, path = "/scim/v2/Groups", tag = "groups", operation_id = "groups_create",
+    params(crate::http::openapi::Projection),
+    request_body(content = ref("#/components/schemas/GroupInput"), content_type = "application/scim+json"),
+    extensions(("x-sigil-operation" = json!("scim.groups.create"))),
+    responses((status = 201, description = "Created", body = ref("#/components/schemas/Group"), content_type = "application/scim+json", headers(("ETag" = String, description = "The version, a weak entity tag (RFC 7644 §3.14)"), ("Location" = String, description = "The new resource's URL"))),
+        crate::http::openapi::Refusals,
+        (status = 400, description = "The request is not valid (`scimType` says why)", body = ref("#/components/schemas/Error"), content_type = "application/scim+json"),
+        (status = 409, description = "A unique attribute is taken (`uniqueness`)", body = ref("#/components/schemas/Error"), content_type = "application/scim+json")))]
 pub(crate) async fn create(ctx: web::Data<ScimContext>, req: HttpRequest, payload: Payload) -> HttpResponse {
     answer(async {
         let token = authorize_for(&ctx, &req, Kind::Group, Operation::Create).await?;
@@ -68,6 +84,16 @@ pub(crate) async fn create(ctx: web::Data<ScimContext>, req: HttpRequest, payloa
 }
 
 /// PUT /Groups/{id}.
+#[utoipa::path(put, path = "/scim/v2/Groups/{id}", tag = "groups", operation_id = "groups_replace",
+    params(("id" = String, Path, description = "The resource's id"), crate::http::openapi::Projection, crate::http::openapi::IfMatch),
+    request_body(content = ref("#/components/schemas/GroupInput"), content_type = "application/scim+json"),
+    extensions(("x-sigil-operation" = json!("scim.groups.update"))),
+    responses((status = 200, description = "Replaced", body = ref("#/components/schemas/Group"), content_type = "application/scim+json", headers(("ETag" = String, description = "The version, a weak entity tag (RFC 7644 §3.14)"))),
+        crate::http::openapi::Refusals,
+        (status = 400, description = "The request is not valid (`scimType` says why)", body = ref("#/components/schemas/Error"), content_type = "application/scim+json"),
+        (status = 404, description = "No such resource", body = ref("#/components/schemas/Error"), content_type = "application/scim+json"),
+        (status = 409, description = "A unique attribute is taken (`uniqueness`)", body = ref("#/components/schemas/Error"), content_type = "application/scim+json"),
+        (status = 412, description = "If-Match names another version", body = ref("#/components/schemas/Error"), content_type = "application/scim+json")))]
 pub(crate) async fn replace(
     ctx: web::Data<ScimContext>,
     req: HttpRequest,
@@ -95,6 +121,17 @@ pub(crate) async fn replace(
 /// attributes asked for; its members are read only when they are asked
 /// for. 204 in the one case where there is no resource left to show: the
 /// group was deleted by another request just after this one committed.
+#[utoipa::path(patch, path = "/scim/v2/Groups/{id}", tag = "groups", operation_id = "groups_patch",
+    params(("id" = String, Path, description = "The resource's id"), crate::http::openapi::Projection, crate::http::openapi::IfMatch),
+    request_body(content = ref("#/components/schemas/PatchOp"), content_type = "application/scim+json"),
+    extensions(("x-sigil-operation" = json!("scim.groups.update"))),
+    responses((status = 200, description = "Patched", body = ref("#/components/schemas/Group"), content_type = "application/scim+json", headers(("ETag" = String, description = "The version, a weak entity tag (RFC 7644 §3.14)"))),
+        (status = 204, description = "Patched, and deleted by another request right after"),
+        crate::http::openapi::Refusals,
+        (status = 400, description = "The request is not valid (`scimType` says why)", body = ref("#/components/schemas/Error"), content_type = "application/scim+json"),
+        (status = 404, description = "No such resource", body = ref("#/components/schemas/Error"), content_type = "application/scim+json"),
+        (status = 409, description = "A unique attribute is taken (`uniqueness`)", body = ref("#/components/schemas/Error"), content_type = "application/scim+json"),
+        (status = 412, description = "If-Match names another version", body = ref("#/components/schemas/Error"), content_type = "application/scim+json")))]
 pub(crate) async fn patch(
     ctx: web::Data<ScimContext>,
     req: HttpRequest,
@@ -118,6 +155,13 @@ pub(crate) async fn patch(
 }
 
 /// DELETE /Groups/{id}: 204.
+#[utoipa::path(delete, path = "/scim/v2/Groups/{id}", tag = "groups", operation_id = "groups_delete",
+    params(("id" = String, Path, description = "The resource's id"), crate::http::openapi::IfMatch),
+    extensions(("x-sigil-operation" = json!("scim.groups.delete"))),
+    responses((status = 204, description = "Deleted"),
+        crate::http::openapi::Refusals,
+        (status = 404, description = "No such resource", body = ref("#/components/schemas/Error"), content_type = "application/scim+json"),
+        (status = 412, description = "If-Match names another version", body = ref("#/components/schemas/Error"), content_type = "application/scim+json")))]
 pub(crate) async fn delete(
     ctx: web::Data<ScimContext>,
     req: HttpRequest,
@@ -167,6 +211,12 @@ async fn run_list(ctx: &ScimContext, request: ListRequest) -> Result<HttpRespons
 }
 
 /// GET /Groups.
+#[utoipa::path(get, path = "/scim/v2/Groups", tag = "groups", operation_id = "groups_list",
+    params(crate::http::openapi::ListQuery, crate::http::openapi::Projection),
+    extensions(("x-sigil-operation" = json!("scim.groups.read"))),
+    responses((status = 200, description = "A page of groups", body = ref("#/components/schemas/GroupListResponse"), content_type = "application/scim+json"),
+        crate::http::openapi::Refusals,
+        (status = 400, description = "The request is not valid (`scimType` says why)", body = ref("#/components/schemas/Error"), content_type = "application/scim+json")))]
 pub(crate) async fn list(ctx: web::Data<ScimContext>, req: HttpRequest) -> HttpResponse {
     answer(async {
         authorize_for(&ctx, &req, Kind::Group, Operation::Read).await?;
@@ -186,6 +236,12 @@ pub(crate) async fn list(ctx: web::Data<ScimContext>, req: HttpRequest) -> HttpR
 }
 
 /// POST /Groups/.search.
+#[utoipa::path(post, path = "/scim/v2/Groups/.search", tag = "groups", operation_id = "groups_search",
+    request_body(content = ref("#/components/schemas/SearchRequest"), content_type = "application/scim+json"),
+    extensions(("x-sigil-operation" = json!("scim.groups.read"))),
+    responses((status = 200, description = "A page of groups", body = ref("#/components/schemas/GroupListResponse"), content_type = "application/scim+json"),
+        crate::http::openapi::Refusals,
+        (status = 400, description = "The request is not valid (`scimType` says why)", body = ref("#/components/schemas/Error"), content_type = "application/scim+json")))]
 pub(crate) async fn search(ctx: web::Data<ScimContext>, req: HttpRequest, payload: Payload) -> HttpResponse {
     answer(async {
         authorize_for(&ctx, &req, Kind::Group, Operation::Read).await?;

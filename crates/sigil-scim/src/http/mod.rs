@@ -7,6 +7,7 @@ mod bulk;
 mod discovery;
 mod group_patch;
 mod groups;
+mod openapi;
 mod projection;
 mod request;
 mod root;
@@ -22,6 +23,8 @@ use std::sync::Arc;
 use actix_web::web;
 use sigil_store::Store;
 use sigil_store::password::PasswordPolicy;
+
+pub use openapi::openapi;
 
 /// The path every SCIM endpoint lives under.
 pub const PREFIX: &str = "/scim/v2";

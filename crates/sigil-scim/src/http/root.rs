@@ -28,6 +28,12 @@ fn total<T>(found: Result<T, ScimError>, count: impl Fn(&T) -> i64) -> Result<Op
 }
 
 /// POST /.search.
+#[utoipa::path(post, path = "/scim/v2/.search", tag = "search", operation_id = "search",
+    request_body(content = ref("#/components/schemas/SearchRequest"), content_type = "application/scim+json"),
+    extensions(("x-sigil-operation" = json!(["scim.users.read", "scim.groups.read"]))),
+    responses((status = 200, description = "A page of users, then groups", body = ref("#/components/schemas/ListResponse"), content_type = "application/scim+json"),
+        crate::http::openapi::Refusals,
+        (status = 400, description = "The request is not valid (`scimType` says why)", body = ref("#/components/schemas/Error"), content_type = "application/scim+json")))]
 pub(crate) async fn search(ctx: web::Data<ScimContext>, req: HttpRequest, payload: Payload) -> HttpResponse {
     let run = async {
         let token = authenticate(&ctx, &req).await?;

@@ -34,6 +34,14 @@ async fn answer(result: impl Future<Output = Result<HttpResponse, ScimError>>) -
 }
 
 /// GET /Users/{id}; `If-None-Match` with the current version answers 304.
+#[utoipa::path(get, path = "/scim/v2/Users/{id}", tag = "users", operation_id = "users_get",
+    params(("id" = String, Path, description = "The resource's id"), crate::http::openapi::Projection, crate::http::openapi::IfNoneMatch),
+    extensions(("x-sigil-operation" = json!("scim.users.read"))),
+    responses((status = 200, description = "The resource", body = ref("#/components/schemas/User"), content_type = "application/scim+json", headers(("ETag" = String, description = "The version, a weak entity tag (RFC 7644 §3.14)"))),
+        (status = 304, description = "Not modified since the version in If-None-Match", headers(("ETag" = String, description = "The version, a weak entity tag (RFC 7644 §3.14)"))),
+        crate::http::openapi::Refusals,
+        (status = 400, description = "The request is not valid (`scimType` says why)", body = ref("#/components/schemas/Error"), content_type = "application/scim+json"),
+        (status = 404, description = "No such resource", body = ref("#/components/schemas/Error"), content_type = "application/scim+json")))]
 pub(crate) async fn get(
     ctx: web::Data<ScimContext>,
     req: HttpRequest,
@@ -57,6 +65,14 @@ async fn read(ctx: &ScimContext, req: &HttpRequest, id: String) -> Result<HttpRe
 }
 
 /// POST /Users.
+#[utoipa::path(post, path = "/scim/v2/Users", tag = "users", operation_id = "users_create",
+    params(crate::http::openapi::Projection),
+    request_body(content = ref("#/components/schemas/UserInput"), content_type = "application/scim+json"),
+    extensions(("x-sigil-operation" = json!("scim.users.create"))),
+    responses((status = 201, description = "Created", body = ref("#/components/schemas/User"), content_type = "application/scim+json", headers(("ETag" = String, description = "The version, a weak entity tag (RFC 7644 §3.14)"), ("Location" = String, description = "The new resource's URL"))),
+        crate::http::openapi::Refusals,
+        (status = 400, description = "The request is not valid (`scimType` says why)", body = ref("#/components/schemas/Error"), content_type = "application/scim+json"),
+        (status = 409, description = "A unique attribute is taken (`uniqueness`)", body = ref("#/components/schemas/Error"), content_type = "application/scim+json")))]
 pub(crate) async fn create(ctx: web::Data<ScimContext>, req: HttpRequest, payload: Payload) -> HttpResponse {
     answer(async {
         authorize_for(&ctx, &req, Kind::User, Operation::Create).await?;
@@ -68,6 +84,16 @@ pub(crate) async fn create(ctx: web::Data<ScimContext>, req: HttpRequest, payloa
 }
 
 /// PUT /Users/{id}.
+#[utoipa::path(put, path = "/scim/v2/Users/{id}", tag = "users", operation_id = "users_replace",
+    params(("id" = String, Path, description = "The resource's id"), crate::http::openapi::Projection, crate::http::openapi::IfMatch),
+    request_body(content = ref("#/components/schemas/UserInput"), content_type = "application/scim+json"),
+    extensions(("x-sigil-operation" = json!("scim.users.update"))),
+    responses((status = 200, description = "Replaced", body = ref("#/components/schemas/User"), content_type = "application/scim+json", headers(("ETag" = String, description = "The version, a weak entity tag (RFC 7644 §3.14)"))),
+        crate::http::openapi::Refusals,
+        (status = 400, description = "The request is not valid (`scimType` says why)", body = ref("#/components/schemas/Error"), content_type = "application/scim+json"),
+        (status = 404, description = "No such resource", body = ref("#/components/schemas/Error"), content_type = "application/scim+json"),
+        (status = 409, description = "A unique attribute is taken (`uniqueness`)", body = ref("#/components/schemas/Error"), content_type = "application/scim+json"),
+        (status = 412, description = "If-Match names another version", body = ref("#/components/schemas/Error"), content_type = "application/scim+json")))]
 pub(crate) async fn replace(
     ctx: web::Data<ScimContext>,
     req: HttpRequest,
@@ -87,6 +113,16 @@ pub(crate) async fn replace(
 }
 
 /// PATCH /Users/{id}: 200 with the resource.
+#[utoipa::path(patch, path = "/scim/v2/Users/{id}", tag = "users", operation_id = "users_patch",
+    params(("id" = String, Path, description = "The resource's id"), crate::http::openapi::Projection, crate::http::openapi::IfMatch),
+    request_body(content = ref("#/components/schemas/PatchOp"), content_type = "application/scim+json"),
+    extensions(("x-sigil-operation" = json!("scim.users.update"))),
+    responses((status = 200, description = "Patched", body = ref("#/components/schemas/User"), content_type = "application/scim+json", headers(("ETag" = String, description = "The version, a weak entity tag (RFC 7644 §3.14)"))),
+        crate::http::openapi::Refusals,
+        (status = 400, description = "The request is not valid (`scimType` says why)", body = ref("#/components/schemas/Error"), content_type = "application/scim+json"),
+        (status = 404, description = "No such resource", body = ref("#/components/schemas/Error"), content_type = "application/scim+json"),
+        (status = 409, description = "A unique attribute is taken (`uniqueness`)", body = ref("#/components/schemas/Error"), content_type = "application/scim+json"),
+        (status = 412, description = "If-Match names another version", body = ref("#/components/schemas/Error"), content_type = "application/scim+json")))]
 pub(crate) async fn patch(
     ctx: web::Data<ScimContext>,
     req: HttpRequest,
@@ -106,6 +142,13 @@ pub(crate) async fn patch(
 }
 
 /// DELETE /Users/{id}: 204.
+#[utoipa::path(delete, path = "/scim/v2/Users/{id}", tag = "users", operation_id = "users_delete",
+    params(("id" = String, Path, description = "The resource's id"), crate::http::openapi::IfMatch),
+    extensions(("x-sigil-operation" = json!("scim.users.delete"))),
+    responses((status = 204, description = "Deleted"),
+        crate::http::openapi::Refusals,
+        (status = 404, description = "No such resource", body = ref("#/components/schemas/Error"), content_type = "application/scim+json"),
+        (status = 412, description = "If-Match names another version", body = ref("#/components/schemas/Error"), content_type = "application/scim+json")))]
 pub(crate) async fn delete(
     ctx: web::Data<ScimContext>,
     req: HttpRequest,
@@ -144,6 +187,12 @@ async fn run_list(ctx: &ScimContext, request: ListRequest) -> Result<HttpRespons
 }
 
 /// GET /Users (RFC 7644 §3.4.2).
+#[utoipa::path(get, path = "/scim/v2/Users", tag = "users", operation_id = "users_list",
+    params(crate::http::openapi::ListQuery, crate::http::openapi::Projection),
+    extensions(("x-sigil-operation" = json!("scim.users.read"))),
+    responses((status = 200, description = "A page of users", body = ref("#/components/schemas/UserListResponse"), content_type = "application/scim+json"),
+        crate::http::openapi::Refusals,
+        (status = 400, description = "The request is not valid (`scimType` says why)", body = ref("#/components/schemas/Error"), content_type = "application/scim+json")))]
 pub(crate) async fn list(ctx: web::Data<ScimContext>, req: HttpRequest) -> HttpResponse {
     answer(async {
         authorize_for(&ctx, &req, Kind::User, Operation::Read).await?;
@@ -164,6 +213,12 @@ pub(crate) async fn list(ctx: web::Data<ScimContext>, req: HttpRequest) -> HttpR
 
 /// POST /Users/.search (RFC 7644 §3.4.3): the same, with the parameters in
 /// a SearchRequest body.
+#[utoipa::path(post, path = "/scim/v2/Users/.search", tag = "users", operation_id = "users_search",
+    request_body(content = ref("#/components/schemas/SearchRequest"), content_type = "application/scim+json"),
+    extensions(("x-sigil-operation" = json!("scim.users.read"))),
+    responses((status = 200, description = "A page of users", body = ref("#/components/schemas/UserListResponse"), content_type = "application/scim+json"),
+        crate::http::openapi::Refusals,
+        (status = 400, description = "The request is not valid (`scimType` says why)", body = ref("#/components/schemas/Error"), content_type = "application/scim+json")))]
 pub(crate) async fn search(ctx: web::Data<ScimContext>, req: HttpRequest, payload: Payload) -> HttpResponse {
     answer(async {
         authorize_for(&ctx, &req, Kind::User, Operation::Read).await?;
@@ -189,6 +244,13 @@ async fn me(ctx: &ScimContext, req: &HttpRequest) -> Result<String, ScimError> {
 }
 
 /// GET /Me: the token's own user, with no scope needed.
+#[utoipa::path(get, path = "/scim/v2/Me", tag = "me", operation_id = "me_get",
+    params(crate::http::openapi::Projection, crate::http::openapi::IfNoneMatch),
+    responses((status = 200, description = "The token's own user", body = ref("#/components/schemas/User"), content_type = "application/scim+json", headers(("ETag" = String, description = "The version, a weak entity tag (RFC 7644 §3.14)"))),
+        (status = 304, description = "Not modified since the version in If-None-Match", headers(("ETag" = String, description = "The version, a weak entity tag (RFC 7644 §3.14)"))),
+        crate::http::openapi::Refusals,
+        (status = 400, description = "The request is not valid (`scimType` says why)", body = ref("#/components/schemas/Error"), content_type = "application/scim+json"),
+        (status = 404, description = "The token's subject is not a user (a client's own token has no /Me)", body = ref("#/components/schemas/Error"), content_type = "application/scim+json")))]
 pub(crate) async fn me_get(ctx: web::Data<ScimContext>, req: HttpRequest) -> HttpResponse {
     answer(async {
         let id = me(&ctx, &req).await?;
@@ -198,6 +260,16 @@ pub(crate) async fn me_get(ctx: web::Data<ScimContext>, req: HttpRequest) -> Htt
 }
 
 /// PUT /Me: as PUT /Users/{id} for the token's user (scim:write needed).
+#[utoipa::path(put, path = "/scim/v2/Me", tag = "me", operation_id = "me_put",
+    params(crate::http::openapi::Projection, crate::http::openapi::IfMatch),
+    request_body(content = ref("#/components/schemas/UserInput"), content_type = "application/scim+json"),
+    extensions(("x-sigil-operation" = json!("scim.users.update"))),
+    responses((status = 200, description = "Replaced", body = ref("#/components/schemas/User"), content_type = "application/scim+json", headers(("ETag" = String, description = "The version, a weak entity tag (RFC 7644 §3.14)"))),
+        crate::http::openapi::Refusals,
+        (status = 400, description = "The request is not valid (`scimType` says why)", body = ref("#/components/schemas/Error"), content_type = "application/scim+json"),
+        (status = 404, description = "The token's subject is not a user (a client's own token has no /Me)", body = ref("#/components/schemas/Error"), content_type = "application/scim+json"),
+        (status = 409, description = "A unique attribute is taken (`uniqueness`)", body = ref("#/components/schemas/Error"), content_type = "application/scim+json"),
+        (status = 412, description = "If-Match names another version", body = ref("#/components/schemas/Error"), content_type = "application/scim+json")))]
 pub(crate) async fn me_put(ctx: web::Data<ScimContext>, req: HttpRequest, payload: Payload) -> HttpResponse {
     match me(&ctx, &req).await {
         Ok(id) => replace(ctx, req, web::Path::from(id), payload).await,
@@ -206,6 +278,16 @@ pub(crate) async fn me_put(ctx: web::Data<ScimContext>, req: HttpRequest, payloa
 }
 
 /// PATCH /Me: as PATCH /Users/{id} for the token's user (scim:write needed).
+#[utoipa::path(patch, path = "/scim/v2/Me", tag = "me", operation_id = "me_patch",
+    params(crate::http::openapi::Projection, crate::http::openapi::IfMatch),
+    request_body(content = ref("#/components/schemas/PatchOp"), content_type = "application/scim+json"),
+    extensions(("x-sigil-operation" = json!("scim.users.update"))),
+    responses((status = 200, description = "Patched", body = ref("#/components/schemas/User"), content_type = "application/scim+json", headers(("ETag" = String, description = "The version, a weak entity tag (RFC 7644 §3.14)"))),
+        crate::http::openapi::Refusals,
+        (status = 400, description = "The request is not valid (`scimType` says why)", body = ref("#/components/schemas/Error"), content_type = "application/scim+json"),
+        (status = 404, description = "The token's subject is not a user (a client's own token has no /Me)", body = ref("#/components/schemas/Error"), content_type = "application/scim+json"),
+        (status = 409, description = "A unique attribute is taken (`uniqueness`)", body = ref("#/components/schemas/Error"), content_type = "application/scim+json"),
+        (status = 412, description = "If-Match names another version", body = ref("#/components/schemas/Error"), content_type = "application/scim+json")))]
 pub(crate) async fn me_patch(
     ctx: web::Data<ScimContext>,
     req: HttpRequest,
@@ -218,6 +300,13 @@ pub(crate) async fn me_patch(
 }
 
 /// DELETE /Me: as DELETE /Users/{id} for the token's user (scim:write needed).
+#[utoipa::path(delete, path = "/scim/v2/Me", tag = "me", operation_id = "me_delete",
+    params(crate::http::openapi::IfMatch),
+    extensions(("x-sigil-operation" = json!("scim.users.delete"))),
+    responses((status = 204, description = "Deleted"),
+        crate::http::openapi::Refusals,
+        (status = 404, description = "The token's subject is not a user (a client's own token has no /Me)", body = ref("#/components/schemas/Error"), content_type = "application/scim+json"),
+        (status = 412, description = "If-Match names another version", body = ref("#/components/schemas/Error"), content_type = "application/scim+json")))]
 pub(crate) async fn me_delete(ctx: web::Data<ScimContext>, req: HttpRequest) -> HttpResponse {
     match me(&ctx, &req).await {
         Ok(id) => delete(ctx, req, web::Path::from(id)).await,

@@ -18,6 +18,7 @@ mod limits;
 mod metrics;
 mod oauth;
 mod oidc;
+mod openapi;
 mod policy;
 mod proxies;
 mod python;

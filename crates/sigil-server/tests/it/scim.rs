@@ -85,7 +85,7 @@ pub(crate) fn assert_error(status: u16, body: &Value, expected: u16, scim_type: 
     assert!(body["detail"].as_str().is_some_and(|d| !d.is_empty()), "{body}");
 }
 
-fn barbara() -> Value {
+pub(crate) fn barbara() -> Value {
     json!({
         "schemas": [
             "urn:ietf:params:scim:schemas:core:2.0:User",
