@@ -11,10 +11,10 @@ use sigil_testkit::{TestDb, backend_tests};
 use url::Url;
 
 use crate::admin::{Api, principal};
-use crate::cli;
 use crate::oidc::{PASSWORD, RP, browser, rp_http, setup, sign_in, sign_in_as};
 use crate::proxies::fail;
 use crate::scim::Scim;
+use crate::{cli, cli_fails};
 
 backend_tests!(
     every_sign_in_attempt_is_recorded_with_client_and_address,
@@ -22,6 +22,7 @@ backend_tests!(
     only_auditors_and_operators_read_the_audit_trail,
     a_trusted_proxys_forwarded_address_is_recorded,
     old_records_are_deleted_after_the_retention,
+    the_cli_lists_the_audit_trail,
 );
 
 /// Every stored record, newest first, read from the store itself (not
@@ -351,4 +352,36 @@ fn old_records_are_deleted_after_the_retention(db: &TestDb) {
     }
     assert_eq!(left, ["recent"], "what is older than 30 days is deleted at start");
     drop(server);
+}
+
+fn the_cli_lists_the_audit_trail(db: &TestDb) {
+    setup(db);
+    let server = Server::start(crate::bin(), db, &[]);
+    let url = authorize_url(&server);
+    assert_eq!(sign_in_as(&server, &browser(), &url, "nobody", "a wrong guess").status(), 200);
+    assert_eq!(sign_in(&server, &browser(), &url, PASSWORD).status(), 302);
+    drop(server);
+    let listed: Value =
+        serde_json::from_str(&cli(db, &["audit", "list", "--kind", "sign_in", "--json"])).unwrap();
+    let summary: Vec<(&Value, &Value, &Value)> =
+        listed.as_array().unwrap().iter().map(|e| (&e["actor"], &e["outcome"], &e["client_id"])).collect();
+    assert_eq!(
+        summary,
+        [
+            (&json!("alice"), &json!("success"), &json!("web")),
+            (&json!("nobody"), &json!("unknown_user"), &json!("web"))
+        ]
+    );
+    let failed: Value =
+        serde_json::from_str(&cli(db, &["audit", "list", "--outcome", "unknown_user", "--json"])).unwrap();
+    assert_eq!(failed.as_array().unwrap().len(), 1);
+    let future: Value =
+        serde_json::from_str(&cli(db, &["audit", "list", "--since", "2999-01-01", "--json"])).unwrap();
+    assert_eq!(future, json!([]));
+    let table = cli(db, &["audit", "list", "--limit", "1"]);
+    assert!(table.starts_with("TIME") && table.contains("alice") && !table.contains("nobody"), "{table}");
+    assert!(!table.contains(PASSWORD) && !listed.to_string().contains("a wrong guess"));
+    cli_fails(db, 2, &["audit", "list", "--kind", "login"]);
+    cli_fails(db, 2, &["audit", "list", "--since", "yesterday"]);
+    cli_fails(db, 2, &["audit", "list", "--limit", "0"]);
 }
