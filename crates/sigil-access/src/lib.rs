@@ -101,6 +101,8 @@ pub enum Operation {
     KeysRead,
     /// Rotate signing keys.
     KeysRotate,
+    /// Read the audit trail (sign-ins, SCIM writes, admin decisions).
+    ReadAudit,
 }
 
 /// Which scopes admit a token to an operation: any one of them will do.
@@ -185,12 +187,13 @@ pub const RIGHTS: &[Right] = &[
     row(Operation::AccessGrant, "admin.access.grant", Scopes::Admin, OPERATOR),
     row(Operation::KeysRead, "admin.keys.read", Scopes::Admin, OVERSEERS),
     row(Operation::KeysRotate, "admin.keys.rotate", Scopes::Admin, OPERATOR),
+    row(Operation::ReadAudit, "admin.audit.read", Scopes::Admin, OVERSEERS),
 ];
 
 // The table lists the operations in declaration order, each once, so an
 // operation's row is found by its discriminant; checked when compiling.
 const _: () = {
-    assert!(RIGHTS.len() == Operation::KeysRotate as usize + 1);
+    assert!(RIGHTS.len() == Operation::ReadAudit as usize + 1);
     let mut i = 0;
     while i < RIGHTS.len() {
         assert!(RIGHTS[i].operation as usize == i);

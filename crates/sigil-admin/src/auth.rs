@@ -5,9 +5,10 @@ use actix_web::HttpRequest;
 use actix_web::http::header::AUTHORIZATION;
 use sigil_access::{Operation, Refusal};
 use sigil_oidc::Api;
-use sigil_oidc::http::bearer_token;
+use sigil_oidc::http::{Origin, bearer_token};
 use sigil_oidc::tokens::verify::{self, Refused};
 use sigil_store::StoreError;
+use sigil_store::audit::{Kind, NewEvent};
 
 use crate::{AdminContext, AdminError, roles_of};
 
@@ -50,10 +51,15 @@ pub(crate) async fn authorize(
             description: format!("no role of this token's principal allows {}", operation.right().name),
         },
     };
-    sigil_access::check_scope(operation, &principal.scopes).map_err(refused)?;
-    let roles = roles_of(&ctx.store, &principal).await?;
-    let decision = sigil_access::check(operation, &principal.scopes, &roles);
-    // The audit trail: who asked for what, and the answer. Never the token.
+    let decision = match sigil_access::check_scope(operation, &principal.scopes) {
+        Ok(()) => {
+            let roles = roles_of(&ctx.store, &principal).await?;
+            sigil_access::check(operation, &principal.scopes, &roles)
+        }
+        Err(refusal) => Err(refusal),
+    };
+    // The audit trail: who asked for what, from where, and the answer.
+    // Never the token.
     tracing::info!(
         target: "sigil::audit",
         operation = operation.right().name,
@@ -63,5 +69,54 @@ pub(crate) async fn authorize(
         allowed = decision.is_ok(),
         "admin request"
     );
-    decision.map_err(refused)
+    let event = decision_event(req, operation, &principal, decision);
+    let now = ctx.store.now();
+    let recorded = ctx.store.write(move |c| sigil_store::audit::record(c, event, now)).await;
+    match (decision, recorded) {
+        (Err(refusal), recorded) => {
+            if let Err(e) = recorded {
+                tracing::warn!(error = %e, "admin: a refusal could not be recorded");
+            }
+            Err(refused(refusal))
+        }
+        // An allowed request whose record cannot be written is not run:
+        // nothing the admin API does goes unrecorded.
+        (Ok(()), Err(e)) => Err(AdminError::Store(e)),
+        (Ok(()), Ok(())) => Ok(()),
+    }
+}
+
+/// The audit record of a decision: the principal (`sub`: its user, or its
+/// client), its client, the address and request, the operation with the
+/// resource the path names, and `allowed`, `denied` (no role) or
+/// `insufficient_scope`.
+fn decision_event(
+    req: &HttpRequest,
+    operation: Operation,
+    principal: &verify::Principal,
+    decision: Result<(), Refusal>,
+) -> NewEvent {
+    let origin = Origin::of(req);
+    // `/admin/{type}/{id...}`: the path without its query, which the
+    // admin API never uses for anything secret anyway.
+    let mut rest = req.path().trim_start_matches("/admin").trim_start_matches('/').splitn(2, '/');
+    let resource_type = rest.next().filter(|t| !t.is_empty()).map(str::to_owned);
+    let resource_id = rest.next().filter(|id| !id.is_empty()).map(str::to_owned);
+    let outcome = match decision {
+        Ok(()) => "allowed",
+        Err(Refusal::Role) => "denied",
+        Err(Refusal::Scope(_)) => "insufficient_scope",
+    };
+    NewEvent {
+        kind: Kind::AdminDecision,
+        actor: Some(principal.sub.clone()),
+        client_id: Some(principal.client_id.clone()),
+        address: origin.address,
+        operation: operation.right().name.to_owned(),
+        resource_type,
+        resource_id,
+        method: Some(req.method().as_str().to_owned()),
+        outcome: outcome.to_owned(),
+        request_id: origin.request_id,
+    }
 }

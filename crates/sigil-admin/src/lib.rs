@@ -1,5 +1,5 @@
 //! The admin API under `/admin`: clients and their API tokens, the roles applications define and
-//! who holds them, who holds Sigil's built-in roles, and signing keys — what
+//! who holds them, who holds Sigil's built-in roles, signing keys, and the audit trail — what
 //! the `sigil` CLI does on the machine, over HTTP for operators and their
 //! automation elsewhere.
 //!
@@ -9,6 +9,7 @@
 
 mod access;
 mod api_tokens;
+mod audit;
 mod auth;
 mod clients;
 mod error;
@@ -60,6 +61,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .service(web::resource("/access/{role}/{kind}/{id}").put(access::grant).delete(access::revoke))
             .service(web::resource("/keys").get(keys::list))
             .service(web::resource("/keys/rotate").post(keys::rotate))
+            .service(web::resource("/audit").get(audit::list))
             .default_service(web::to(error::no_such_endpoint)),
     );
 }

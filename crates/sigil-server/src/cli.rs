@@ -50,6 +50,10 @@ pub(crate) enum Command {
     /// user-admin, auditor, service-account); see docs/authorization.md.
     #[command(subcommand)]
     Admin(AdminCommand),
+    /// Read the audit trail: sign-in attempts, SCIM writes and admin API
+    /// decisions; see docs/operations.md.
+    #[command(subcommand)]
+    Audit(AuditCommand),
     /// Print a completion script for a shell, e.g.
     /// `sigil completions bash > /etc/bash_completion.d/sigil`.
     Completions {
@@ -540,6 +544,36 @@ pub(crate) enum KeysCommand {
     Rotate,
     /// List signing keys and their states.
     List(Output),
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum AuditCommand {
+    /// List audit events, newest first.
+    List(AuditList),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct AuditList {
+    /// Only this kind: sign_in, scim_write or admin_decision.
+    #[arg(long, value_name = "KIND", value_parser = crate::audit_commands::parse_kind)]
+    pub(crate) kind: Option<sigil_store::audit::Kind>,
+    /// Only this actor (a user or client id, or a username as typed).
+    #[arg(long, value_name = "ACTOR")]
+    pub(crate) actor: Option<String>,
+    /// Only this outcome, e.g. success, bad_password, denied.
+    #[arg(long, value_name = "OUTCOME")]
+    pub(crate) outcome: Option<String>,
+    /// At or after this time (RFC 3339, or a date: its midnight UTC).
+    #[arg(long, value_name = "TIME", value_parser = crate::audit_commands::parse_time)]
+    pub(crate) since: Option<chrono::NaiveDateTime>,
+    /// Before this time (RFC 3339, or a date).
+    #[arg(long, value_name = "TIME", value_parser = crate::audit_commands::parse_time)]
+    pub(crate) until: Option<chrono::NaiveDateTime>,
+    /// At most this many events (up to 500).
+    #[arg(long, value_name = "N", default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..=500))]
+    pub(crate) limit: u32,
+    #[command(flatten)]
+    pub(crate) output: Output,
 }
 
 #[derive(Debug, Subcommand)]

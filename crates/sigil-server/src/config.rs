@@ -97,7 +97,12 @@ pub(crate) struct Config {
     pub(crate) tls: Option<TlsFiles>,
     /// Proxies whose forwarding header names the client.
     pub(crate) proxies: TrustedProxies,
+    /// How long audit records are kept; `None` keeps them forever.
+    pub(crate) audit_retention: Option<chrono::TimeDelta>,
 }
+
+/// Audit records are kept this many days unless configured otherwise.
+pub(crate) const DEFAULT_AUDIT_RETENTION_DAYS: i64 = 365;
 
 impl Default for Config {
     fn default() -> Self {
@@ -118,6 +123,7 @@ impl Default for Config {
             metrics: MetricsConfig::default(),
             tls: None,
             proxies: TrustedProxies::default(),
+            audit_retention: Some(chrono::TimeDelta::days(DEFAULT_AUDIT_RETENTION_DAYS)),
         }
     }
 }
@@ -465,6 +471,16 @@ const SETTINGS: &[Setting] = &[
                     .parse()
                     .map_err(|_| format!("`{value}` is not an address like 127.0.0.1:9090"))?,
             );
+            Ok(())
+        },
+    },
+    Setting {
+        key: "audit.retention_days",
+        env: "SIGIL_AUDIT_RETENTION_DAYS",
+        apply: |c, raw| {
+            // 0 keeps records forever; at most a hundred years.
+            let days = i64::try_from(raw.integer(0, 36_500)?).unwrap_or(0);
+            c.audit_retention = (days > 0).then(|| chrono::TimeDelta::days(days));
             Ok(())
         },
     },

@@ -6,6 +6,7 @@
 //! configuration error. Failures are reported as one line on stderr.
 
 mod admin_commands;
+mod audit_commands;
 mod cli;
 mod commands;
 mod config;
@@ -27,8 +28,8 @@ use std::process::ExitCode;
 use clap::Parser;
 
 use crate::cli::{
-    AdminCommand, Cli, ClientCommand, Command, GroupCommand, GroupMemberCommand, KeysCommand, RoleCommand,
-    TokenCommand, UserCommand,
+    AdminCommand, AuditCommand, Cli, ClientCommand, Command, GroupCommand, GroupMemberCommand, KeysCommand,
+    RoleCommand, TokenCommand, UserCommand,
 };
 use crate::config::Config;
 
@@ -109,6 +110,7 @@ fn main() -> ExitCode {
         Command::Admin(AdminCommand::Revoke(grant)) => admin_commands::revoke(&config, grant),
         Command::Completions { shell } => cli::print_completions(shell).map_err(Into::into),
         Command::Admin(AdminCommand::List(output)) => admin_commands::list(&config, output),
+        Command::Audit(AuditCommand::List(args)) => audit_commands::list(&config, args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -149,6 +149,9 @@ async fn serve(store: Store, listeners: Listeners, issuer: url::Url, config: Con
     if let Some(exporter) = &exporter {
         exporter.keep_up();
     }
+    if let Some(retention) = config.audit_retention {
+        actix_web::rt::spawn(forget_old_audit_records(store.clone(), retention));
+    }
     tracing::info!(address = %bound, %issuer, store = %store.url(), "sigil listening");
     // Plain lines on stdout, for scripts and tests waiting for the ports:
     // the metrics listener's first, so the main line comes last.
@@ -183,6 +186,24 @@ fn metrics_server(
             .with_context(|| format!("cannot serve metrics on {address}"))?
             .run();
     Ok((address, server))
+}
+
+/// How often the audit trail's old records are deleted.
+const AUDIT_PURGE_INTERVAL: std::time::Duration = std::time::Duration::from_secs(3600);
+
+/// Deletes audit records older than `retention`, at start and then hourly:
+/// one DELETE over the time index. Every node does it; a second DELETE of
+/// the same range finds nothing.
+async fn forget_old_audit_records(store: Store, retention: chrono::TimeDelta) {
+    loop {
+        let before = store.now() - retention;
+        match store.write(move |c| sigil_store::audit::purge(c, before)).await {
+            Ok(0) => {}
+            Ok(deleted) => tracing::info!(deleted, "old audit records deleted"),
+            Err(e) => tracing::warn!(error = %e, "old audit records could not be deleted"),
+        }
+        actix_web::rt::time::sleep(AUDIT_PURGE_INTERVAL).await;
+    }
 }
 
 fn is_loopback(url: &url::Url) -> bool {

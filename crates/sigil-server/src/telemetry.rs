@@ -113,10 +113,15 @@ fn request_id(req: &ServiceRequest) -> String {
 /// address is the peer's, or the one a trusted proxy named
 /// (`proxies::resolve_client` runs first).
 pub(crate) async fn log_requests(
-    req: ServiceRequest,
+    mut req: ServiceRequest,
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<impl MessageBody>, Error> {
     let id = request_id(&req);
+    // The handlers read the id from the request (the audit trail records
+    // it): the caller's, when plain enough to keep, or the one made here.
+    if let Ok(value) = HeaderValue::from_str(&id) {
+        req.headers_mut().insert(REQUEST_ID, value);
+    }
     let client = req.peer_addr().map(|a| a.ip());
     let span = tracing::info_span!(
         "request",

@@ -16,6 +16,7 @@
 
 pub mod admin_grants;
 pub mod api_tokens;
+pub mod audit;
 pub mod clients;
 pub mod clock;
 mod db;

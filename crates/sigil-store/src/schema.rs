@@ -279,6 +279,23 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    audit_events (id) {
+        id -> Text,
+        at -> Timestamp,
+        kind -> Text,
+        actor -> Nullable<Text>,
+        client_id -> Nullable<Text>,
+        address -> Nullable<Text>,
+        operation -> Text,
+        resource_type -> Nullable<Text>,
+        resource_id -> Nullable<Text>,
+        method -> Nullable<Text>,
+        outcome -> Text,
+        request_id -> Nullable<Text>,
+    }
+}
+
 diesel::joinable!(user_values -> users (user_id));
 diesel::joinable!(user_addresses -> users (user_id));
 diesel::joinable!(user_search_terms -> users (user_id));
@@ -309,4 +326,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     admin_grants,
     server_secrets,
     api_tokens,
+    audit_events,
 );

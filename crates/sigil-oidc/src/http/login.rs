@@ -16,6 +16,7 @@ use actix_web::http::header::LOCATION;
 use actix_web::web::Bytes;
 use actix_web::{HttpRequest, HttpResponse, post, web};
 use chrono::TimeDelta;
+use sigil_store::audit::{self, Kind, NewEvent};
 use sigil_store::grants::{self, Session};
 use sigil_store::password::{hash_password, verify_password};
 use sigil_store::secret::{HashedSecret, PlainSecret};
@@ -25,6 +26,7 @@ use url::form_urlencoded;
 
 use super::authorize::{AuthRequest, Refusal, check, current_session, redirect_to_client, refusal_response};
 use super::form::Form;
+use super::origin::Origin;
 use super::pages::csrf::{self, Binding, FormKey, Purpose};
 use super::pages::{self, Carried, SESSION_COOKIE};
 use crate::provider::Provider;
@@ -87,9 +89,11 @@ fn throttle_keys(username: &str, req: &HttpRequest) -> Vec<(String, Limit)> {
 }
 
 /// Counts the attempt on every key, or on none: `None` when one is locked.
+/// A refused attempt is recorded in the audit trail in the same write.
 fn reserve_all(
     conn: &mut AnyConnection,
     keys: &[(String, Limit)],
+    event: NewEvent,
     now: chrono::NaiveDateTime,
 ) -> Result<Option<Vec<Reserved>>, StoreError> {
     let mut held = Vec::new();
@@ -100,6 +104,7 @@ fn reserve_all(
                 for reserved in &held {
                     throttle::release(conn, reserved)?;
                 }
+                audit::record(conn, event.with_outcome("throttled"), now)?;
                 return Ok(None);
             }
         }
@@ -112,11 +117,12 @@ fn reserve_all(
 async fn reserve_attempt(
     ctx: &Provider,
     keys: Vec<(String, Limit)>,
+    event: &NewEvent,
 ) -> Result<Option<Vec<Reserved>>, StoreError> {
     let mut tries = 0;
     loop {
-        let (keys, now) = (keys.clone(), ctx.store.now());
-        match ctx.store.write(move |c| reserve_all(c, &keys, now)).await {
+        let (keys, event, now) = (keys.clone(), event.clone(), ctx.store.now());
+        match ctx.store.write(move |c| reserve_all(c, &keys, event, now)).await {
             // Another node counted a key's first attempt at the same moment;
             // the key's row exists now, so a second round counts on it.
             Err(StoreError::Conflict(_)) if tries < 3 => tries += 1,
@@ -164,6 +170,32 @@ fn sign_in_outcome(outcome: &'static str) {
     metrics::counter!("sigil_sign_ins_total", "outcome" => outcome).increment(1);
 }
 
+/// The audit record of a sign-in attempt: the username as typed (bounded
+/// by the store; it need not name anyone), the client the sign-in is for,
+/// the client address, and the account it named once found. Never the
+/// password.
+fn sign_in_event(username: &str, client_id: &str, origin: Origin) -> NewEvent {
+    NewEvent {
+        actor: Some(username.to_owned()),
+        client_id: Some(client_id.to_owned()),
+        address: origin.address,
+        method: Some("POST".into()),
+        request_id: origin.request_id,
+        ..NewEvent::new(Kind::SignIn, "sign_in")
+    }
+}
+
+/// Why a checked password did not sign `user` in, as an audit outcome.
+fn failure_reason(user: Option<&users::User>, verified: bool) -> &'static str {
+    match user {
+        None => "unknown_user",
+        Some(u) if u.password_hash.is_none() => "no_password",
+        Some(_) if !verified => "bad_password",
+        Some(u) if !u.active => "disabled",
+        Some(_) => "refused",
+    }
+}
+
 /// `POST /login`.
 #[post("/login")]
 pub(crate) async fn login(ctx: web::Data<Provider>, req: HttpRequest, body: Bytes) -> HttpResponse {
@@ -192,7 +224,8 @@ pub(crate) async fn login(ctx: web::Data<Provider>, req: HttpRequest, body: Byte
     };
     let keys = throttle_keys(&username, &req);
     let account_key = keys[0].0.clone();
-    let reserved = match reserve_attempt(&ctx, keys).await {
+    let event = sign_in_event(&username, &checked.client.id, Origin::of(&req));
+    let reserved = match reserve_attempt(&ctx, keys, &event).await {
         Ok(Some(reserved)) => reserved,
         // Refused before the password is looked at, so a locked account
         // gives a guesser nothing, not even a slow "no".
@@ -209,11 +242,22 @@ pub(crate) async fn login(ctx: web::Data<Provider>, req: HttpRequest, body: Byte
     };
     let hash = user.as_ref().and_then(|u| u.password_hash.clone()).unwrap_or_else(|| decoy_hash().to_owned());
     let verified = web::block(move || verify_password(&password, &hash)).await.unwrap_or(false);
+    let reason = failure_reason(user.as_ref(), verified);
+    let event = NewEvent {
+        resource_type: Some("User".into()),
+        resource_id: user.as_ref().map(|u| u.id.clone()),
+        ..event
+    };
     let user = user.filter(|u| verified && u.active && u.password_hash.is_some());
     let Some(user) = user else {
-        // Already counted: the reservation stands as the failure.
-        tracing::info!("sign-in failed");
+        // Already counted: the reservation stands as the failure. Its
+        // record is one INSERT, the same for every reason.
+        tracing::info!(reason, "sign-in failed");
         sign_in_outcome("failure");
+        let (failed, now) = (event.with_outcome(reason), ctx.store.now());
+        if let Err(e) = ctx.store.write(move |c| audit::record(c, failed, now)).await {
+            tracing::warn!(error = %e, "a failed sign-in could not be recorded");
+        }
         return again(SIGN_IN_FAILED, StatusCode::OK);
     };
     let Ok(secret) = PlainSecret::generate() else {
@@ -251,7 +295,8 @@ pub(crate) async fn login(ctx: web::Data<Provider>, req: HttpRequest, body: Byte
                     grants::live_session(c, previous, now)?.is_some_and(|old| old.user_id != session.user_id);
                 grants::end_session(c, previous, now, someone_else.then_some(until))?;
             }
-            grants::insert_session(c, &session)
+            grants::insert_session(c, &session)?;
+            audit::record(c, event, now)
         })
         .await;
     if let Err(e) = begun {

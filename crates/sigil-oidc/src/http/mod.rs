@@ -10,11 +10,13 @@ mod jwks;
 mod login;
 mod logout;
 mod metadata;
+mod origin;
 mod pages;
 mod revocation;
 mod token;
 mod userinfo;
 
+pub use origin::Origin;
 pub use userinfo::bearer_token;
 mod wire;
 

@@ -18,6 +18,7 @@ use serde_json::{Map, Value, json};
 
 use super::ScimContext;
 use super::Token;
+use super::audit::Audit;
 use super::auth::{authorize_scopes, permit};
 use super::request::json_body;
 use super::wire::{error_body, error_response, scim};
@@ -140,9 +141,11 @@ fn target(path: &str) -> Result<(&str, Option<&str>), ScimError> {
 }
 
 /// Runs one operation whose references are resolved; returns the status,
-/// location and version of the result.
+/// location and version of the result. Each operation is audited as the
+/// write it is.
 async fn run(
     ctx: &ScimContext,
+    req: &HttpRequest,
     token: &Token,
     op: &Operation,
 ) -> Result<(StatusCode, Option<String>, Option<String>), ScimError> {
@@ -154,56 +157,64 @@ async fn run(
         "DELETE" => Right::Delete,
         _ => Right::Update,
     };
-    permit(ctx, token, resource, needed)?;
-    let data =
-        || op.data.as_ref().ok_or_else(|| ScimError::InvalidSyntax(format!("{} needs data", op.method)));
-    let if_match = op.version.as_deref();
-    let written = match (op.method.as_str(), kind, id) {
-        ("POST", _, Some(_)) => return Err(ScimError::InvalidPath("POST goes to /Users or /Groups".into())),
-        ("POST", _, None) if op.bulk_id.is_none() => {
-            return Err(ScimError::InvalidValue("a POST operation needs a bulkId (RFC 7644 §3.7)".into()));
-        }
-        ("POST", "Users", None) => (StatusCode::CREATED, write::create_user(ctx, data()?).await?),
-        ("POST", _, None) => {
-            (StatusCode::CREATED, write::create_group(ctx, &write::Actor::of(ctx, token), data()?).await?)
-        }
-        (_, _, None) => return Err(ScimError::InvalidPath(format!("{} needs a resource id", op.method))),
-        ("PUT", "Users", Some(id)) => (
-            StatusCode::OK,
-            write::replace_user(ctx, &write::Actor::of(ctx, token), id, data()?, if_match).await?,
-        ),
-        ("PUT", _, Some(id)) => (
-            StatusCode::OK,
-            write::replace_group(ctx, &write::Actor::of(ctx, token), id, data()?, if_match).await?,
-        ),
-        ("PATCH", "Users", Some(id)) => (
-            StatusCode::OK,
-            write::patch_user(ctx, &write::Actor::of(ctx, token), id, data()?, if_match).await?,
-        ),
-        ("PATCH", _, Some(id)) => {
-            // A bulk response carries no resource: the members are not read.
-            let actor = write::Actor::of(ctx, token);
-            let (_, version) = write::patch_group(ctx, &actor, id, data()?, if_match, false).await?;
-            let location = format!("{}/Groups/{id}", ctx.base);
-            return Ok((StatusCode::OK, Some(location), Some(crate::user::etag(version))));
-        }
-        ("DELETE", "Users", Some(id)) => {
-            write::delete_user(ctx, &write::Actor::of(ctx, token), id, if_match).await?;
-            return Ok((StatusCode::NO_CONTENT, None, None));
-        }
-        ("DELETE", _, Some(id)) => {
-            write::delete_group(ctx, &write::Actor::of(ctx, token), id, if_match).await?;
-            return Ok((StatusCode::NO_CONTENT, None, None));
-        }
-        (method, _, _) => {
-            return Err(ScimError::InvalidValue(format!(
-                "`{method}` is not a bulk method (POST, PUT, PATCH, DELETE)"
-            )));
-        }
-    };
-    let (status, (resource, version)) = written;
-    let location = resource["meta"]["location"].as_str().map(str::to_owned);
-    Ok((status, location, Some(crate::user::etag(version))))
+    let audit = Audit::of(req, &op.method, resource, needed, id);
+    audit.by(token);
+    let result = async {
+        permit(ctx, token, resource, needed)?;
+        let actor = audit.actor(ctx, token);
+        let data =
+            || op.data.as_ref().ok_or_else(|| ScimError::InvalidSyntax(format!("{} needs data", op.method)));
+        let if_match = op.version.as_deref();
+        let written = match (op.method.as_str(), kind, id) {
+            ("POST", _, Some(_)) => {
+                return Err(ScimError::InvalidPath("POST goes to /Users or /Groups".into()));
+            }
+            ("POST", _, None) if op.bulk_id.is_none() => {
+                return Err(ScimError::InvalidValue(
+                    "a POST operation needs a bulkId (RFC 7644 §3.7)".into(),
+                ));
+            }
+            ("POST", "Users", None) => (StatusCode::CREATED, write::create_user(ctx, &actor, data()?).await?),
+            ("POST", _, None) => (StatusCode::CREATED, write::create_group(ctx, &actor, data()?).await?),
+            (_, _, None) => return Err(ScimError::InvalidPath(format!("{} needs a resource id", op.method))),
+            ("PUT", "Users", Some(id)) => {
+                (StatusCode::OK, write::replace_user(ctx, &actor, id, data()?, if_match).await?)
+            }
+            ("PUT", _, Some(id)) => {
+                (StatusCode::OK, write::replace_group(ctx, &actor, id, data()?, if_match).await?)
+            }
+            ("PATCH", "Users", Some(id)) => {
+                (StatusCode::OK, write::patch_user(ctx, &actor, id, data()?, if_match).await?)
+            }
+            ("PATCH", _, Some(id)) => {
+                // A bulk response carries no resource: the members are not read.
+                let (_, version) = write::patch_group(ctx, &actor, id, data()?, if_match, false).await?;
+                let location = format!("{}/Groups/{id}", ctx.base);
+                return Ok((StatusCode::OK, Some(location), Some(crate::user::etag(version))));
+            }
+            ("DELETE", "Users", Some(id)) => {
+                write::delete_user(ctx, &actor, id, if_match).await?;
+                return Ok((StatusCode::NO_CONTENT, None, None));
+            }
+            ("DELETE", _, Some(id)) => {
+                write::delete_group(ctx, &actor, id, if_match).await?;
+                return Ok((StatusCode::NO_CONTENT, None, None));
+            }
+            (method, _, _) => {
+                return Err(ScimError::InvalidValue(format!(
+                    "`{method}` is not a bulk method (POST, PUT, PATCH, DELETE)"
+                )));
+            }
+        };
+        let (status, (resource, version)) = written;
+        let location = resource["meta"]["location"].as_str().map(str::to_owned);
+        Ok((status, location, Some(crate::user::etag(version))))
+    }
+    .await;
+    if let Err(error) = &result {
+        audit.failed(ctx, error).await;
+    }
+    result
 }
 
 /// POST /Bulk.
@@ -244,7 +255,7 @@ pub(crate) async fn bulk(ctx: web::Data<ScimContext>, req: HttpRequest, payload:
             if let Some(bulk_id) = &op.bulk_id {
                 entry["bulkId"] = json!(bulk_id);
             }
-            match run(&ctx, &token, &op).await {
+            match run(&ctx, &req, &token, &op).await {
                 Ok((status, location, version)) => {
                     if let (Some(bulk_id), Some(location)) = (&op.bulk_id, &location)
                         && let Some(id) = location.rsplit('/').next()

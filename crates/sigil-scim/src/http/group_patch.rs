@@ -44,7 +44,11 @@ pub(super) async fn patch_members(
     let (write_id, if_match) = (id.to_owned(), if_match.map(str::to_owned));
     let written = ctx
         .store
-        .write(move |c| change_members(c, &write_id, &changes, if_match.as_deref(), &actor, now))
+        .write(move |c| {
+            let group = change_members(c, &write_id, &changes, if_match.as_deref(), &actor, now)?;
+            actor.record(c, &write_id, now)?;
+            Ok::<_, ScimError>(group)
+        })
         .await?;
     // The response is read after the commit, on a pooled connection, so
     // rendering a large group does not hold the write. It is read on one

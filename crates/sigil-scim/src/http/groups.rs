@@ -12,6 +12,7 @@ use serde_json::Value;
 use sigil_store::groups::{Group, named_members};
 
 use super::ScimContext;
+use super::audit::Audit;
 use super::auth::authorize_for;
 use super::projection::Projection;
 use super::request::{
@@ -73,14 +74,16 @@ pub(crate) async fn get(
         (status = 400, description = "The request is not valid (`scimType` says why)", body = ref("#/components/schemas/Error"), content_type = "application/scim+json"),
         (status = 409, description = "A unique attribute is taken (`uniqueness`)", body = ref("#/components/schemas/Error"), content_type = "application/scim+json")))]
 pub(crate) async fn create(ctx: web::Data<ScimContext>, req: HttpRequest, payload: Payload) -> HttpResponse {
-    answer(async {
-        let token = authorize_for(&ctx, &req, Kind::Group, Operation::Create).await?;
-        let projection = projection(&req)?;
-        let actor = write::Actor::of(&ctx, &token);
-        let (resource, version) = write::create_group(&ctx, &actor, &json_body(payload).await?).await?;
-        Ok(resource_response(StatusCode::CREATED, resource, version, &projection))
-    })
-    .await
+    let audit = Audit::new(&req, Kind::Group, Operation::Create, None);
+    audit
+        .answer(&ctx, async {
+            let token = audit.authorize(&ctx, &req).await?;
+            let projection = projection(&req)?;
+            let actor = audit.actor(&ctx, &token);
+            let (resource, version) = write::create_group(&ctx, &actor, &json_body(payload).await?).await?;
+            Ok(resource_response(StatusCode::CREATED, resource, version, &projection))
+        })
+        .await
 }
 
 /// PUT /Groups/{id}.
@@ -100,21 +103,18 @@ pub(crate) async fn replace(
     id: web::Path<String>,
     payload: Payload,
 ) -> HttpResponse {
-    answer(async {
-        let token = authorize_for(&ctx, &req, Kind::Group, Operation::Update).await?;
-        let projection = projection(&req)?;
-        let body = json_body(payload).await?;
-        let (resource, version) = write::replace_group(
-            &ctx,
-            &write::Actor::of(&ctx, &token),
-            &id,
-            &body,
-            if_match(&req).as_deref(),
-        )
-        .await?;
-        Ok(resource_response(StatusCode::OK, resource, version, &projection))
-    })
-    .await
+    let audit = Audit::new(&req, Kind::Group, Operation::Update, Some(&id));
+    audit
+        .answer(&ctx, async {
+            let token = audit.authorize(&ctx, &req).await?;
+            let projection = projection(&req)?;
+            let body = json_body(payload).await?;
+            let actor = audit.actor(&ctx, &token);
+            let (resource, version) =
+                write::replace_group(&ctx, &actor, &id, &body, if_match(&req).as_deref()).await?;
+            Ok(resource_response(StatusCode::OK, resource, version, &projection))
+        })
+        .await
 }
 
 /// PATCH /Groups/{id} (RFC 7644 §3.5.2): 200 with the resource, as the
@@ -138,20 +138,22 @@ pub(crate) async fn patch(
     id: web::Path<String>,
     payload: Payload,
 ) -> HttpResponse {
-    answer(async {
-        let token = authorize_for(&ctx, &req, Kind::Group, Operation::Update).await?;
-        let projection = projection(&req)?;
-        let body = json_body(payload).await?;
-        let actor = write::Actor::of(&ctx, &token);
-        let with_members = projection.keeps("members");
-        let (resource, version) =
-            write::patch_group(&ctx, &actor, &id, &body, if_match(&req).as_deref(), with_members).await?;
-        Ok(match resource {
-            Some(resource) => resource_response(StatusCode::OK, resource, version, &projection),
-            None => HttpResponse::NoContent().insert_header((ETAG, etag(version))).finish(),
+    let audit = Audit::new(&req, Kind::Group, Operation::Update, Some(&id));
+    audit
+        .answer(&ctx, async {
+            let token = audit.authorize(&ctx, &req).await?;
+            let projection = projection(&req)?;
+            let body = json_body(payload).await?;
+            let actor = audit.actor(&ctx, &token);
+            let with_members = projection.keeps("members");
+            let (resource, version) =
+                write::patch_group(&ctx, &actor, &id, &body, if_match(&req).as_deref(), with_members).await?;
+            Ok(match resource {
+                Some(resource) => resource_response(StatusCode::OK, resource, version, &projection),
+                None => HttpResponse::NoContent().insert_header((ETAG, etag(version))).finish(),
+            })
         })
-    })
-    .await
+        .await
 }
 
 /// DELETE /Groups/{id}: 204.
@@ -167,12 +169,14 @@ pub(crate) async fn delete(
     req: HttpRequest,
     id: web::Path<String>,
 ) -> HttpResponse {
-    answer(async {
-        let token = authorize_for(&ctx, &req, Kind::Group, Operation::Delete).await?;
-        write::delete_group(&ctx, &write::Actor::of(&ctx, &token), &id, if_match(&req).as_deref()).await?;
-        Ok(HttpResponse::NoContent().finish())
-    })
-    .await
+    let audit = Audit::new(&req, Kind::Group, Operation::Delete, Some(&id));
+    audit
+        .answer(&ctx, async {
+            let token = audit.authorize(&ctx, &req).await?;
+            write::delete_group(&ctx, &audit.actor(&ctx, &token), &id, if_match(&req).as_deref()).await?;
+            Ok(HttpResponse::NoContent().finish())
+        })
+        .await
 }
 
 async fn run_list(ctx: &ScimContext, request: ListRequest) -> Result<HttpResponse, ScimError> {

@@ -2,6 +2,7 @@
 //! [`configure`]. Handlers parse, call the store, answer; errors become
 //! responses only in `wire`.
 
+mod audit;
 mod auth;
 mod bulk;
 mod discovery;

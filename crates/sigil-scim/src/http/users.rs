@@ -10,6 +10,7 @@ use sigil_store::StoreError;
 use sigil_store::users::{self, User};
 
 use super::ScimContext;
+use super::audit::Audit;
 use super::auth::{authenticate, authorize_for};
 use super::projection::Projection;
 use super::request::{
@@ -74,13 +75,16 @@ async fn read(ctx: &ScimContext, req: &HttpRequest, id: String) -> Result<HttpRe
         (status = 400, description = "The request is not valid (`scimType` says why)", body = ref("#/components/schemas/Error"), content_type = "application/scim+json"),
         (status = 409, description = "A unique attribute is taken (`uniqueness`)", body = ref("#/components/schemas/Error"), content_type = "application/scim+json")))]
 pub(crate) async fn create(ctx: web::Data<ScimContext>, req: HttpRequest, payload: Payload) -> HttpResponse {
-    answer(async {
-        authorize_for(&ctx, &req, Kind::User, Operation::Create).await?;
-        let projection = projection(&req)?;
-        let (resource, version) = write::create_user(&ctx, &json_body(payload).await?).await?;
-        Ok(resource_response(StatusCode::CREATED, resource, version, &projection))
-    })
-    .await
+    let audit = Audit::new(&req, Kind::User, Operation::Create, None);
+    audit
+        .answer(&ctx, async {
+            let token = audit.authorize(&ctx, &req).await?;
+            let projection = projection(&req)?;
+            let actor = audit.actor(&ctx, &token);
+            let (resource, version) = write::create_user(&ctx, &actor, &json_body(payload).await?).await?;
+            Ok(resource_response(StatusCode::CREATED, resource, version, &projection))
+        })
+        .await
 }
 
 /// PUT /Users/{id}.
@@ -100,16 +104,18 @@ pub(crate) async fn replace(
     id: web::Path<String>,
     payload: Payload,
 ) -> HttpResponse {
-    answer(async {
-        let token = authorize_for(&ctx, &req, Kind::User, Operation::Update).await?;
-        let projection = projection(&req)?;
-        let body = json_body(payload).await?;
-        let (resource, version) =
-            write::replace_user(&ctx, &write::Actor::of(&ctx, &token), &id, &body, if_match(&req).as_deref())
-                .await?;
-        Ok(resource_response(StatusCode::OK, resource, version, &projection))
-    })
-    .await
+    let audit = Audit::new(&req, Kind::User, Operation::Update, Some(&id));
+    audit
+        .answer(&ctx, async {
+            let token = audit.authorize(&ctx, &req).await?;
+            let projection = projection(&req)?;
+            let body = json_body(payload).await?;
+            let actor = audit.actor(&ctx, &token);
+            let (resource, version) =
+                write::replace_user(&ctx, &actor, &id, &body, if_match(&req).as_deref()).await?;
+            Ok(resource_response(StatusCode::OK, resource, version, &projection))
+        })
+        .await
 }
 
 /// PATCH /Users/{id}: 200 with the resource.
@@ -129,16 +135,18 @@ pub(crate) async fn patch(
     id: web::Path<String>,
     payload: Payload,
 ) -> HttpResponse {
-    answer(async {
-        let token = authorize_for(&ctx, &req, Kind::User, Operation::Update).await?;
-        let projection = projection(&req)?;
-        let body = json_body(payload).await?;
-        let (resource, version) =
-            write::patch_user(&ctx, &write::Actor::of(&ctx, &token), &id, &body, if_match(&req).as_deref())
-                .await?;
-        Ok(resource_response(StatusCode::OK, resource, version, &projection))
-    })
-    .await
+    let audit = Audit::new(&req, Kind::User, Operation::Update, Some(&id));
+    audit
+        .answer(&ctx, async {
+            let token = audit.authorize(&ctx, &req).await?;
+            let projection = projection(&req)?;
+            let body = json_body(payload).await?;
+            let actor = audit.actor(&ctx, &token);
+            let (resource, version) =
+                write::patch_user(&ctx, &actor, &id, &body, if_match(&req).as_deref()).await?;
+            Ok(resource_response(StatusCode::OK, resource, version, &projection))
+        })
+        .await
 }
 
 /// DELETE /Users/{id}: 204.
@@ -154,12 +162,14 @@ pub(crate) async fn delete(
     req: HttpRequest,
     id: web::Path<String>,
 ) -> HttpResponse {
-    answer(async {
-        let token = authorize_for(&ctx, &req, Kind::User, Operation::Delete).await?;
-        write::delete_user(&ctx, &write::Actor::of(&ctx, &token), &id, if_match(&req).as_deref()).await?;
-        Ok(HttpResponse::NoContent().finish())
-    })
-    .await
+    let audit = Audit::new(&req, Kind::User, Operation::Delete, Some(&id));
+    audit
+        .answer(&ctx, async {
+            let token = audit.authorize(&ctx, &req).await?;
+            write::delete_user(&ctx, &audit.actor(&ctx, &token), &id, if_match(&req).as_deref()).await?;
+            Ok(HttpResponse::NoContent().finish())
+        })
+        .await
 }
 
 async fn run_list(ctx: &ScimContext, request: ListRequest) -> Result<HttpResponse, ScimError> {

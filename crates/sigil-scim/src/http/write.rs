@@ -5,8 +5,10 @@
 use std::collections::HashMap;
 
 use crate::rights::{Kind, Operation, Right};
+use chrono::NaiveDateTime;
 use serde_json::Value;
 use sigil_access::Role;
+use sigil_store::audit::NewEvent;
 use sigil_store::groups::{self, Group, Member, named_members};
 use sigil_store::password::hash_password;
 use sigil_store::text::fold;
@@ -92,14 +94,19 @@ async fn with_password(ctx: &ScimContext, input: UserInput) -> Result<User, Scim
 }
 
 /// POST /Users (RFC 7644 §3.3).
-pub(crate) async fn create_user(ctx: &ScimContext, body: &Value) -> Result<Written, ScimError> {
+pub(crate) async fn create_user(
+    ctx: &ScimContext,
+    actor: &Actor,
+    body: &Value,
+) -> Result<Written, ScimError> {
     let mut user = with_password(ctx, crate::user_input::parse(body)?).await?;
-    let (now, base) = (ctx.store.now(), ctx.base.clone());
+    let (now, base, actor) = (ctx.store.now(), ctx.base.clone(), actor.clone());
     Ok(ctx
         .store
         .write(move |c| {
             without_application_roles(c, &mut user)?;
             let user = users::insert(c, user, now)?;
+            actor.record(c, &user.id, now)?;
             // A user created this instant belongs to no group and holds no
             // role (neither can name an id that did not exist), so what was
             // inserted is the whole resource: no read back.
@@ -134,6 +141,7 @@ pub(crate) async fn replace_user(
                 user.password_hash = stored.password_hash;
             }
             let user = users::update(c, user, Some(stored.meta.version), now)?;
+            actor.record(c, &user.id, now)?;
             Ok(load_user(c, &user.id, &base)?)
         })
         .await
@@ -189,6 +197,7 @@ pub(crate) async fn patch_user(
             without_application_roles(c, &mut user)?;
             user.password_hash = hashed.or(stored.password_hash);
             let user = users::update(c, user, Some(version), now)?;
+            actor.record(c, &user.id, now)?;
             Ok(load_user(c, &user.id, &base)?)
         })
         .await
@@ -210,6 +219,7 @@ pub(crate) async fn delete_user(
             check_version(if_match.as_deref(), stored.meta.version)?;
             may_manage(c, &id, &actor)?;
             users::delete(c, &id, now)?;
+            actor.record(c, &id, now)?;
             Ok(())
         })
         .await
@@ -247,6 +257,8 @@ pub(crate) struct Actor {
     rights: Vec<(Kind, Operation)>,
     /// Rights per group as configured, to know what a group confers.
     configured: Vec<Right>,
+    /// The audit record of the write, when it is audited (`audit`).
+    audit: Option<NewEvent>,
 }
 
 impl Actor {
@@ -267,13 +279,36 @@ impl Actor {
                 }
             }
         }
-        Self { roles: token.roles.clone(), rights, configured: ctx.rights.clone() }
+        Self { roles: token.roles.clone(), rights, configured: ctx.rights.clone(), audit: None }
+    }
+
+    /// The same writer, whose writes record `event` when they succeed.
+    pub(crate) fn audited(mut self, event: NewEvent) -> Self {
+        self.audit = Some(event);
+        self
+    }
+
+    /// Records the write's success on `resource_id`, in the write's own
+    /// transaction: one INSERT, gone with the write if it rolls back.
+    pub(super) fn record(
+        &self,
+        conn: &mut AnyConnection,
+        resource_id: &str,
+        now: NaiveDateTime,
+    ) -> Result<(), StoreError> {
+        match &self.audit {
+            Some(event) => {
+                let event = NewEvent { resource_id: Some(resource_id.to_owned()), ..event.clone() };
+                sigil_store::audit::record(conn, event, now)
+            }
+            None => Ok(()),
+        }
     }
 
     /// A writer holding `roles` and no rights per group.
     #[cfg(test)]
     pub(crate) fn with_roles(roles: Vec<Role>) -> Self {
-        Self { roles, rights: Vec::new(), configured: Vec::new() }
+        Self { roles, rights: Vec::new(), configured: Vec::new(), audit: None }
     }
 }
 
@@ -433,6 +468,7 @@ pub(crate) async fn create_group(
             let mut group = Group::new(input.display_name.clone());
             group.external_id.clone_from(&input.external_id);
             let group = groups::insert_with_members(c, group, &members, now)?;
+            actor.record(c, &group.id, now)?;
             Ok(load_group(c, &group.id, &base)?)
         })
         .await
@@ -457,6 +493,7 @@ pub(crate) async fn replace_group(
             let version = groups::lock(c, &id)?.meta.version;
             check_version(if_match.as_deref(), version)?;
             write_group(c, &id, &input, version, now, &actor)?;
+            actor.record(c, &id, now)?;
             Ok(load_group(c, &id, &base)?)
         })
         .await
@@ -491,6 +528,7 @@ pub(crate) async fn patch_group(
         .store
         .write(move |c| {
             patch_group_json(c, &id, &base, &body, if_match.as_deref(), &actor, now)?;
+            actor.record(c, &id, now)?;
             Ok::<_, ScimError>(load_group_with(c, &id, &base, with_members)?)
         })
         .await?;
@@ -534,6 +572,7 @@ pub(crate) async fn delete_group(
             check_version(if_match.as_deref(), stored.meta.version)?;
             may_change_group(c, &id, None, &actor)?;
             groups::delete(c, &id, now)?;
+            actor.record(c, &id, now)?;
             Ok(())
         })
         .await

@@ -237,3 +237,17 @@ fn the_code_lifetime_comes_from_the_file_or_the_environment() {
         "{err}"
     );
 }
+
+#[test]
+fn audit_retention_comes_from_the_file_or_the_environment() {
+    let (config, _) = Config::load(None, env(&[])).unwrap();
+    assert_eq!(config.audit_retention, Some(chrono::TimeDelta::days(365)), "a year by default");
+    let config = from_file("[audit]\nretention_days = 30\n").unwrap();
+    assert_eq!(config.audit_retention, Some(chrono::TimeDelta::days(30)));
+    let (config, _) = Config::load(None, env(&[("SIGIL_AUDIT_RETENTION_DAYS", "0")])).unwrap();
+    assert_eq!(config.audit_retention, None, "0 keeps records forever");
+    let err = from_file("[audit]\nretention_days = -1\n").unwrap_err().to_string();
+    assert!(err.contains("`audit.retention_days`"), "{err}");
+    let err = Config::load(None, env(&[("SIGIL_AUDIT_RETENTION_DAYS", "soon")])).unwrap_err().to_string();
+    assert!(err.contains("`audit.retention_days`"), "{err}");
+}

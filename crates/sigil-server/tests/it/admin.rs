@@ -263,6 +263,7 @@ impl Bench<'_> {
                 (statuses, holds(&granted) && !holds(&revoked))
             }
             "admin.keys.read" => (vec![who.call("GET", "/admin/keys", None).0], true),
+            "admin.audit.read" => (vec![who.call("GET", "/admin/audit", None).0], true),
             "admin.keys.rotate" => {
                 let signing = |keys: &Value| -> Vec<Value> {
                     keys["keys"]
@@ -300,7 +301,7 @@ fn every_role_meets_the_documented_matrix(db: &TestDb) {
     principals.push(("(no role)", Api { server: &server, http: rp_http(), token: token("as-nobody", "") }));
 
     let matrix = documented_matrix();
-    assert_eq!(matrix.len(), 18, "every operation of the table is documented");
+    assert_eq!(matrix.len(), 19, "every operation of the table is documented");
     for (operation, allowed) in &matrix {
         for (column, (role, api)) in principals.iter().enumerate() {
             let expected = allowed.get(column).copied().unwrap_or(false);

@@ -4,6 +4,7 @@
 mod admin;
 mod api_tokens;
 mod attacks;
+mod audit;
 mod authlib;
 mod basic_op;
 mod cli;

@@ -27,7 +27,7 @@ backend_tests!(
 const ADDRESS_LIMIT: usize = 20;
 
 /// A browser whose requests carry `X-Forwarded-For: forwarded`.
-fn browser_via(forwarded: &str) -> Http {
+pub(crate) fn browser_via(forwarded: &str) -> Http {
     let mut headers = HeaderMap::new();
     headers.insert("x-forwarded-for", HeaderValue::from_str(forwarded).unwrap());
     Http::builder()
@@ -40,7 +40,7 @@ fn browser_via(forwarded: &str) -> Http {
 }
 
 /// A failed sign-in of a fresh username (so only the address can lock).
-fn fail(server: &Server, forwarded: &str, n: usize) -> Response {
+pub(crate) fn fail(server: &Server, forwarded: &str, n: usize) -> Response {
     let params = [("client_id", "web"), ("redirect_uri", RP), ("response_type", "code"), ("scope", "openid")];
     let url = Url::parse_with_params(&server.url("/authorize"), &params).unwrap();
     sign_in_as(server, &browser_via(forwarded), url.as_str(), &format!("nobody-{n}"), "wrong password")

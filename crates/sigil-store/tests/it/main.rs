@@ -4,6 +4,7 @@
 
 mod admin_grants;
 mod api_tokens;
+mod audit;
 mod clients;
 mod concurrency;
 mod crash;

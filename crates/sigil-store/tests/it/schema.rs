@@ -42,7 +42,8 @@ fn schema_matches_migrations(db: &TestDb) {
                 role_grants,
                 admin_grants,
                 server_secrets,
-                api_tokens
+                api_tokens,
+                audit_events
             );
             Ok::<_, sigil_store::StoreError>(())
         })
