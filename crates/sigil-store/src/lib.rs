@@ -18,6 +18,7 @@ pub mod admin_grants;
 pub mod api_tokens;
 pub mod clients;
 pub mod clock;
+pub mod copy;
 mod db;
 mod error;
 pub mod grants;

@@ -6,6 +6,7 @@ mod admin_grants;
 mod api_tokens;
 mod clients;
 mod concurrency;
+mod copy;
 mod crash;
 mod groups;
 mod indexes;
