@@ -50,6 +50,21 @@ pub(crate) enum Command {
     /// user-admin, auditor, service-account); see docs/authorization.md.
     #[command(subcommand)]
     Admin(AdminCommand),
+    /// Copy the whole store (users, groups, clients, roles, grants, signing
+    /// keys, sessions, tokens, consents) into another, empty database,
+    /// e.g. from SQLite to PostgreSQL, read on one snapshot and written in
+    /// one transaction. The target is migrated first; a target holding any
+    /// row is refused. Stop the servers first, or what they write after
+    /// the snapshot is not copied. See docs/operations.md.
+    Copy(CopyArgs),
+    /// Write an online backup of the SQLite store to a new FILE, consistent
+    /// while a server goes on writing; a server started on FILE has the
+    /// same data. On PostgreSQL use pg_dump (see docs/operations.md).
+    Backup {
+        /// The file to create; an existing file is refused.
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
+    },
     /// Print a completion script for a shell, e.g.
     /// `sigil completions bash > /etc/bash_completion.d/sigil`.
     Completions {
@@ -57,6 +72,17 @@ pub(crate) enum Command {
         #[arg(value_name = "SHELL")]
         shell: Shell,
     },
+}
+
+/// Where `sigil copy` writes.
+#[derive(Debug, Args)]
+pub(crate) struct CopyArgs {
+    /// The database to copy into: a postgres:// URL or a SQLite file
+    /// (created when missing). It must hold no row of Sigil's tables.
+    #[arg(long, value_name = "DATABASE_URL")]
+    pub(crate) to: String,
+    #[command(flatten)]
+    pub(crate) output: Output,
 }
 
 /// The shells `sigil completions` writes a script for.
