@@ -10,6 +10,7 @@ mod cli;
 mod cli_json;
 mod cli_ops;
 mod config;
+mod copy;
 mod deploy;
 mod exchange;
 mod lifecycle;
