@@ -178,7 +178,14 @@ fn postgres_store_moves_to_sqlite() {
     let file = dir.path().join("moved.db");
     let out = cli(&source, &["copy", "--to", file.to_str().unwrap(), "--json"]);
     let report: Value = serde_json::from_str(&out).unwrap();
+    // The fields docs/operations.md lists.
+    let mut fields: Vec<&str> = report.as_object().unwrap().keys().map(String::as_str).collect();
+    fields.sort_unstable();
+    assert_eq!(fields, ["from", "rows", "tables", "to"], "{report}");
     assert_eq!(report["tables"]["users"], 2, "{report}");
+    let total: u64 = report["tables"].as_object().unwrap().values().map(|v| v.as_u64().unwrap()).sum();
+    assert_eq!(report["rows"], total, "{report}");
+    assert!(!report["from"].as_str().unwrap().is_empty());
     assert_eq!(report["to"], format!("sqlite:{}", file.display()));
     let target = TestDb::sqlite();
     let file = file.to_str().unwrap();
