@@ -19,6 +19,7 @@ backend_tests!(
     every_table_is_copied,
     tables_come_after_what_they_refer_to,
     copies_into_the_same_backend,
+    a_copy_reads_one_snapshot_while_writes_go_on,
     a_target_with_rows_is_refused,
     a_store_is_not_copied_onto_itself,
     a_backup_is_the_same_store,
@@ -233,6 +234,73 @@ fn postgres_to_sqlite() {
 fn copies_into_the_same_backend(db: &TestDb) {
     let Some(to) = TestDb::on(db.backend()) else { return };
     copies_between(db, &to);
+}
+
+/// Many pages of rows, composite keys among them, copied while a writer
+/// keeps adding members to a group, each addition moving the group's
+/// version: on one snapshot, the copied version and the copied members
+/// agree, though the copy reads them with different statements.
+fn a_copy_reads_one_snapshot_while_writes_go_on(db: &TestDb) {
+    const USERS: usize = 1_200;
+    let source = support::open(db);
+    let now = source.now();
+    source
+        .write_blocking(|c| {
+            (0..USERS)
+                .map(|i| {
+                    let mut user = User::new(format!("user{i}"));
+                    user.emails = vec![
+                        MultiValue::new(format!("user{i}@example.com")),
+                        MultiValue::new("x@example.org"),
+                    ];
+                    Ok::<_, StoreError>(users::insert(c, user, now)?.id)
+                })
+                .collect::<Result<Vec<_>, _>>()
+        })
+        .unwrap();
+    let group = source.write_blocking(|c| groups::insert(c, Group::new("Growing"), now)).unwrap();
+    let to = TestDb::on(db.backend()).unwrap();
+    let target_url = DatabaseUrl::parse(to.url()).unwrap();
+    let done = std::sync::atomic::AtomicBool::new(false);
+    let added = std::thread::scope(|s| {
+        // Each write adds a new user and makes it a member: the copy reads
+        // `users` long before `group_members`, so a copy that did not read
+        // one snapshot would meet members whose user it had not copied.
+        let writer = s.spawn(|| {
+            let mut added = 0;
+            while !done.load(std::sync::atomic::Ordering::Relaxed) {
+                source
+                    .write_blocking(|c| {
+                        let user = users::insert(c, User::new(format!("late{added}")), now)?;
+                        groups::add_member(c, &group.id, &Member::User(user.id), now)
+                    })
+                    .unwrap();
+                added += 1;
+            }
+            added
+        });
+        // Let the writer start before the copy does.
+        while source.read_blocking(|c| groups::members(c, &group.id)).unwrap().is_empty() {
+            std::thread::yield_now();
+        }
+        let copied = copy::copy(&source, &target_url);
+        done.store(true, std::sync::atomic::Ordering::Relaxed);
+        copied.unwrap();
+        writer.join().unwrap()
+    });
+    let target = support::open(&to);
+    let (version, members) = target
+        .read_blocking(|c| {
+            Ok::<_, StoreError>((
+                groups::get(c, &group.id)?.meta.version,
+                groups::members(c, &group.id)?.len(),
+            ))
+        })
+        .unwrap();
+    assert_eq!(version, 1 + members as i64, "the group's version and its members, from one snapshot");
+    assert!(members > 0 && added > members, "the writer wrote before and after the snapshot");
+    assert_eq!(copy::read_table(&target, "users").unwrap().len(), USERS + members);
+    assert_eq!(copy::read_table(&target, "user_values").unwrap().len(), 2 * USERS);
 }
 
 /// The copy covers every table the migrations create but diesel's own,
