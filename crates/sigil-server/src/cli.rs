@@ -50,16 +50,22 @@ pub(crate) enum Command {
     /// user-admin, auditor, service-account); see docs/authorization.md.
     #[command(subcommand)]
     Admin(AdminCommand),
-    /// Copy the whole store (users, groups, clients, roles, grants, signing
-    /// keys, sessions, tokens, consents) into another, empty database,
-    /// e.g. from SQLite to PostgreSQL, read on one snapshot and written in
-    /// one transaction. The target is migrated first; a target holding any
-    /// row is refused. Stop the servers first, or what they write after
-    /// the snapshot is not copied. See docs/operations.md.
+    /// Copy the whole store into another, empty database (e.g. SQLite to
+    /// PostgreSQL).
+    ///
+    /// Every table moves: users, groups, clients, roles, grants, signing
+    /// keys, sessions, tokens, consents, the server's secrets. The store is
+    /// read on one snapshot; the target is migrated, then written in one
+    /// transaction, and refused when it holds any row. Stop the servers
+    /// first, or what they write after the snapshot is not copied. A
+    /// server on the copy keeps the keys and accepts the tokens issued
+    /// before. See docs/operations.md, "Backup and restore".
     Copy(CopyArgs),
-    /// Write an online backup of the SQLite store to a new FILE, consistent
-    /// while a server goes on writing; a server started on FILE has the
-    /// same data. On PostgreSQL use pg_dump (see docs/operations.md).
+    /// Write an online backup of the SQLite store to a new file.
+    ///
+    /// The backup is one consistent snapshot, taken while servers go on
+    /// writing; a server started on FILE has the same data. On PostgreSQL,
+    /// use pg_dump instead (see docs/operations.md, "Backup and restore").
     Backup {
         /// The file to create; an existing file is refused.
         #[arg(value_name = "FILE")]
