@@ -8,12 +8,13 @@
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::{DateTime, NaiveDateTime, SecondsFormat};
-use serde::Deserialize;
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
 use sigil_access::Operation;
 use sigil_store::audit::{self, After, Event, Filter, Kind, MAX_PAGE};
+use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::authorize;
+use crate::error::ErrorBody;
 use crate::{AdminContext, AdminError};
 
 /// A page's size when the request names none.
@@ -21,16 +22,57 @@ const DEFAULT_PAGE: i64 = 100;
 
 /// The query parameters; any other is refused, so a misspelt filter never
 /// silently lists everything.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
-struct Params {
+pub(crate) struct Params {
+    /// Only this kind: `sign_in`, `scim_write` or `admin_decision`.
     kind: Option<String>,
+    /// Only this actor: a user id, a client id, or a username as typed.
     actor: Option<String>,
+    /// Only this outcome: `success`, or a reason code such as `bad_password`.
     outcome: Option<String>,
+    /// Only records at or after this RFC 3339 time.
     since: Option<String>,
+    /// Only records before this RFC 3339 time.
     until: Option<String>,
+    /// Records per page, 1 to 500 (100 when absent).
     limit: Option<i64>,
+    /// The `next_cursor` of the previous page.
     cursor: Option<String>,
+}
+
+/// One record of the audit trail.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct EventView {
+    id: String,
+    /// RFC 3339, always with microseconds, so times sort as text too.
+    time: String,
+    /// `sign_in`, `scim_write` or `admin_decision`.
+    kind: String,
+    /// A user id, a client id, or the username a sign-in typed.
+    actor: Option<String>,
+    /// The OAuth client of the sign-in or of the token.
+    client_id: Option<String>,
+    /// The client address, as the server resolved it (trusted proxies).
+    address: Option<String>,
+    /// `sign_in`, or the operation of the table of rights.
+    operation: String,
+    resource_type: Option<String>,
+    resource_id: Option<String>,
+    method: Option<String>,
+    /// `success`, or a reason code.
+    outcome: String,
+    /// The request's id, as logged and echoed in `X-Request-Id`.
+    request_id: Option<String>,
+}
+
+/// A page of the audit trail, newest first.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct EventPage {
+    events: Vec<EventView>,
+    /// Where the next page starts; null on the last page.
+    next_cursor: Option<String>,
 }
 
 fn time(name: &str, value: &str) -> Result<NaiveDateTime, AdminError> {
@@ -56,25 +98,29 @@ fn parse_cursor(cursor: &str) -> Result<After, AdminError> {
     Ok(After { at, id: id.to_owned() })
 }
 
-fn view(event: &Event) -> Value {
-    json!({
-        "id": event.id,
-        // Microseconds always, so times sort as text too.
-        "time": event.at.and_utc().to_rfc3339_opts(SecondsFormat::Micros, true),
-        "kind": event.kind,
-        "actor": event.actor,
-        "client_id": event.client_id,
-        "address": event.address,
-        "operation": event.operation,
-        "resource_type": event.resource_type,
-        "resource_id": event.resource_id,
-        "method": event.method,
-        "outcome": event.outcome,
-        "request_id": event.request_id,
-    })
+fn view(event: &Event) -> EventView {
+    EventView {
+        id: event.id.clone(),
+        time: event.at.and_utc().to_rfc3339_opts(SecondsFormat::Micros, true),
+        kind: event.kind.clone(),
+        actor: event.actor.clone(),
+        client_id: event.client_id.clone(),
+        address: event.address.clone(),
+        operation: event.operation.clone(),
+        resource_type: event.resource_type.clone(),
+        resource_id: event.resource_id.clone(),
+        method: event.method.clone(),
+        outcome: event.outcome.clone(),
+        request_id: event.request_id.clone(),
+    }
 }
 
 /// GET /admin/audit[?kind=&actor=&outcome=&since=&until=&limit=&cursor=].
+#[utoipa::path(get, path = "/admin/audit", tag = "audit", operation_id = "audit_list", params(Params),
+    extensions(("x-sigil-operation" = json!("admin.audit.read"))),
+    responses((status = 200, description = "A page of the audit trail, newest first", body = EventPage),
+        (status = 400, description = "An unknown parameter or a bad value", body = ErrorBody),
+        crate::openapi::Refusals))]
 pub(crate) async fn list(ctx: web::Data<AdminContext>, req: HttpRequest) -> Result<HttpResponse, AdminError> {
     authorize(&ctx, &req, Operation::ReadAudit).await?;
     let params = web::Query::<Params>::from_query(req.query_string())
@@ -96,10 +142,9 @@ pub(crate) async fn list(ctx: web::Data<AdminContext>, req: HttpRequest) -> Resu
     // A full page may have a next one; a short page is the last.
     let next =
         (i64::try_from(events.len()).unwrap_or(i64::MAX) == limit).then(|| events.last().map(cursor_of));
-    Ok(HttpResponse::Ok().insert_header(("Cache-Control", "no-store")).json(json!({
-        "events": events.iter().map(view).collect::<Vec<_>>(),
-        "next_cursor": next.flatten(),
-    })))
+    Ok(HttpResponse::Ok()
+        .insert_header(("Cache-Control", "no-store"))
+        .json(EventPage { events: events.iter().map(view).collect(), next_cursor: next.flatten() }))
 }
 
 #[cfg(test)]

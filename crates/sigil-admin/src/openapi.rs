@@ -14,7 +14,7 @@ use utoipa::openapi::{ContentBuilder, Ref, RefOr, Response, ResponseBuilder};
 use utoipa::{IntoResponses, OpenApi};
 
 use crate::error::ErrorBody;
-use crate::{access, api_tokens, clients, keys, roles};
+use crate::{access, api_tokens, audit, clients, keys, roles};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -38,6 +38,7 @@ use crate::{access, api_tokens, clients, keys, roles};
         access::revoke,
         keys::list,
         keys::rotate,
+        audit::list,
     ),
     components(schemas(ErrorBody, roles::HolderKind)),
     tags(
@@ -46,6 +47,7 @@ use crate::{access, api_tokens, clients, keys, roles};
         (name = "roles", description = "Roles applications define, and who holds them"),
         (name = "access", description = "Who holds Sigil's built-in roles"),
         (name = "keys", description = "Signing keys"),
+        (name = "audit", description = "The audit trail: sign-ins, SCIM writes, admin decisions"),
     )
 )]
 struct AdminApi;

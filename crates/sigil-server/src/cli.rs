@@ -54,6 +54,27 @@ pub(crate) enum Command {
     /// decisions; see docs/operations.md.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Copy the whole store into another, empty database (e.g. SQLite to
+    /// PostgreSQL).
+    ///
+    /// Every table moves: users, groups, clients, roles, grants, signing
+    /// keys, sessions, tokens, consents, the server's secrets. The store is
+    /// read on one snapshot; the target is migrated, then written in one
+    /// transaction, and refused when it holds any row. Stop the servers
+    /// first, or what they write after the snapshot is not copied. A
+    /// server on the copy keeps the keys and accepts the tokens issued
+    /// before. See docs/operations.md, "Backup and restore".
+    Copy(CopyArgs),
+    /// Write an online backup of the SQLite store to a new file.
+    ///
+    /// The backup is one consistent snapshot, taken while servers go on
+    /// writing; a server started on FILE has the same data. On PostgreSQL,
+    /// use pg_dump instead (see docs/operations.md, "Backup and restore").
+    Backup {
+        /// The file to create; an existing file is refused.
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
+    },
     /// Print a completion script for a shell, e.g.
     /// `sigil completions bash > /etc/bash_completion.d/sigil`.
     Completions {
@@ -61,6 +82,17 @@ pub(crate) enum Command {
         #[arg(value_name = "SHELL")]
         shell: Shell,
     },
+}
+
+/// Where `sigil copy` writes.
+#[derive(Debug, Args)]
+pub(crate) struct CopyArgs {
+    /// The database to copy into: a postgres:// URL or a SQLite file
+    /// (created when missing). It must hold no row of Sigil's tables.
+    #[arg(long, value_name = "DATABASE_URL")]
+    pub(crate) to: String,
+    #[command(flatten)]
+    pub(crate) output: Output,
 }
 
 /// The shells `sigil completions` writes a script for.

@@ -19,6 +19,7 @@ mod proxies;
 mod role_commands;
 mod scim;
 mod serve;
+mod store_commands;
 mod telemetry;
 mod tls;
 mod token_commands;
@@ -108,6 +109,8 @@ fn main() -> ExitCode {
         }
         Command::Admin(AdminCommand::Grant(grant)) => admin_commands::grant(&config, grant),
         Command::Admin(AdminCommand::Revoke(grant)) => admin_commands::revoke(&config, grant),
+        Command::Copy(args) => store_commands::copy(&config, &args),
+        Command::Backup { file } => store_commands::backup(&config, &file),
         Command::Completions { shell } => cli::print_completions(shell).map_err(Into::into),
         Command::Admin(AdminCommand::List(output)) => admin_commands::list(&config, output),
         Command::Audit(AuditCommand::List(args)) => audit_commands::list(&config, args),

@@ -17,6 +17,8 @@ use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 use crate::error::StoreError;
 
 mod any_of;
+pub(crate) mod catalogue;
+pub(crate) mod rows;
 pub(crate) use any_of::any_of;
 
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/sqlite");

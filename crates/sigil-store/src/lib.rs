@@ -19,6 +19,7 @@ pub mod api_tokens;
 pub mod audit;
 pub mod clients;
 pub mod clock;
+pub mod copy;
 mod db;
 mod error;
 pub mod grants;

@@ -11,6 +11,7 @@ mod cli;
 mod cli_json;
 mod cli_ops;
 mod config;
+mod copy;
 mod deploy;
 mod docs;
 mod exchange;

@@ -7,6 +7,7 @@ mod api_tokens;
 mod audit;
 mod clients;
 mod concurrency;
+mod copy;
 mod crash;
 mod groups;
 mod indexes;
