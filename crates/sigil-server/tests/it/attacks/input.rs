@@ -38,7 +38,11 @@ fn sigil_with(db: &TestDb, args: &[&str], env: &[(&str, &str)], stdin: Option<&s
         .stderr(Stdio::piped())
         .spawn()
         .unwrap_or_else(|e| panic!("cannot run sigil {args:?}: {e}"));
-    child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
+    // A command refused before it reads its input (a usage error) has
+    // closed it: the refusal is what the caller checks, not the write.
+    if let Err(e) = child.stdin.take().unwrap().write_all(input.as_bytes()) {
+        assert_eq!(e.kind(), std::io::ErrorKind::BrokenPipe, "writing to sigil {args:?}: {e}");
+    }
     let output = child.wait_with_output().unwrap();
     Ran {
         status: output.status,
