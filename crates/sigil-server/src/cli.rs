@@ -213,6 +213,26 @@ pub(crate) enum UserCommand {
     /// Set a user's password, read from standard input; the password
     /// policy applies.
     SetPassword(UserSetPassword),
+    /// Print a one-time link at which the user chooses a new password
+    /// themselves (the operator never learns it). Setting it signs the
+    /// user out everywhere; a new link revokes the user's earlier one. A
+    /// user without a password yet (provisioned through SCIM) gets their
+    /// first password this way. Hand the link over privately: whoever
+    /// holds it can set the password until it is used or expires.
+    ResetLink(UserResetLink),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct UserResetLink {
+    /// Login name, in any letter case.
+    #[arg(long, value_name = "U")]
+    pub(crate) username: String,
+    /// How long the link works: a number and a unit (s, m, h, d), e.g.
+    /// 30m. Default 1h, at least 5m, at most 7d.
+    #[arg(long, value_name = "DURATION")]
+    pub(crate) expires_in: Option<String>,
+    #[command(flatten)]
+    pub(crate) output: Output,
 }
 
 /// A user, by user name.
