@@ -606,7 +606,7 @@ pub(crate) enum AuditCommand {
 
 #[derive(Debug, Args)]
 pub(crate) struct AuditList {
-    /// Only this kind: sign_in, scim_write or admin_decision.
+    /// Only this kind: sign_in, scim_write, admin_decision or password_reset.
     #[arg(long, value_name = "KIND", value_parser = crate::audit_commands::parse_kind)]
     pub(crate) kind: Option<sigil_store::audit::Kind>,
     /// Only this actor (a user or client id, or a username as typed).
