@@ -35,7 +35,7 @@ fn one_of_twenty_nodes_redeeming_one_link_sets_the_password(db: &TestDb) {
     });
     let winners: Vec<usize> = (0..20).filter(|&i| matches!(results[i], Ok(Some(_)))).collect();
     assert_eq!(winners.len(), 1, "{results:?}");
-    assert!(results.iter().all(|r| matches!(r, Ok(_))), "latecomers are answered, not failed: {results:?}");
+    assert!(results.iter().all(Result::is_ok), "latecomers are answered, not failed: {results:?}");
     let stored = store.read_blocking(|c| users::get(c, &user.id)).unwrap();
     assert_eq!(stored.password_hash, Some(format!("hash-{}", winners[0])));
     assert_eq!(stored.meta.version, 2, "one write of the user");
