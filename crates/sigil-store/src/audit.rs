@@ -1,5 +1,6 @@
 //! The audit trail: sign-in attempts, SCIM writes, the admin API's
-//! decisions and password resets, each one row saying who, what, from where and how it ended.
+//! decisions and password resets, each one row saying who, what, from
+//! where and how it ended.
 //!
 //! What a record means belongs to its callers; the store keeps the rows,
 //! bounds their text, lists them newest first a page at a time, and
