@@ -26,7 +26,8 @@ const DEFAULT_PAGE: i64 = 100;
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct Params {
-    /// Only this kind: `sign_in`, `scim_write` or `admin_decision`.
+    /// Only this kind: `sign_in`, `scim_write`, `admin_decision` or
+    /// `password_reset`.
     kind: Option<String>,
     /// Only this actor: a user id, a client id, or a username as typed.
     actor: Option<String>,
@@ -48,7 +49,7 @@ pub(crate) struct EventView {
     id: String,
     /// RFC 3339, always with microseconds, so times sort as text too.
     time: String,
-    /// `sign_in`, `scim_write` or `admin_decision`.
+    /// `sign_in`, `scim_write`, `admin_decision` or `password_reset`.
     kind: String,
     /// A user id, a client id, or the username a sign-in typed.
     actor: Option<String>,

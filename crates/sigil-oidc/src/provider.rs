@@ -12,6 +12,7 @@ use std::sync::Arc;
 use chrono::TimeDelta;
 use sigil_store::Store;
 use sigil_store::keys::SigningKey;
+use sigil_store::password::PasswordPolicy;
 
 use crate::remote_keys::RemoteKeySets;
 use crate::tokens::{KeyCache, SignerCache};
@@ -99,6 +100,8 @@ pub struct Provider {
     /// The scopes of each API beside the provider; a token granted one of
     /// them is for that API (`openid` stands for UserInfo's).
     pub(crate) api_scopes: Vec<(Api, Vec<String>)>,
+    /// The rule for a password a user chooses on the reset page.
+    pub(crate) passwords: PasswordPolicy,
 }
 
 impl Provider {
@@ -115,6 +118,7 @@ impl Provider {
             trusted_issuers: Vec::new(),
             groups_claim: GroupsClaim::default(),
             api_scopes: vec![(Api::Userinfo, vec!["openid".to_owned()])],
+            passwords: PasswordPolicy::default(),
         }
     }
 
@@ -132,6 +136,14 @@ impl Provider {
     #[must_use]
     pub fn with_groups_claim(mut self, claim: GroupsClaim) -> Self {
         self.groups_claim = claim;
+        self
+    }
+
+    /// The password policy the reset page applies: the one `sigil user
+    /// add` and `set-password` apply.
+    #[must_use]
+    pub fn with_password_policy(mut self, passwords: PasswordPolicy) -> Self {
+        self.passwords = passwords;
         self
     }
 

@@ -213,6 +213,26 @@ pub(crate) enum UserCommand {
     /// Set a user's password, read from standard input; the password
     /// policy applies.
     SetPassword(UserSetPassword),
+    /// Print a one-time link at which the user chooses a new password
+    /// themselves (the operator never learns it). Setting it signs the
+    /// user out everywhere; a new link revokes the user's earlier one. A
+    /// user without a password yet (provisioned through SCIM) gets their
+    /// first password this way. Hand the link over privately: whoever
+    /// holds it can set the password until it is used or expires.
+    ResetLink(UserResetLink),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct UserResetLink {
+    /// Login name, in any letter case.
+    #[arg(long, value_name = "U")]
+    pub(crate) username: String,
+    /// How long the link works: a number and a unit (s, m, h, d), e.g.
+    /// 30m. Default 1h, at least 5m, at most 7d.
+    #[arg(long, value_name = "DURATION")]
+    pub(crate) expires_in: Option<String>,
+    #[command(flatten)]
+    pub(crate) output: Output,
 }
 
 /// A user, by user name.
@@ -586,7 +606,7 @@ pub(crate) enum AuditCommand {
 
 #[derive(Debug, Args)]
 pub(crate) struct AuditList {
-    /// Only this kind: sign_in, scim_write or admin_decision.
+    /// Only this kind: sign_in, scim_write, admin_decision or password_reset.
     #[arg(long, value_name = "KIND", value_parser = crate::audit_commands::parse_kind)]
     pub(crate) kind: Option<sigil_store::audit::Kind>,
     /// Only this actor (a user or client id, or a username as typed).

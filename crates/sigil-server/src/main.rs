@@ -16,6 +16,7 @@ mod limits;
 mod metrics;
 mod openapi;
 mod proxies;
+mod reset_commands;
 mod role_commands;
 mod scim;
 mod serve;
@@ -74,6 +75,7 @@ fn main() -> ExitCode {
         Command::User(UserCommand::Enable(user)) => commands::user_set_active(&config, &user.username, true),
         Command::User(UserCommand::Remove(user)) => commands::user_remove(&config, &user.username),
         Command::User(UserCommand::SetPassword(args)) => commands::user_set_password(&config, &args.username),
+        Command::User(UserCommand::ResetLink(args)) => reset_commands::reset_link(&config, &args),
         Command::Group(GroupCommand::Add(group)) => group_commands::add(&config, &group.name),
         Command::Group(GroupCommand::List(output)) => group_commands::list(&config, output),
         Command::Group(GroupCommand::Show { group, output }) => {

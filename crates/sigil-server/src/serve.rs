@@ -77,6 +77,7 @@ async fn serve(store: Store, listeners: Listeners, issuer: url::Url, config: Con
         Provider::new(store.clone(), issuer.as_str(), config.lifetimes)
             .with_trusted_issuers(config.trusted_issuers.clone())
             .with_groups_claim(config.groups_claim.clone())
+            .with_password_policy(config.passwords)
             // A scope that admits a token to an API makes the API its audience.
             .with_api(Api::Scim, sigil_access::Scopes::ScimRead.any_of())
             .with_api(Api::Admin, sigil_access::Scopes::Admin.any_of()),

@@ -15,7 +15,7 @@ use crate::commands::{open_store, print_json, print_table, write_oidc};
 use crate::config::Config;
 
 /// A lifetime such as `90d`, `12h`, `30m` or `3600s`.
-fn parse_lifetime(text: &str) -> anyhow::Result<TimeDelta> {
+pub(crate) fn parse_lifetime(text: &str) -> anyhow::Result<TimeDelta> {
     let usage = || anyhow!("--expires-in takes a number and a unit (s, m, h or d), e.g. 90d; not `{text}`");
     let split = text.find(|c: char| !c.is_ascii_digit()).ok_or_else(usage)?;
     let (number, unit) = text.split_at(split);

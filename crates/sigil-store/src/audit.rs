@@ -1,5 +1,6 @@
-//! The audit trail: sign-in attempts, SCIM writes and the admin API's
-//! decisions, each one row saying who, what, from where and how it ended.
+//! The audit trail: sign-in attempts, SCIM writes, the admin API's
+//! decisions and password resets, each one row saying who, what, from
+//! where and how it ended.
 //!
 //! What a record means belongs to its callers; the store keeps the rows,
 //! bounds their text, lists them newest first a page at a time, and
@@ -39,11 +40,13 @@ pub enum Kind {
     /// A decision of the admin API: an operation allowed or denied (client,
     /// API token, role and grant changes among them).
     AdminDecision,
+    /// A new password posted through a one-time reset link.
+    PasswordReset,
 }
 
 impl Kind {
     /// Every kind.
-    pub const ALL: [Kind; 3] = [Kind::SignIn, Kind::ScimWrite, Kind::AdminDecision];
+    pub const ALL: [Kind; 4] = [Kind::SignIn, Kind::ScimWrite, Kind::AdminDecision, Kind::PasswordReset];
 
     /// The stored name.
     pub fn as_str(self) -> &'static str {
@@ -51,6 +54,7 @@ impl Kind {
             Kind::SignIn => "sign_in",
             Kind::ScimWrite => "scim_write",
             Kind::AdminDecision => "admin_decision",
+            Kind::PasswordReset => "password_reset",
         }
     }
 }
@@ -64,10 +68,9 @@ impl fmt::Display for Kind {
 impl FromStr for Kind {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
-        Kind::ALL
-            .into_iter()
-            .find(|k| k.as_str() == s)
-            .ok_or_else(|| format!("`{s}` is not an audit event kind (sign_in, scim_write, admin_decision)"))
+        Kind::ALL.into_iter().find(|k| k.as_str() == s).ok_or_else(|| {
+            format!("`{s}` is not an audit event kind (sign_in, scim_write, admin_decision, password_reset)")
+        })
     }
 }
 

@@ -97,6 +97,7 @@ tables! {
     server_secrets (purpose),
     api_tokens (id),
     audit_events (id),
+    password_resets (token_hash),
 }
 
 /// What [`copy`] wrote: rows per table, in [`TABLES`] order.

@@ -28,6 +28,7 @@ pub mod keys;
 pub mod keyset;
 mod metered;
 pub mod password;
+pub mod password_resets;
 pub mod roles;
 pub mod schema;
 pub mod secret;

@@ -114,7 +114,7 @@ fn reserve_all(
 
 /// Counts the attempt before its password is checked (see the module
 /// docs); `None`: locked, do not check.
-async fn reserve_attempt(
+pub(super) async fn reserve_attempt(
     ctx: &Provider,
     keys: Vec<(String, Limit)>,
     event: &NewEvent,

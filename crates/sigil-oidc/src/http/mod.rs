@@ -12,6 +12,7 @@ mod logout;
 mod metadata;
 mod origin;
 mod pages;
+mod reset;
 mod revocation;
 mod token;
 mod userinfo;
@@ -33,6 +34,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(login::consent)
         .service(logout::logout_get)
         .service(logout::logout_post)
+        .service(reset::reset_get)
+        .service(reset::reset_post)
         .service(token::token)
         .service(revocation::introspect)
         .service(revocation::revoke)

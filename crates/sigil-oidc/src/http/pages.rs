@@ -1,4 +1,5 @@
-//! Server-rendered pages: sign-in, consent, logout confirmation and errors. Plain HTML forms that
+//! Server-rendered pages: sign-in, consent, logout confirmation, password
+//! reset and errors. Plain HTML forms that
 //! work without JavaScript, with labels, focus and error text for assistive
 //! technology, and the headers that keep them out of frames and scripts.
 //! Their CSRF tokens are made and checked in [`csrf`].
@@ -248,6 +249,61 @@ pub(crate) fn error(status: StatusCode, message: &str) -> HttpResponse {
         escape(message)
     );
     page(status, "Request error", &body, "'none'", None)
+}
+
+/// The password reset form. It carries the link's token back, with a CSRF
+/// token bound to the browser and to that link.
+pub(crate) fn reset_form(
+    reset_token: &str,
+    csrf: &str,
+    cookie: Option<Cookie<'static>>,
+    error: Option<&str>,
+    status: StatusCode,
+) -> HttpResponse {
+    let error_html = error.map_or_else(String::new, |e| {
+        format!("<p class=\"error\" id=\"reset-error\" role=\"alert\">{}</p>", escape(e))
+    });
+    let described =
+        if error.is_some() { " aria-describedby=\"reset-error\" aria-invalid=\"true\"" } else { "" };
+    let body = format!(
+        "<h1>Choose a new password</h1>{error_html}\
+         <form method=\"post\" action=\"reset\">\
+         <input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\
+         <input type=\"hidden\" name=\"token\" value=\"{token}\">\
+         <label for=\"password\">New password</label>\
+         <input type=\"password\" id=\"password\" name=\"password\" autocomplete=\"new-password\" required autofocus{described}>\
+         <label for=\"confirm\">New password, again</label>\
+         <input type=\"password\" id=\"confirm\" name=\"confirm\" autocomplete=\"new-password\" required{described}>\
+         <button type=\"submit\">Set password</button></form>",
+        csrf = escape(csrf),
+        token = escape(reset_token),
+    );
+    page(status, "Choose a new password", &body, "'self'", cookie)
+}
+
+/// The one answer for a reset link that is unknown, used or expired, so
+/// the page tells nobody which.
+pub(crate) fn reset_invalid() -> HttpResponse {
+    page(
+        StatusCode::BAD_REQUEST,
+        "Reset link not valid",
+        "<h1>This link is not valid</h1><p class=\"error\" role=\"alert\">The password reset link is \
+         invalid or has expired, or was already used. Ask your administrator for a new one.</p>",
+        "'none'",
+        None,
+    )
+}
+
+/// Shown once a reset link has set the password.
+pub(crate) fn reset_done() -> HttpResponse {
+    page(
+        StatusCode::OK,
+        "Password set",
+        "<h1>Your password is set</h1><p>You can now sign in with your new password. \
+         You were signed out everywhere else.</p>",
+        "'none'",
+        None,
+    )
 }
 
 /// Shown after logout when the client asked for no redirect.

@@ -21,6 +21,7 @@ mod metrics;
 mod oauth;
 mod oidc;
 mod openapi;
+mod password_reset;
 mod policy;
 mod proxies;
 mod python;

@@ -6,6 +6,7 @@ use chrono::TimeDelta;
 use sigil_store::copy::{self, TABLES};
 use sigil_store::groups::{self, Group, Member};
 use sigil_store::keys::{self, KeyState, SigningKey};
+use sigil_store::password_resets;
 use sigil_store::secret::PlainSecret;
 use sigil_store::users::{self, Address, MultiValue, User};
 use sigil_store::{
@@ -31,8 +32,8 @@ backend_tests!(
 /// users with multi-valued attributes and addresses, a manager that
 /// comes after its report in key order, nested groups, clients, roles and
 /// their grants, built-in role grants, signing keys, sessions, codes,
-/// refresh tokens, consents, revocations, throttle counts, API tokens
-/// and the server's secrets.
+/// refresh tokens, consents, revocations, throttle counts, API tokens,
+/// password reset links and the server's secrets.
 fn populate(store: &Store) {
     let now = store.now();
     store
@@ -192,6 +193,18 @@ fn populate(store: &Store) {
                 },
                 now,
             )?;
+            // A spent link (every column set: the disabled boss's is
+            // consumed without changing him) and a live one.
+            let used = PlainSecret::generate()?.hash();
+            password_resets::issue(c, "ffffffff-boss", &used, now + TimeDelta::hours(1), now)?;
+            password_resets::reset_password(
+                c,
+                &used,
+                "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$bmV3".into(),
+                now,
+            )?;
+            let live = PlainSecret::generate()?.hash();
+            password_resets::issue(c, "00000000-report", &live, now + TimeDelta::days(7), now)?;
             Ok::<_, StoreError>(())
         })
         .unwrap();

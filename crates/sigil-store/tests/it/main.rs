@@ -14,6 +14,7 @@ mod indexes;
 mod keys;
 mod lookups;
 mod once;
+mod password_resets;
 mod roles;
 mod schema;
 mod support;

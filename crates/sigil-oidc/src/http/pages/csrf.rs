@@ -1,5 +1,5 @@
-//! CSRF tokens for the provider's own forms: sign-in, consent and the
-//! logout confirmation.
+//! CSRF tokens for the provider's own forms: sign-in, consent, the
+//! logout confirmation and the password reset.
 //!
 //! A token is an HMAC-SHA-256 (RFC 2104) over three things: the browser it
 //! was served to (its session, or before sign-in a random cookie of its
@@ -34,6 +34,7 @@ pub(crate) enum Purpose {
     SignIn,
     Consent,
     Logout,
+    PasswordReset,
 }
 
 impl Purpose {
@@ -42,6 +43,7 @@ impl Purpose {
             Self::SignIn => "sign-in",
             Self::Consent => "consent",
             Self::Logout => "logout",
+            Self::PasswordReset => "password-reset",
         }
     }
 }
